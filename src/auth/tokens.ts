@@ -1,0 +1,171 @@
+import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { queryRows, type Db } from '../storage/db';
+import { accessTokens, serviceAccounts, tokenNonces } from '../storage/schema/index';
+import type { Caller, Grant } from './permissions';
+import { randomHex, sha256Hex, type SecretBox } from './secret-box';
+
+/** EnOS APIM token status codes (reference 1.3). */
+export const TokenStatus = {
+  OK: 0,
+  REPLAY: 1001,
+  UNKNOWN_APP_KEY: 1002,
+  BAD_SIGNATURE: 1003,
+  INVALID_PARAMETER: 1004,
+  INTERNAL: 1005,
+  EMPTY_PARAMETER: 1202,
+  TOKEN_EXPIRED: 1203,
+  REFRESH_FAILED: 1204,
+} as const;
+
+/** A refused token request, with its EnOS status code. */
+export class TokenError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Token settings, from config. */
+export interface TokenSettings {
+  readonly ttlS: number;
+  readonly skewMs: number;
+  readonly refreshGraceS: number;
+  /** A repeated signature inside this window is a duplicate, not a replay (SDK race). */
+  readonly duplicateWindowMs: number;
+}
+
+const requestSchema = z.object({
+  appKey: z.string(),
+  encryption: z.string(),
+  timestamp: z.union([z.string(), z.number()]),
+  accessToken: z.string().optional(),
+});
+
+/** A parsed token request; `timestamp` is kept in the text form the client signed. */
+export interface TokenRequest {
+  readonly appKey: string;
+  readonly encryption: string;
+  readonly timestamp: string;
+  readonly accessToken?: string | undefined;
+}
+
+/** Validates the JSON body of token/get and token/refresh. */
+export function parseTokenRequest(body: unknown, needsToken: boolean): TokenRequest {
+  const p = requestSchema.safeParse(body);
+  if (!p.success) {
+    const missing = body && typeof body === 'object' ? ['appKey', 'encryption', 'timestamp'].filter((k) => !(k in body)) : ['appKey', 'encryption', 'timestamp'];
+    if (missing.length) throw new TokenError(TokenStatus.EMPTY_PARAMETER, `missing parameter: ${missing.join(', ')}`);
+    throw new TokenError(TokenStatus.INVALID_PARAMETER, 'invalid parameter types');
+  }
+  const { appKey, encryption, accessToken } = p.data;
+  // NOTE: the signature covers the timestamp exactly as the client wrote it.
+  const timestamp = typeof p.data.timestamp === 'number' ? String(p.data.timestamp) : p.data.timestamp;
+  if (!appKey || !encryption || !timestamp) throw new TokenError(TokenStatus.EMPTY_PARAMETER, 'empty parameter');
+  if (!/^\d{1,16}$/.test(timestamp)) throw new TokenError(TokenStatus.INVALID_PARAMETER, 'timestamp must be epoch milliseconds');
+  if (!/^[0-9a-fA-F]{64}$/.test(encryption)) throw new TokenError(TokenStatus.BAD_SIGNATURE, 'encryption does not verify');
+  if (needsToken && !accessToken) throw new TokenError(TokenStatus.EMPTY_PARAMETER, 'missing parameter: accessToken');
+  return { appKey, encryption: encryption.toLowerCase(), timestamp, accessToken };
+}
+
+/** The EnOS signature: lowercase hex SHA-256 over appKey + timestamp + secret. */
+export function signTokenRequest(appKey: string, timestamp: string, secret: string): string {
+  return sha256Hex(appKey + timestamp + secret);
+}
+
+/** An issued token and its remaining life in whole seconds. */
+export interface IssuedToken {
+  readonly accessToken: string;
+  readonly expire: number;
+}
+
+async function verifyRequest(db: Db, box: SecretBox, s: TokenSettings, req: TokenRequest, now: Date) {
+  const [sa] = await db.select().from(serviceAccounts).where(eq(serviceAccounts.accessKey, req.appKey));
+  if (!sa) throw new TokenError(TokenStatus.UNKNOWN_APP_KEY, 'unknown appKey');
+  if (!sa.enabled) throw new TokenError(TokenStatus.UNKNOWN_APP_KEY, 'service account is disabled');
+  const expected = signTokenRequest(req.appKey, req.timestamp, box.open(sa.secretEnc));
+  if (expected !== req.encryption) throw new TokenError(TokenStatus.BAD_SIGNATURE, 'encryption does not verify');
+  if (Math.abs(Number(req.timestamp) - now.getTime()) > s.skewMs) throw new TokenError(TokenStatus.INVALID_PARAMETER, 'timestamp is outside the allowed clock skew');
+  // Replay check: the first sighting wins; a repeat shortly after is the SDK's duplicate get.
+  await db.delete(tokenNonces).where(lt(tokenNonces.seenAt, new Date(now.getTime() - 2 * s.skewMs)));
+  const inserted = await db.insert(tokenNonces).values({ encryption: req.encryption, seenAt: now }).onConflictDoNothing().returning();
+  if (!inserted.length) {
+    const [seen] = await db.select().from(tokenNonces).where(eq(tokenNonces.encryption, req.encryption));
+    if (seen && now.getTime() - seen.seenAt.getTime() > s.duplicateWindowMs) throw new TokenError(TokenStatus.REPLAY, 'this signature was already used');
+  }
+  return sa;
+}
+
+async function mint(db: Db, box: SecretBox, sa: { id: number; epoch: number }, ttlS: number, now: Date): Promise<IssuedToken> {
+  const token = `tok-${randomHex(16)}`;
+  await db.insert(accessTokens).values({ tokenHash: sha256Hex(token), saId: sa.id, epoch: sa.epoch, tokenEnc: box.seal(token), expiresAt: new Date(now.getTime() + ttlS * 1000), createdAt: now });
+  return { accessToken: token, expire: ttlS };
+}
+
+/**
+ * token/get: returns the SA's current token while it has at least a minute to live (EnOS:
+ * "asking again returns the same token"), otherwise a new one.
+ */
+export async function getToken(db: Db, box: SecretBox, s: TokenSettings, req: TokenRequest, now = new Date()): Promise<IssuedToken> {
+  return db.transaction(async (tx) => {
+    const sa = await verifyRequest(tx as unknown as Db, box, s, req, now);
+    // Serialise concurrent gets of one SA so that both receive the same token.
+    await queryRows(tx, sql`select pg_advisory_xact_lock(7262617002, ${sa.id})`);
+    const [current] = await tx
+      .select()
+      .from(accessTokens)
+      .where(and(eq(accessTokens.saId, sa.id), eq(accessTokens.epoch, sa.epoch), isNull(accessTokens.replacedAt), gt(accessTokens.expiresAt, new Date(now.getTime() + 60_000))))
+      .orderBy(sql`${accessTokens.expiresAt} desc`)
+      .limit(1);
+    if (current) return { accessToken: box.open(current.tokenEnc), expire: Math.floor((current.expiresAt.getTime() - now.getTime()) / 1000) };
+    return mint(tx as unknown as Db, box, sa, s.ttlS, now);
+  });
+}
+
+/**
+ * token/refresh: the given token must belong to the SA and still be valid; a new token is
+ * issued and the old one stays valid for the refresh grace (a request may be on the wire).
+ */
+export async function refreshToken(db: Db, box: SecretBox, s: TokenSettings, req: TokenRequest, now = new Date()): Promise<IssuedToken> {
+  return db.transaction(async (tx) => {
+    const sa = await verifyRequest(tx as unknown as Db, box, s, req, now);
+    await queryRows(tx, sql`select pg_advisory_xact_lock(7262617002, ${sa.id})`);
+    const [old] = await tx.select().from(accessTokens).where(eq(accessTokens.tokenHash, sha256Hex(req.accessToken ?? '')));
+    if (!old || old.saId !== sa.id || old.epoch !== sa.epoch) throw new TokenError(TokenStatus.REFRESH_FAILED, 'unknown access token');
+    if (old.expiresAt <= now) throw new TokenError(TokenStatus.TOKEN_EXPIRED, 'the access token has expired');
+    if (old.replacedAt) {
+      // Already refreshed (e.g. the SDK's get+refresh race): hand out the token that replaced it.
+      const [newest] = await tx
+        .select()
+        .from(accessTokens)
+        .where(and(eq(accessTokens.saId, sa.id), eq(accessTokens.epoch, sa.epoch), isNull(accessTokens.replacedAt), gt(accessTokens.expiresAt, now)))
+        .orderBy(sql`${accessTokens.expiresAt} desc`)
+        .limit(1);
+      if (newest) return { accessToken: box.open(newest.tokenEnc), expire: Math.floor((newest.expiresAt.getTime() - now.getTime()) / 1000) };
+    }
+    await tx.update(accessTokens).set({ replacedAt: now }).where(and(eq(accessTokens.saId, sa.id), isNull(accessTokens.replacedAt)));
+    // Expired rows are kept only for a day; they are useless after that.
+    await tx.delete(accessTokens).where(and(eq(accessTokens.saId, sa.id), lt(accessTokens.expiresAt, new Date(now.getTime() - 86_400_000))));
+    return mint(tx as unknown as Db, box, sa, s.ttlS, now);
+  });
+}
+
+/**
+ * Resolves a bearer token to its caller, or null when it is unknown, expired, revoked (SA
+ * disabled, rotated or deleted) or past its refresh grace. One indexed lookup per request, so a
+ * revocation takes effect at once on every instance.
+ */
+export async function verifyToken(db: Db, s: Pick<TokenSettings, 'refreshGraceS'>, token: string, now = new Date()): Promise<Caller | null> {
+  if (!token || token.length > 200) return null;
+  const rows = await db
+    .select({ saId: serviceAccounts.id, orgId: serviceAccounts.orgId, accessKey: serviceAccounts.accessKey, grants: serviceAccounts.grants, expiresAt: accessTokens.expiresAt, replacedAt: accessTokens.replacedAt })
+    .from(accessTokens)
+    .innerJoin(serviceAccounts, and(eq(serviceAccounts.id, accessTokens.saId), eq(serviceAccounts.epoch, accessTokens.epoch), eq(serviceAccounts.enabled, true)))
+    .where(eq(accessTokens.tokenHash, sha256Hex(token)));
+  const r = rows[0];
+  if (!r || r.expiresAt <= now) return null;
+  if (r.replacedAt && r.replacedAt.getTime() + s.refreshGraceS * 1000 <= now.getTime()) return null;
+  return { orgId: r.orgId, saId: r.saId, accessKey: r.accessKey, grants: r.grants as Grant[] };
+}

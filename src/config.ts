@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+/** Parses an integer env value (decimal digits only). */
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a non-negative integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .optional()
+    .transform((v) => v ?? def);
+
+const str = (def: string) =>
+  z
+    .string()
+    .min(1)
+    .optional()
+    .transform((v) => v ?? def);
+
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => (v === undefined ? def : v === 'true' || v === '1'));
+
+/**
+ * Every environment variable Tributary reads, with its default. The only reader of
+ * `process.env` is `main.ts`/`cli.ts`, which hands the record to {@link loadConfig}.
+ */
+const envSchema = z.object({
+  /** HTTP port for GraphQL, WebSocket, REST shim and health routes. Default 4000; 0 picks a free port. */
+  PORT: int(4000, 0, 65535),
+  /** Interface to bind. Default 0.0.0.0. */
+  HOST: str('0.0.0.0'),
+  /** PostgreSQL URL. When unset Tributary runs on embedded PGlite under DATA_DIR. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Directory for the embedded database, bootstrap keys and (optionally) files. Default ./data. */
+  DATA_DIR: str('./data'),
+  /** Maximum PostgreSQL connections per instance. Default 10. */
+  DB_POOL_MAX: int(10, 1, 500),
+  /** TimescaleDB use: `auto` (use when the server has it), `require` (fail without it), `off`. */
+  TIMESCALEDB: z.enum(['auto', 'require', 'off']).optional().transform((v) => v ?? 'auto'),
+  /** Hypertable chunk interval, a PostgreSQL interval. Default `1 day`. */
+  TS_CHUNK_INTERVAL: str('1 day').pipe(z.string().regex(/^\d+\s*(second|minute|hour|day|week|month)s?$/i, 'must look like "1 day" or "6 hours"')),
+  /** pino level. Default info. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().transform((v) => v ?? 'info'),
+  /** How long SIGTERM waits for in-flight requests before closing. Default 10000 ms. */
+  SHUTDOWN_DRAIN_MS: int(10_000, 0, 600_000),
+  /** Idle keep-alive timeout; above the EnOS SDK's 5-minute pool idle time. Default 330000 ms. */
+  HTTP_KEEPALIVE_TIMEOUT_MS: int(330_000, 1_000),
+  /** Largest JSON request body accepted (GraphQL and REST JSON). Default 16 MiB. */
+  REQUEST_BODY_MAX_BYTES: int(16 * 1024 * 1024, 1024),
+  /** Master key (32 bytes as 64 hex chars or base64) that encrypts SA secrets at rest. Required with DATABASE_URL; generated under DATA_DIR for the embedded default. */
+  SECRET_ENCRYPTION_KEY: z.string().optional(),
+  /** Access-token lifetime. Default 7200 s (EnOS default). */
+  TOKEN_TTL_S: int(7200, 660),
+  /** Allowed difference between the client's token timestamp and ours. Default 300000 ms. */
+  TOKEN_SKEW_MS: int(300_000, 1_000),
+  /** How long a token stays valid after a refresh replaced it. Default 60 s. */
+  TOKEN_REFRESH_GRACE_S: int(60, 0),
+  /** Failed token requests allowed per AccessKey and per client address per minute. Default 20. */
+  TOKEN_FAILURES_PER_MIN: int(20, 1),
+  /** Maximum GraphQL selection depth. Default 12. */
+  GRAPHQL_MAX_DEPTH: int(12, 2, 100),
+  /** Maximum aliases in one GraphQL document. Default 50. */
+  GRAPHQL_MAX_ALIASES: int(50, 1, 10_000),
+  /** Maximum estimated cost of one GraphQL operation. Default 100000. */
+  GRAPHQL_MAX_COST: int(100_000, 10),
+  /** Largest page of a registry list. Default 200. */
+  REGISTRY_PAGE_MAX: int(200, 1, 10_000),
+  /** Largest page of a data query. Default 1000 rows. */
+  QUERY_PAGE_MAX_ROWS: int(1000, 1, 100_000),
+  /** Largest devices x points product in one data query. Default 3000. */
+  QUERY_MAX_SERIES: int(3000, 1, 1_000_000),
+  /** Largest number of values in one ingest request. Default 10000. */
+  INGEST_MAX_POINTS: int(10_000, 1, 1_000_000),
+  /** Largest file accepted. Default 100 MiB (EnOS). */
+  UPLOAD_MAX_BYTES: int(100 * 1024 * 1024, 1),
+  /** Largest number of files in one request. Default 20. */
+  UPLOAD_MAX_FILES: int(20, 0, 10_000),
+  /** Largest `enos-message` part. Default 512 KiB (EnOS). */
+  ENOS_MESSAGE_MAX_BYTES: int(512 * 1024, 1024),
+  /** Where file contents live: `postgres` (chunked bytea, default, seen by every instance) or `dir`. */
+  FILE_STORE: z.enum(['postgres', 'dir']).optional().transform((v) => v ?? 'postgres'),
+  /** Directory for FILE_STORE=dir. Default DATA_DIR/files. */
+  FILE_DIR: z.string().optional(),
+  /** Replay window of subscriptions. Default 259200 s (3 days, as EnOS). */
+  REPLAY_WINDOW_S: int(259_200, 60),
+  /** Messages buffered for one subscriber before it is disconnected. Default 1000. */
+  SUBSCRIBER_BUFFER_MAX: int(1000, 1),
+  /** Seconds a graphql-ws client has to send connection_init. Default 10000 ms. */
+  WS_INIT_TIMEOUT_MS: int(10_000, 100),
+  /** Run the retention scheduler in this instance. Default true. */
+  SCHEDULER_ENABLED: bool(true),
+  /** Period of the retention scheduler. Default 3600000 ms. */
+  RETENTION_INTERVAL_MS: int(3_600_000, 1_000),
+});
+
+/** The validated, frozen configuration. */
+export type Config = Readonly<z.output<typeof envSchema>>;
+
+/** Raised by {@link loadConfig}; lists every bad key. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+/**
+ * Parses the environment once. Unknown keys are ignored; every invalid key is reported.
+ * Empty strings count as unset.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') cleaned[key] = v;
+  }
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return Object.freeze(parsed.data);
+}

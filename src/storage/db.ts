@@ -1,0 +1,78 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { sql, type SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import * as schema from './schema/index';
+
+export type Schema = typeof schema;
+/** The one drizzle handle type used across the code, whichever driver is underneath. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+/** A handle or an open transaction: query functions take either. */
+export type DbOrTx = Db | Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** The driver underneath a {@link Database}, for the few places that need it (LISTEN, migrations). */
+export type DriverClient =
+  | { readonly kind: 'postgres'; readonly sql: postgres.Sql; readonly url: string }
+  | { readonly kind: 'pglite'; readonly pg: PGlite };
+
+/** An open database: the drizzle handle, its driver, and what the server supports. */
+export interface Database {
+  readonly db: Db;
+  readonly client: DriverClient;
+  /** True when TimescaleDB is installed in this database (set after migrations). */
+  timescale: boolean;
+  close(): Promise<void>;
+}
+
+/** Options for {@link openDatabase}. */
+export interface OpenOptions {
+  /** postgres URL; when absent, PGlite under `dataDir`. */
+  readonly url?: string | undefined;
+  /** PGlite data directory; `memory://` for an in-memory database. */
+  readonly dataDir: string;
+  /** Pool size for postgres.js. */
+  readonly poolMax: number;
+}
+
+/** Opens postgres.js to `url`, or PGlite under `dataDir`, behind one drizzle handle. */
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  if (opts.url) {
+    const client = postgres(opts.url, {
+      max: opts.poolMax,
+      onnotice: () => {},
+      // NOTE: bigint/numeric stay strings; timestamps come back as Date.
+      connection: { application_name: 'tributary' },
+    });
+    const db = drizzlePostgres({ client, schema }) as unknown as Db;
+    return {
+      db,
+      client: { kind: 'postgres', sql: client, url: opts.url },
+      timescale: false,
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+  if (!opts.dataDir.startsWith('memory://')) mkdirSync(opts.dataDir, { recursive: true });
+  const pg = await PGlite.create(opts.dataDir.startsWith('memory://') ? undefined : opts.dataDir);
+  const db = drizzlePglite({ client: pg, schema }) as unknown as Db;
+  return { db, client: { kind: 'pglite', pg }, timescale: false, close: () => pg.close() };
+}
+
+/** Runs raw SQL and returns its rows, whichever driver runs it. */
+export async function queryRows<T = Record<string, unknown>>(db: DbOrTx, query: SQL): Promise<T[]> {
+  const res = (await db.execute(query)) as unknown;
+  if (Array.isArray(res)) return res as T[];
+  return ((res as { rows?: T[] }).rows ?? []) as T[];
+}
+
+/** Database reachability, for /readyz. */
+export async function pingDatabase(db: Db): Promise<boolean> {
+  try {
+    await queryRows(db, sql`select 1`);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,4 @@
+export * from './registry';
+export * from './auth';
+export * from './timeseries';
+export * from './files';
