@@ -112,7 +112,7 @@ export async function getToken(db: Db, box: SecretBox, s: TokenSettings, req: To
   return db.transaction(async (tx) => {
     const sa = await verifyRequest(tx as unknown as Db, box, s, req, now);
     // Serialise concurrent gets of one SA so that both receive the same token.
-    await queryRows(tx, sql`select pg_advisory_xact_lock(7262617002, ${sa.id})`);
+    await queryRows(tx, sql`select pg_advisory_xact_lock(72626, ${sa.id}::int)`);
     const [current] = await tx
       .select()
       .from(accessTokens)
@@ -131,7 +131,7 @@ export async function getToken(db: Db, box: SecretBox, s: TokenSettings, req: To
 export async function refreshToken(db: Db, box: SecretBox, s: TokenSettings, req: TokenRequest, now = new Date()): Promise<IssuedToken> {
   return db.transaction(async (tx) => {
     const sa = await verifyRequest(tx as unknown as Db, box, s, req, now);
-    await queryRows(tx, sql`select pg_advisory_xact_lock(7262617002, ${sa.id})`);
+    await queryRows(tx, sql`select pg_advisory_xact_lock(72626, ${sa.id}::int)`);
     const [old] = await tx.select().from(accessTokens).where(eq(accessTokens.tokenHash, sha256Hex(req.accessToken ?? '')));
     if (!old || old.saId !== sa.id || old.epoch !== sa.epoch) throw new TokenError(TokenStatus.REFRESH_FAILED, 'unknown access token');
     if (old.expiresAt <= now) throw new TokenError(TokenStatus.TOKEN_EXPIRED, 'the access token has expired');

@@ -1,0 +1,155 @@
+import { parseArgs } from 'node:util';
+import { createSecretBox } from './auth/secret-box';
+import {
+  createOrganisation,
+  createServiceAccount,
+  deleteServiceAccount,
+  listOrganisations,
+  listServiceAccounts,
+  rotateServiceAccountSecret,
+  setServiceAccountEnabled,
+} from './auth/service-accounts';
+import { ConfigError, loadConfig, type Config } from './config';
+import { AppError } from './errors';
+import { createLogger } from './log';
+import { createApp } from './server/app';
+import { resolveMasterKey } from './server/secret-key';
+import { openDatabase, type Database } from './storage/db';
+import { runMigrations } from './storage/migrate';
+
+const USAGE = `usage: tributary <command>
+  serve                                   run the service (GraphQL, WebSocket, REST shim)
+  migrate                                 apply database migrations and exit
+  org create --name NAME [--id ID]        create an organisation (prints JSON)
+  org list
+  sa create --org ID --name NAME --grant PERM[:products=pk1|pk2][:assets=a1|a2] [--grant ...]
+                                          create a service account; prints its keys as JSON
+      PERM: ASSET_READ ASSET_WRITE REGISTRY_READ REGISTRY_FULL ORG_ADMIN
+  sa list --org ID
+  sa disable|enable|rotate|delete --org ID --access-key AK`;
+
+/** Parses `PERM[:products=a|b][:assets=x|y]`. */
+export function parseGrantArg(text: string): { permission: string; productKeys?: string[]; assetIds?: string[] } {
+  const [permission, ...rest] = text.split(':');
+  const g: { permission: string; productKeys?: string[]; assetIds?: string[] } = { permission: permission ?? '' };
+  for (const part of rest) {
+    const [k, v = ''] = part.split('=');
+    const list = v.split('|').filter(Boolean);
+    if (k === 'products') g.productKeys = list;
+    else if (k === 'assets') g.assetIds = list;
+    else throw new AppError('BAD_USER_INPUT', `unknown grant scope "${k}" (use products= or assets=)`);
+  }
+  return g;
+}
+
+async function withDb<T>(config: Config, fn: (d: Database) => Promise<T>): Promise<T> {
+  const d = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATABASE_URL ? '' : `${config.DATA_DIR}/pglite`, poolMax: 2 });
+  try {
+    await runMigrations(d, { timescale: config.TIMESCALEDB, chunkInterval: config.TS_CHUNK_INTERVAL });
+    return await fn(d);
+  } finally {
+    await d.close();
+  }
+}
+
+const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { name: { type: 'string' }, id: { type: 'string' }, org: { type: 'string' }, grant: { type: 'string', multiple: true }, 'access-key': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [cmd, sub] = positionals;
+  if (values.help || !cmd) {
+    process.stdout.write(`${USAGE}\n`);
+    return cmd ? 0 : 2;
+  }
+  const config = loadConfig(process.env);
+  const log = createLogger(config.LOG_LEVEL);
+  const need = (v: string | undefined, flag: string): string => {
+    if (!v) throw new AppError('BAD_USER_INPUT', `missing --${flag}`);
+    return v;
+  };
+
+  switch (cmd) {
+    case 'serve': {
+      const app = await createApp(config, { log });
+      await app.listen();
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'signal received');
+        app.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      return -1; // keep running
+    }
+    case 'migrate':
+      return withDb(config, async (d) => {
+        const r = await runMigrations(d, { timescale: config.TIMESCALEDB, chunkInterval: config.TS_CHUNK_INTERVAL });
+        log.info({ applied: r.applied, timescale: r.timescale }, 'migrations applied');
+        return 0;
+      });
+    case 'org':
+      return withDb(config, async (d) => {
+        if (sub === 'create') print(await createOrganisation(d.db, { id: values.id, name: need(values.name, 'name') }));
+        else if (sub === 'list') print(await listOrganisations(d.db));
+        else throw new AppError('BAD_USER_INPUT', `unknown command: org ${sub ?? ''}`);
+        return 0;
+      });
+    case 'sa':
+      return withDb(config, async (d) => {
+        const box = createSecretBox(resolveMasterKey(config));
+        const orgId = need(values.org, 'org');
+        switch (sub) {
+          case 'create': {
+            const grants = (values.grant ?? []).map(parseGrantArg);
+            const r = await createServiceAccount(d.db, box, { orgId, name: need(values.name, 'name'), grants });
+            print({ orgId, accessKey: r.serviceAccount.accessKey, secretKey: r.secretKey, grants: r.serviceAccount.grants });
+            return 0;
+          }
+          case 'list':
+            print(await listServiceAccounts(d.db, orgId));
+            return 0;
+          case 'disable':
+          case 'enable':
+            print(await setServiceAccountEnabled(d.db, orgId, need(values['access-key'], 'access-key'), sub === 'enable'));
+            return 0;
+          case 'rotate': {
+            const r = await rotateServiceAccountSecret(d.db, box, orgId, need(values['access-key'], 'access-key'));
+            print({ orgId, accessKey: r.serviceAccount.accessKey, secretKey: r.secretKey });
+            return 0;
+          }
+          case 'delete':
+            print({ deleted: await deleteServiceAccount(d.db, orgId, need(values['access-key'], 'access-key')) });
+            return 0;
+          default:
+            throw new AppError('BAD_USER_INPUT', `unknown command: sa ${sub ?? ''}`);
+        }
+      });
+    default:
+      process.stderr.write(`unknown command: ${cmd}\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'invalid configuration', problems: err.problems })}\n`);
+    else if (err instanceof AppError) process.stderr.write(`${JSON.stringify({ level: 'error', code: err.code, msg: err.message })}\n`);
+    else process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'command failed', error: err instanceof Error ? err.message : String(err) })}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,22 @@
+import type { DbOrTx } from '../storage/db';
+import type { IngestBatch } from './types';
+
+/**
+ * Extension points of the ingest write path, so that policies and live subscriptions plug in
+ * without ingest knowing them:
+ * - `processors` run in order inside the write transaction, before rows are stored and before
+ *   subscribers see them (processing policies, computed points); each returns the batch to store.
+ * - `writers` run inside the same transaction after the rows are written (the subscription
+ *   message log, rollups), so that what they record commits or fails with the data.
+ * - `committed` run after the commit (wake-ups such as NOTIFY); they must not throw.
+ */
+export interface IngestPipeline {
+  readonly processors: ((tx: DbOrTx, batch: IngestBatch) => Promise<IngestBatch>)[];
+  readonly writers: ((tx: DbOrTx, batch: IngestBatch) => Promise<void>)[];
+  readonly committed: ((batch: IngestBatch) => void)[];
+}
+
+/** An empty pipeline. */
+export function createIngestPipeline(): IngestPipeline {
+  return { processors: [], writers: [], committed: [] };
+}

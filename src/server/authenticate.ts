@@ -1,0 +1,35 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Access } from '../auth/permissions';
+import { verifyToken } from '../auth/tokens';
+import type { AppDeps } from './deps';
+
+/** The access token of a request: `Authorization: Bearer <t>` or `apim-accesstoken: <t>`. */
+export function tokenFromHeaders(headers: IncomingHttpHeaders | Record<string, unknown>): string | undefined {
+  const auth = headers['authorization'];
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    if (m) return m[1];
+  }
+  const apim = headers['apim-accesstoken'];
+  if (typeof apim === 'string' && apim.trim()) return apim.trim();
+  return undefined;
+}
+
+/** The token in graphql-ws `connection_init` params: accessToken, token, or an Authorization entry. */
+export function tokenFromConnectionParams(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  if (!params) return undefined;
+  for (const k of ['accessToken', 'token', 'apim-accesstoken']) {
+    const v = params[k];
+    if (typeof v === 'string' && v) return v;
+  }
+  const headers = (params['headers'] ?? params) as Record<string, unknown>;
+  const auth = headers['Authorization'] ?? headers['authorization'];
+  if (typeof auth === 'string') return tokenFromHeaders({ authorization: auth });
+  return undefined;
+}
+
+/** Resolves a token to the caller's access; `Access(null)` when absent or invalid. */
+export async function authenticate(deps: AppDeps, token: string | undefined): Promise<Access> {
+  if (!token) return new Access(null);
+  return new Access(await verifyToken(deps.db, deps.tokenSettings, token));
+}

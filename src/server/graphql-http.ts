@@ -1,0 +1,63 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+import { processRequest } from 'graphql-upload-minimal';
+import { AppError, ErrorCode, findAppError } from '../errors';
+import { createContext, type GraphQLContext } from '../graphql/context';
+import { authenticate, tokenFromHeaders } from './authenticate';
+import { parseJsonBody, readBody, sendJson } from './http-util';
+import type { RouteContext } from './routes';
+
+function unauthenticatedError(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
+}
+
+/**
+ * Serves GraphQL over HTTP (GET and POST, JSON and multipart uploads) through Apollo's
+ * framework-neutral entry point. Every request needs a valid token (HTTP 401 otherwise).
+ */
+export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
+  const { deps } = rc;
+  const contentType = String(req.headers['content-type'] ?? '');
+  let body: unknown;
+  try {
+    if (req.method === 'POST' && contentType.startsWith('multipart/form-data')) {
+      // CSRF: refuse a "simple" multipart request before reading any of it (Apollo would too).
+      if (!req.headers['apollo-require-preflight'] && !req.headers['x-apollo-operation-name']) {
+        return sendJson(res, 400, { errors: [{ message: 'multipart requests need an Apollo-Require-Preflight or X-Apollo-Operation-Name header (CSRF protection)', extensions: { code: 'BAD_REQUEST' } }] });
+      }
+      if (!tokenFromHeaders(req.headers)) throw new AppError(ErrorCode.UNAUTHENTICATED, 'a valid access token is required');
+      body = await processRequest(req, res, { maxFileSize: deps.config.UPLOAD_MAX_BYTES, maxFiles: deps.config.UPLOAD_MAX_FILES, maxFieldSize: deps.config.REQUEST_BODY_MAX_BYTES });
+    } else if (req.method === 'POST') {
+      body = parseJsonBody(await readBody(req, deps.config.REQUEST_BODY_MAX_BYTES));
+    }
+  } catch (e) {
+    const app = findAppError(e);
+    const status = app?.status ?? ((e as { status?: number }).status === 413 ? 413 : 400);
+    const code = app?.code ?? (status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_USER_INPUT);
+    return sendJson(res, status, { errors: [{ message: app?.message ?? (e as Error).message, extensions: { code } }] });
+  }
+  const headers = new HeaderMap();
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+  // processRequest already consumed the multipart body; Apollo sees a JSON operation.
+  if (contentType.startsWith('multipart/form-data')) headers.set('content-type', 'application/json');
+  const result = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: rc.url.search, body },
+    context: async () => {
+      const token = tokenFromHeaders(req.headers);
+      if (!token) throw unauthenticatedError('a valid access token is required (Authorization: Bearer <token> or apim-accesstoken)');
+      const access = await authenticate(deps, token);
+      if (!access.caller) throw unauthenticatedError('the access token is invalid, expired or revoked');
+      return createContext(deps, access, rc.requestId);
+    },
+  });
+  res.statusCode = result.status ?? 200;
+  for (const [k, v] of result.headers) res.setHeader(k, v);
+  if (result.body.kind === 'complete') {
+    res.setHeader('content-length', Buffer.byteLength(result.body.string));
+    res.end(result.body.string);
+  } else {
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { GraphQLError, parse, specifiedRules, validate, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Access } from '../auth/permissions';
+import { verifyToken } from '../auth/tokens';
+import { createContext } from '../graphql/context';
+import { authenticate, tokenFromConnectionParams } from './authenticate';
+import type { AppDeps } from './deps';
+import { createQueryLimitsRule, type QueryLimits } from './query-limits';
+
+/** How often live connections re-check their token, so that revocation ends subscriptions. */
+export const WS_REVALIDATE_MS = 5_000;
+
+interface Live {
+  readonly socket: WebSocket;
+  readonly token: string;
+}
+
+/** A running graphql-ws endpoint. */
+export interface WsEndpoint {
+  readonly wss: WebSocketServer;
+  /** Closes every socket (1001 Going Away) and stops the revalidation timer. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves graphql-ws on `path` of the HTTP server. The token comes in `connection_init`
+ * (accessToken, token or Authorization); a bad or missing one is refused at onConnect with
+ * 4403 Forbidden, and a token revoked later closes the socket with 4403 too.
+ */
+export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSchema, deps: AppDeps, limits: QueryLimits): WsEndpoint {
+  const wss = new WebSocketServer({ server, path, maxPayload: 1024 * 1024 });
+  const live = new Set<Live>();
+  const rules = [...specifiedRules, createQueryLimitsRule(limits)];
+  const accessOf = new WeakMap<WebSocket, Access>();
+
+  const disposable = useServer(
+    {
+      schema,
+      connectionInitWaitTimeout: deps.config.WS_INIT_TIMEOUT_MS,
+      onConnect: async (ctx) => {
+        const token = tokenFromConnectionParams(ctx.connectionParams as Record<string, unknown> | undefined);
+        const access = await authenticate(deps, token);
+        if (!access.caller || !token) return false;
+        accessOf.set(ctx.extra.socket, access);
+        const entry = { socket: ctx.extra.socket, token };
+        live.add(entry);
+        ctx.extra.socket.once('close', () => live.delete(entry));
+        return true;
+      },
+      onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (e) {
+          return [e instanceof GraphQLError ? e : new GraphQLError('could not parse the query')];
+        }
+        const errors = validate(schema, document, rules);
+        if (errors.length) return errors;
+        const access = accessOf.get(ctx.extra.socket);
+        if (!access) return [new GraphQLError('not authenticated', { extensions: { code: 'UNAUTHENTICATED' } })];
+        return {
+          schema,
+          document,
+          variableValues: payload.variables ?? null,
+          operationName: payload.operationName ?? null,
+          contextValue: createContext(deps, access, randomUUID()),
+        };
+      },
+      onError: (_ctx, _id, _payload, errors) => {
+        deps.log.debug({ errors: errors.map((e) => e.message) }, 'subscription error');
+      },
+    },
+    wss,
+  );
+
+  const timer = setInterval(() => {
+    for (const entry of live) {
+      verifyToken(deps.db, deps.tokenSettings, entry.token)
+        .then((caller) => {
+          if (!caller) {
+            live.delete(entry);
+            entry.socket.close(CloseCode.Forbidden, 'Forbidden');
+          }
+        })
+        .catch((err: unknown) => deps.log.warn({ err }, 'token revalidation failed'));
+    }
+  }, WS_REVALIDATE_MS);
+  timer.unref();
+
+  return {
+    wss,
+    async close() {
+      clearInterval(timer);
+      for (const c of wss.clients) c.close(1001, 'Going away');
+      await disposable.dispose();
+      await new Promise<void>((r) => wss.close(() => r()));
+    },
+  };
+}
