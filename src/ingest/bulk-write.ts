@@ -77,7 +77,8 @@ interface PointColumns {
   d: number[];
   p: number[];
   n: (number | null)[];
-  b: (boolean | null)[];
+  /** BOOL as 'true'/'false' text: postgres.js serialises a JS boolean array as a scalar. */
+  b: (string | null)[];
   x: (string | null)[];
   j: (string | null)[];
   q: (number | null)[];
@@ -91,7 +92,7 @@ function pointColumns(rows: readonly PointRecord[]): PointColumns {
     c.d.push(r.deviceId);
     c.p.push(r.pointId);
     c.n.push(v.num);
-    c.b.push(v.bool);
+    c.b.push(v.bool === null ? null : String(v.bool));
     c.x.push(v.txt);
     c.j.push(v.json);
     c.q.push(r.quality);
@@ -108,9 +109,9 @@ export async function writePoints(tx: DbOrTx, points: readonly PointRecord[], of
   const c = pointColumns(rows);
   await tx.execute(sql`
     insert into point_data (time, device_id, point_id, num, bool, txt, json, quality, offline)
-    select ${EPOCH} + u.t * interval '1 millisecond', u.d, u.p, u.n, u.b, u.x, u.j::jsonb, u.q, ${offline}
+    select ${EPOCH} + u.t * interval '1 millisecond', u.d, u.p, u.n, u.b::bool, u.x, u.j::jsonb, u.q, ${offline}
     from unnest(${sql.param(c.t)}::int8[], ${sql.param(c.d)}::int4[], ${sql.param(c.p)}::int4[], ${sql.param(c.n)}::float8[],
-                ${sql.param(c.b)}::bool[], ${sql.param(c.x)}::text[], ${sql.param(c.j)}::text[], ${sql.param(c.q)}::int2[])
+                ${sql.param(c.b)}::text[], ${sql.param(c.x)}::text[], ${sql.param(c.j)}::text[], ${sql.param(c.q)}::int2[])
       as u(t, d, p, n, b, x, j, q)
     on conflict (device_id, point_id, time) do update
       set num = excluded.num, bool = excluded.bool, txt = excluded.txt, json = excluded.json,
@@ -126,9 +127,9 @@ export async function writePoints(tx: DbOrTx, points: readonly PointRecord[], of
   const l = pointColumns([...newest.values()]);
   await tx.execute(sql`
     insert into latest_values (device_id, point_id, time, num, bool, txt, json, quality, updated_at)
-    select u.d, u.p, ${EPOCH} + u.t * interval '1 millisecond', u.n, u.b, u.x, u.j::jsonb, u.q, now()
+    select u.d, u.p, ${EPOCH} + u.t * interval '1 millisecond', u.n, u.b::bool, u.x, u.j::jsonb, u.q, now()
     from unnest(${sql.param(l.t)}::int8[], ${sql.param(l.d)}::int4[], ${sql.param(l.p)}::int4[], ${sql.param(l.n)}::float8[],
-                ${sql.param(l.b)}::bool[], ${sql.param(l.x)}::text[], ${sql.param(l.j)}::text[], ${sql.param(l.q)}::int2[])
+                ${sql.param(l.b)}::text[], ${sql.param(l.x)}::text[], ${sql.param(l.j)}::text[], ${sql.param(l.q)}::int2[])
       as u(t, d, p, n, b, x, j, q)
     on conflict (device_id, point_id) do update
       set time = excluded.time, num = excluded.num, bool = excluded.bool, txt = excluded.txt, json = excluded.json,
