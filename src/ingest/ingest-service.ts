@@ -6,14 +6,13 @@ import type { FileStore } from '../files/file-store';
 import { discardStaged, drainUpload, FileRejected, stageUpload, type StagedFile, type UploadInput } from '../files/file-upload';
 import type { Logger } from '../log';
 import type { NormalValue } from '../model/validate-value';
-import type { Device } from '../registry/devices';
 import type { Db } from '../storage/db';
 import { files as filesTable } from '../storage/schema/index';
-import { writeBatch } from './bulk-write';
+import { DEVICE_TOUCH_INTERVAL_MS, writeBatch } from './bulk-write';
 import { refusal, type ItemError } from './item-errors';
 import type { CompiledModel, ModelCache } from './model-cache';
 import type { IngestPipeline } from './pipeline';
-import { isItemError, resolveDevices, type ItemDeviceRef } from './resolve-devices';
+import { isItemError, resolveDevices, type IngestDevice, type ItemDeviceRef } from './resolve-devices';
 import type { Channel, FileRecord, IngestBatch } from './types';
 import { eventParamsSpec, mapFileValues, validateItem, type IngestKind, type RawItem, type ValidItem } from './validate-items';
 
@@ -131,7 +130,7 @@ export async function ingest(deps: IngestDeps, access: Access, req: IngestReques
   }
 
   const resolved = await resolveDevices(db, access, caller.orgId, req.items, 'ASSET_WRITE');
-  const models = await deps.modelCache.get(db, resolved.filter((d): d is Device => !isItemError(d)).map((d) => d.modelId));
+  const models = await deps.modelCache.get(db, resolved.filter((d): d is IngestDevice => !isItemError(d)).map((d) => ({ id: d.modelId, version: d.modelVersion })));
   const errors: ItemError[] = [];
   const valid = new Map<number, ValidItem>();
   const now = Date.now();
@@ -195,7 +194,7 @@ export async function ingest(deps: IngestDeps, access: Access, req: IngestReques
       files: fileRecords,
     };
     const accepted = batch.points.length + batch.events.length + batch.attributes.length;
-    const stored = accepted ? await writeInTransaction(deps, batch) : batch;
+    const stored = accepted ? await writeInTransaction(deps, batch, devicesToTouch(req.kind, items, now)) : batch;
     for (const hook of deps.ingestPipeline.committed) {
       try {
         hook(stored);
@@ -215,12 +214,22 @@ export async function ingest(deps: IngestDeps, access: Access, req: IngestReques
   }
 }
 
+/** Devices whose last-update time of this kind is missing or older than DEVICE_TOUCH_INTERVAL_MS, or still inactive. */
+function devicesToTouch(kind: IngestKind, items: readonly ValidItem[], now: number): Set<number> {
+  const out = new Set<number>();
+  for (const { device: d } of items) {
+    const last = kind === 'points' ? d.measurepointLastUpdate : kind === 'events' ? d.eventLastUpdate : d.attributeLastUpdate;
+    if (d.status === 'inactive' || last === null || now - last >= DEVICE_TOUCH_INTERVAL_MS) out.add(d.id);
+  }
+  return out;
+}
+
 /** One transaction: processors, the bulk write, files committed, writers. */
-async function writeInTransaction(deps: IngestDeps, batch: IngestBatch): Promise<IngestBatch> {
+async function writeInTransaction(deps: IngestDeps, batch: IngestBatch, touch: ReadonlySet<number>): Promise<IngestBatch> {
   return deps.db.transaction(async (tx) => {
     let b = batch;
     for (const p of deps.ingestPipeline.processors) b = await p(tx, b);
-    await writeBatch(tx, b);
+    await writeBatch(tx, b, (id) => touch.has(id));
     if (b.files.length) await tx.update(filesTable).set({ state: 'committed' }).where(inArray(filesTable.id, b.files.map((f) => f.fileId)));
     for (const w of deps.ingestPipeline.writers) await w(tx, b);
     return b;
