@@ -5,8 +5,9 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { openDatabase, queryRows } from '../../src/storage/db';
 import { countMigrationFiles, runMigrations } from '../../src/storage/migrate';
+import { DRIVER } from '../helpers/test-db';
 
-describe('migrations on embedded PGlite', () => {
+describe.runIf(DRIVER === 'pglite')('migrations on embedded PGlite', () => {
   it('run on an empty data directory, again after a restart, and leave the data in place', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-pglite-'));
     try {
