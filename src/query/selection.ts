@@ -46,30 +46,24 @@ export async function selectDevices(db: DbOrTx, access: Access, sel: DeviceSelec
     return rows;
   }
 
-  const assetIds = [...(sel.assetIds ?? [])];
-  const keys: { productKey: string; deviceKey: string }[] = [];
+  // Named devices, kept in request order: `assetIds` first, then `devices`.
+  const refs: ({ assetId: string } | { productKey: string; deviceKey: string })[] = (sel.assetIds ?? []).map((assetId) => ({ assetId }));
   for (const ref of sel.devices ?? []) {
-    if (ref.assetId) assetIds.push(ref.assetId);
-    else if (ref.productKey && ref.deviceKey) keys.push({ productKey: ref.productKey, deviceKey: ref.deviceKey });
+    if (ref.assetId) refs.push({ assetId: ref.assetId });
+    else if (ref.productKey && ref.deviceKey) refs.push({ productKey: ref.productKey, deviceKey: ref.deviceKey });
     else throw badInput('name a device by assetId, or by productKey and deviceKey');
   }
+  const assetIds = refs.flatMap((r) => ('assetId' in r ? [r.assetId] : []));
+  const keys = refs.flatMap((r) => ('assetId' in r ? [] : [r]));
   const found = [...(await getDevicesByAssetIds(db, orgId, assetIds)), ...(await getDevicesByKeys(db, orgId, keys))];
   const byAsset = new Map(found.map((d) => [d.assetId, d]));
   const byKey = new Map(found.map((d) => [`${d.productKey}\u0000${d.deviceKey}`, d]));
   const out = new Map<number, SelectedDevice>();
-  const take = (d: (typeof found)[number]) => {
+  for (const r of refs) {
+    const d = 'assetId' in r ? byAsset.get(r.assetId) : byKey.get(`${r.productKey}\u0000${r.deviceKey}`);
+    if (!d) throw notFound('device', r);
     access.requireDevice('ASSET_READ', d);
     if (!out.has(d.id)) out.set(d.id, { id: d.id, assetId: d.assetId, productKey: d.productKey, modelId: d.modelId });
-  };
-  for (const a of assetIds) {
-    const d = byAsset.get(a);
-    if (!d) throw notFound('device', { assetId: a });
-    take(d);
-  }
-  for (const k of keys) {
-    const d = byKey.get(`${k.productKey}\u0000${k.deviceKey}`);
-    if (!d) throw notFound('device', { productKey: k.productKey, deviceKey: k.deviceKey });
-    take(d);
   }
   return [...out.values()];
 }
