@@ -80,6 +80,8 @@ const envSchema = z.object({
   UPLOAD_MAX_FILES: int(20, 0, 10_000),
   /** Largest `enos-message` part. Default 512 KiB (EnOS). */
   ENOS_MESSAGE_MAX_BYTES: int(512 * 1024, 1024),
+  /** Directory where the REST shim spools uploaded file parts while a request is processed. Default: the OS temp directory. */
+  UPLOAD_TMP_DIR: z.string().optional(),
   /** Where file contents live: `postgres` (chunked bytea, default, seen by every instance) or `dir`. */
   FILE_STORE: z.enum(['postgres', 'dir']).optional().transform((v) => v ?? 'postgres'),
   /** Directory for FILE_STORE=dir. Default DATA_DIR/files. */

@@ -15,6 +15,7 @@ import { countAppliedMigrations, countMigrationFiles, runMigrations } from '../s
 import { createApollo } from './apollo';
 import { bootstrapIfEmpty } from './bootstrap';
 import type { AppDeps } from './deps';
+import { createGraphQLExecutor } from './execute-graphql';
 import { handleGraphQLHttp } from './graphql-http';
 import { attachGraphQLWs, type WsEndpoint } from './graphql-ws';
 import { sendJson } from './http-util';
@@ -60,6 +61,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     tokenSettings: { ttlS: config.TOKEN_TTL_S, skewMs: config.TOKEN_SKEW_MS, refreshGraceS: config.TOKEN_REFRESH_GRACE_S, duplicateWindowMs: 10_000 },
     tokenFailures: createFailureLimiter(config.TOKEN_FAILURES_PER_MIN),
     ingestPipeline: createIngestPipeline(),
+    // Bound below, once Apollo has started; nothing calls it before the server listens.
+    executeGraphQL: (...args) => executeGraphQL(...args),
   };
   if (opts.bootstrap ?? database.client.kind === 'pglite') await bootstrapIfEmpty(deps.db, box, config.DATA_DIR, log);
 
@@ -67,6 +70,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   const schema = buildSchema();
   const apollo = createApollo(schema, log, limits);
   await apollo.start();
+  const executeGraphQL = createGraphQLExecutor(() => apollo, deps);
   const expectedMigrations = countMigrationFiles();
 
   let inflight = 0;

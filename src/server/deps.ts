@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import type { IngestPipeline } from '../ingest/pipeline';
 import type { Logger } from '../log';
 import type { Database, Db } from '../storage/db';
+import type { ExecuteGraphQL } from './execute-graphql';
 
 /**
  * The long-lived services of one running instance, built once by createApp and shared by
@@ -20,4 +21,6 @@ export interface AppDeps {
   readonly tokenFailures: FailureLimiter;
   /** Hooks of the ingest write path (policies, subscriptions). */
   readonly ingestPipeline: IngestPipeline;
+  /** Runs a GraphQL operation in process as a given caller (the REST shim's only way in). */
+  readonly executeGraphQL: ExecuteGraphQL;
 }
