@@ -123,17 +123,23 @@ function drain(req: IncomingMessage): Promise<void> {
   });
 }
 
-/** Hashes and counts what flows through. */
-function md5Tap(): Transform & { md5(): string; size: number } {
+/**
+ * Hashes and counts what flows through; past `maxBytes` it swallows the rest, so that the
+ * part is still read to its end (the connection stays usable) but nothing more is written.
+ */
+function md5Tap(maxBytes: number): Transform & { md5(): string; size: number; over: boolean } {
   const hash = createHash('md5');
   const tap = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
       tap.size += chunk.length;
+      if (tap.size > maxBytes) tap.over = true;
+      if (tap.over) return cb();
+      hash.update(chunk);
       cb(null, chunk);
     },
-  }) as Transform & { md5(): string; size: number };
+  }) as Transform & { md5(): string; size: number; over: boolean };
   tap.size = 0;
+  tap.over = false;
   tap.md5 = () => hash.digest('hex');
   return tap;
 }
@@ -147,13 +153,15 @@ function md5Tap(): Transform & { md5(): string; size: number } {
  * body has been read, so the client always gets its answer on a healthy connection.
  */
 export async function readIntegrationParts(req: IncomingMessage, limits: MultipartLimits): Promise<IntegrationParts> {
-  let dir: string | undefined;
+  // One directory per request, created by the first file part (concurrent parts share it).
+  let dir: Promise<string> | undefined;
   const files: SpooledFile[] = [];
   const dispose = async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
+    const d = await dir?.catch(() => undefined);
+    if (d) await rm(d, { recursive: true, force: true });
   };
   try {
-    const message = await parse(req, limits, files, async () => (dir ??= await mkdtemp(join(limits.tmpDir, 'tributary-enos-'))));
+    const message = await parse(req, limits, files, () => (dir ??= mkdtemp(join(limits.tmpDir, 'tributary-enos-'))));
     return { message, files, dispose };
   } catch (e) {
     await dispose();
@@ -169,7 +177,7 @@ function parse(req: IncomingMessage, limits: MultipartLimits, files: SpooledFile
         headers: req.headers,
         preservePath: true,
         defParamCharset: 'utf8',
-        limits: { fileSize: limits.fileMaxBytes, fieldSize: limits.messageMaxBytes, files: limits.maxFiles + 1, fields: 32, parts: limits.maxFiles + 33 },
+        limits: { fileSize: Math.max(limits.fileMaxBytes, limits.messageMaxBytes) + 1, fieldSize: limits.messageMaxBytes, files: limits.maxFiles + 1, fields: 32, parts: limits.maxFiles + 33 },
       });
     } catch {
       void drain(req).then(() => reject(badRequest('Content-Type must be multipart/form-data with a boundary')));
@@ -222,19 +230,27 @@ function parse(req: IncomingMessage, limits: MultipartLimits, files: SpooledFile
     bb.on('filesLimit', () => fail(badRequest(`at most ${limits.maxFiles} enos-file parts are allowed`)));
     bb.on('partsLimit', () => fail(badRequest('too many parts in the multipart body')));
     bb.on('fieldsLimit', () => fail(badRequest('too many fields in the multipart body')));
-    bb.once('error', (err: Error) => {
-      req.unpipe(bb);
+    // busboy emits `error` (malformed body) before `close`; both end here, once.
+    let malformed: Error | undefined;
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
       void Promise.allSettled(pending)
         .then(() => drain(req))
-        .then(() => reject(failure ?? badRequest(`malformed multipart body: ${err.message}`)));
+        .then(() => {
+          if (failure) return reject(failure);
+          if (malformed) return reject(badRequest(`malformed multipart body: ${malformed.message}`));
+          if (message === undefined) return reject(badRequest('the enos-message part is missing'));
+          resolve(message);
+        });
+    };
+    bb.once('error', (err: Error) => {
+      malformed = err;
+      req.unpipe(bb);
+      finish();
     });
-    bb.once('close', () => {
-      void Promise.allSettled(pending).then(() => {
-        if (failure) return reject(failure);
-        if (message === undefined) return reject(badRequest('the enos-message part is missing'));
-        resolve(message);
-      });
-    });
+    bb.once('close', finish);
     req.once('aborted', () => reject(badRequest('the request was aborted')));
     req.pipe(bb);
   });
@@ -249,7 +265,7 @@ async function readMessageFile(stream: Readable & { truncated?: boolean }, max: 
     if (size > max) over = true;
     else chunks.push(chunk as Buffer);
   }
-  if (over) throw tooLarge('the enos-message part', max);
+  if (over || stream.truncated) throw tooLarge('the enos-message part', max);
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -264,9 +280,9 @@ async function spool(
 ): Promise<SpooledFile> {
   // busboy waits (backpressure) while the temporary directory is created.
   const path = join(await tempDir(), `part-${seq}`);
-  const tap = md5Tap();
+  const tap = md5Tap(limits.fileMaxBytes);
   await pipeline(stream, tap, createWriteStream(path, { flags: 'wx' }));
-  if (stream.truncated) throw tooLarge(`file ${name}`, limits.fileMaxBytes);
+  if (tap.over || stream.truncated) throw tooLarge(`file ${name}`, limits.fileMaxBytes);
   const md5 = tap.md5();
   checkContentMd5(partHeaders?.['content-md5']?.[0], md5, name);
   return { name, path, sizeBytes: tap.size, md5, mimeType, dispositionParams: extraDispositionParams(partHeaders) };
