@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import type { GraphQLFormattedError } from 'graphql';
 import { sendJson } from '../server/http-util';
 
 /**
@@ -65,6 +64,12 @@ export function sendEnosError(res: ServerResponse, requestId: string, e: EnosErr
   sendEnvelope(res, requestId, e.code, e.message, e.data, e.httpStatus);
 }
 
+/** The part of a formatted GraphQL error the envelope mapping reads. */
+export interface GraphQLErrorLike {
+  readonly message: string;
+  readonly extensions?: Readonly<Record<string, unknown>> | undefined;
+}
+
 /** One item error as the ingest mutations report it in `extensions.details.errors`. */
 export interface ItemError {
   readonly index: number;
@@ -73,7 +78,7 @@ export interface ItemError {
   readonly reason: string;
 }
 
-function itemErrorsOf(error: GraphQLFormattedError): ItemError[] {
+function itemErrorsOf(error: GraphQLErrorLike): ItemError[] {
   const details = error.extensions?.['details'] as { errors?: unknown } | undefined;
   const list = Array.isArray(details?.errors) ? (details.errors as unknown[]) : [];
   return list.filter((e): e is ItemError => !!e && typeof e === 'object' && typeof (e as ItemError).code === 'string');
@@ -126,7 +131,7 @@ export function enosCodeOfGraphQLCode(code: unknown): number {
  * (`extensions.details.errors`) decide the code when present, and travel in `data.errors`
  * (the SDK ignores unknown keys inside `data`).
  */
-export function enosErrorOf(errors: readonly GraphQLFormattedError[], notFoundCode: number = EnosCode.NOT_FOUND): EnosError {
+export function enosErrorOf(errors: readonly GraphQLErrorLike[], notFoundCode: number = EnosCode.NOT_FOUND): EnosError {
   const first = errors[0];
   if (!first) return new EnosError(EnosCode.INTERNAL, 'internal error', 500);
   const items = itemErrorsOf(first);
