@@ -56,8 +56,6 @@ const envSchema = z.object({
   TOKEN_TTL_S: int(7200, 660),
   /** Allowed difference between the client's token timestamp and ours. Default 300000 ms. */
   TOKEN_SKEW_MS: int(300_000, 1_000),
-  /** How long a token stays valid after a refresh replaced it. Default 60 s. */
-  TOKEN_REFRESH_GRACE_S: int(60, 0),
   /** Failed token requests allowed per AccessKey and per client address per minute. Default 20. */
   TOKEN_FAILURES_PER_MIN: int(20, 1),
   /** Maximum GraphQL selection depth. Default 12. */
