@@ -83,7 +83,7 @@ async function handleIntegration(req: IncomingMessage, res: ServerResponse, rc: 
       fileMaxBytes: config.UPLOAD_MAX_BYTES,
       maxFiles: config.UPLOAD_MAX_FILES,
       tmpDir: config.UPLOAD_TMP_DIR ?? tmpdir(),
-    });
+    }, rc.log);
     const variables = buildIngestVariables(action, parseEnosMessage(parts.message), parts.files);
     const outcome = await rc.deps.executeGraphQL(DOCUMENTS[action], variables, access, rc.requestId);
     if (outcome.errors?.length) throw enosErrorOf(outcome.errors, EnosCode.DEVICE_NOT_FOUND);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
+import type { Logger } from '../log';
 import { EnosCode, EnosError, badRequest } from './envelope';
 
 /** Limits of one integration request. */
@@ -152,7 +153,7 @@ function md5Tap(maxBytes: number): Transform & { md5(): string; size: number; ov
  * (malformed body, limits, MD5, names) is an {@link EnosError} raised only after the whole
  * body has been read, so the client always gets its answer on a healthy connection.
  */
-export async function readIntegrationParts(req: IncomingMessage, limits: MultipartLimits): Promise<IntegrationParts> {
+export async function readIntegrationParts(req: IncomingMessage, limits: MultipartLimits, log: Logger): Promise<IntegrationParts> {
   // One directory per request, created by the first file part (concurrent parts share it).
   let dir: Promise<string> | undefined;
   const files: SpooledFile[] = [];
@@ -161,7 +162,7 @@ export async function readIntegrationParts(req: IncomingMessage, limits: Multipa
     if (d) await rm(d, { recursive: true, force: true });
   };
   try {
-    const message = await parse(req, limits, files, () => (dir ??= mkdtemp(join(limits.tmpDir, 'tributary-enos-'))));
+    const message = await parse(req, limits, log, files, () => (dir ??= mkdtemp(join(limits.tmpDir, 'tributary-enos-'))));
     return { message, files, dispose };
   } catch (e) {
     await dispose();
@@ -169,7 +170,7 @@ export async function readIntegrationParts(req: IncomingMessage, limits: Multipa
   }
 }
 
-function parse(req: IncomingMessage, limits: MultipartLimits, files: SpooledFile[], tempDir: () => Promise<string>): Promise<string> {
+function parse(req: IncomingMessage, limits: MultipartLimits, log: Logger, files: SpooledFile[], tempDir: () => Promise<string>): Promise<string> {
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
@@ -186,7 +187,12 @@ function parse(req: IncomingMessage, limits: MultipartLimits, files: SpooledFile
     const headers = capturePartHeaders(bb);
     let failure: EnosError | undefined;
     const fail = (e: unknown) => {
-      if (!failure) failure = e instanceof EnosError ? e : new EnosError(EnosCode.INTERNAL, 'could not store an uploaded file', 500);
+      if (failure) return;
+      if (e instanceof EnosError) failure = e;
+      else {
+        log.error({ err: e }, 'spooling an uploaded file failed');
+        failure = new EnosError(EnosCode.INTERNAL, 'could not store an uploaded file', 500);
+      }
     };
     let message: string | undefined;
     let messages = 0;
@@ -224,7 +230,7 @@ function parse(req: IncomingMessage, limits: MultipartLimits, files: SpooledFile
         return void stream.resume();
       }
       names.add(fileName);
-      pending.push(spool(stream, fileName, info.mimeType, partHeaders, limits, tempDir, files.length).then((f) => void files.push(f), fail));
+      pending.push(spool(stream, fileName, info.mimeType, partHeaders, limits, tempDir, fileParts).then((f) => void files.push(f), fail));
     });
 
     bb.on('filesLimit', () => fail(badRequest(`at most ${limits.maxFiles} enos-file parts are allowed`)));
