@@ -6,7 +6,6 @@
  */
 export function contentDisposition(originalName: string): string {
   const base = originalName.split(/[/\\]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
   const cleaned = base.replace(/[\u0000-\u001f\u007f]/g, '').trim() || 'file';
   const ascii = cleaned.replace(/[^\x20-\x7e]|["\\%]/g, '_');
   if (ascii === cleaned) return `attachment; filename="${ascii}"`;

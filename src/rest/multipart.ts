@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
@@ -9,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import type { Logger } from '../log';
 import { EnosCode, EnosError, badRequest } from './envelope';
+import { capturePartHeaders, extraDispositionParams, type PartHeaders } from './part-headers';
 
 /** Limits of one integration request. */
 export interface MultipartLimits {
@@ -43,47 +43,6 @@ export interface IntegrationParts {
   dispose(): Promise<void>;
 }
 
-type PartHeaders = Record<string, string[] | undefined>;
-
-/** busboy's own Content-Disposition parser (not in its typings). */
-const busboyUtils = createRequire(import.meta.url)('busboy/lib/utils.js') as {
-  parseDisposition(value: string, decoder: unknown): { type: string; params: Record<string, string> } | undefined;
-  getDecoder(charset: string): unknown;
-};
-
-/**
- * busboy parses the part headers but hands out only name, filename and type; the hex
- * `Content-MD5` of an `enos-file` part is in the raw header map. busboy assigns its header
- * parser to `_hparser` at the start of every part and calls the parser's `cb` synchronously
- * just before it emits `file`; wrapping that callback captures the map of the part being
- * emitted, without re-parsing anything ourselves.
- * NOTE: relies on busboy 1.x internals; test/rest covers it (a wrong Content-MD5 is refused).
- */
-function capturePartHeaders(bb: busboy.Busboy): { current: PartHeaders | undefined } {
-  const box: { current: PartHeaders | undefined } = { current: undefined };
-  const target = bb as unknown as Record<string, unknown>;
-  let parser: unknown = target['_hparser'];
-  const wrapped = new WeakSet<object>();
-  Object.defineProperty(target, '_hparser', {
-    configurable: true,
-    enumerable: true,
-    get: () => parser,
-    set: (v: unknown) => {
-      const p = v as { cb?: (h: PartHeaders) => void } | null;
-      if (p && typeof p === 'object' && typeof p.cb === 'function' && !wrapped.has(p)) {
-        const cb = p.cb;
-        p.cb = (h: PartHeaders) => {
-          box.current = h;
-          cb.call(p, h);
-        };
-        wrapped.add(p);
-      }
-      parser = v;
-    },
-  });
-  return box;
-}
-
 /** The OkHttp escapes inside a quoted filename. */
 function decodeFilename(raw: string): string {
   return raw.replace(/%22/gi, '"').replace(/%0D/gi, '\r').replace(/%0A/gi, '\n');
@@ -95,7 +54,6 @@ function decodeFilename(raw: string): string {
  * so a name can never be taken for a path anywhere downstream.
  */
 function checkFilename(name: string): void {
-  // eslint-disable-next-line no-control-regex
   if (!name || name.length > 255 || name === '.' || name === '..' || /[/\\\u0000-\u001f\u007f]/.test(name)) {
     throw badRequest(`invalid file name in an enos-file part: ${JSON.stringify(name.slice(0, 80))}`);
   }
@@ -292,12 +250,4 @@ async function spool(
   const md5 = tap.md5();
   checkContentMd5(partHeaders?.['content-md5']?.[0], md5, name);
   return { name, path, sizeBytes: tap.size, md5, mimeType, dispositionParams: extraDispositionParams(partHeaders) };
-}
-
-function extraDispositionParams(partHeaders: PartHeaders | undefined): Record<string, string> {
-  const raw = partHeaders?.['content-disposition']?.[0];
-  const parsed = raw ? busboyUtils.parseDisposition(raw, busboyUtils.getDecoder('utf8')) : undefined;
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parsed?.params ?? {})) if (k !== 'name' && k !== 'filename' && k !== 'filename*') out[k] = v;
-  return out;
 }
