@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream';
 import type { Permission } from '../../src/auth/permissions';
+import { authenticate } from '../../src/server/authenticate';
 import { meterModel } from '../fixtures/models';
 import type { Tenant, TestApp } from '../helpers/test-app';
 
@@ -11,6 +13,8 @@ export interface OrgFixtures {
   readonly assetId: string;
   /** A spare service account (for admin operations). */
   readonly saAccessKey: string;
+  /** A file stored for the device (its snapshot point). */
+  readonly fileUri: string;
   /** A model no product uses and a product without devices (for deletes). */
   readonly spareModel: string;
   readonly spareProductKey: string;
@@ -37,7 +41,17 @@ export async function createOrgFixtures(t: TestApp, admin: Tenant): Promise<OrgF
   for (const r of [m, p, d, s, sm, sp]) if (r.errors) throw new Error(`fixture setup failed: ${JSON.stringify(r.errors)}`);
   const assetId = d.data!.createDevice.assetId as string;
   const saAccessKey = s.data!.createServiceAccount.accessKey as string;
-  return { orgId: admin.orgId, model, productKey, deviceKey, assetId, saAccessKey, spareModel, spareProductKey, markers: [model, productKey, deviceKey, assetId, saAccessKey, spareModel, spareProductKey] };
+  // A stored file, posted in process the way the REST shim does (an Upload-like object).
+  const file = { promise: Promise.resolve({ filename: 'iso.txt', mimetype: 'text/plain', encoding: '7bit', createReadStream: () => Readable.from([Buffer.from('iso file')]) }) };
+  const up = await t.app.deps.executeGraphQL(
+    'mutation($items: [PointsItemInput!]!, $files: [FileInput!]) { postMeasurePoints(items: $items, files: $files) { files { uri } } }',
+    { items: [{ assetId, time: 1_700_000_000_000, values: { snapshot: 'local://iso.txt' } }], files: [{ name: 'iso.txt', file }] },
+    await authenticate(t.app.deps, admin.token),
+    'fixtures',
+  );
+  if (up.errors) throw new Error(`fixture file upload failed: ${JSON.stringify(up.errors)}`);
+  const fileUri = (up.data as { postMeasurePoints: { files: { uri: string }[] } }).postMeasurePoints.files[0]!.uri;
+  return { orgId: admin.orgId, model, productKey, deviceKey, assetId, saAccessKey, fileUri, spareModel, spareProductKey, markers: [model, productKey, deviceKey, assetId, saAccessKey, spareModel, spareProductKey, fileUri] };
 }
 
 /** Every grant except `permission` (and what implies it). */

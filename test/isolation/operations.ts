@@ -44,6 +44,12 @@ export const graphqlOperations: readonly GraphQLMatrixOp[] = [
   op('enableDevice', 'REGISTRY_FULL', 'mutation($a: ID!) { enableDevice(device: { assetId: $a }) { assetId } }', (f) => ({ a: f.assetId })),
   op('disableDevice', 'REGISTRY_FULL', 'mutation($a: ID!) { disableDevice(device: { assetId: $a }) { assetId } }', (f) => ({ a: f.assetId })),
   op('deleteDevice', 'REGISTRY_FULL', 'mutation($a: ID!) { deleteDevice(device: { assetId: $a }) }', (f) => ({ a: f.assetId })),
+  // Ingest and files
+  op('postMeasurePoints', 'ASSET_WRITE', 'mutation($a: ID!) { postMeasurePoints(items: [{ assetId: $a, time: 1700000000001, values: { count: 1 } }]) { accepted } }', (f) => ({ a: f.assetId })),
+  op('postAttributes', 'ASSET_WRITE', 'mutation($a: ID!) { postAttributes(items: [{ assetId: $a, values: { location: "x" } }]) { accepted } }', (f) => ({ a: f.assetId })),
+  op('postEvents', 'ASSET_WRITE', 'mutation($a: ID!) { postEvents(items: [{ assetId: $a, time: 1700000000001, events: { alarm: { code: 1 } } }]) { accepted } }', (f) => ({ a: f.assetId })),
+  op('deviceFiles', 'ASSET_READ', 'query($a: ID!) { deviceFiles(device: { assetId: $a }) { uri } }', (f) => ({ a: f.assetId })),
+  op('deleteFile', 'ASSET_WRITE', 'mutation($a: ID!, $u: String!) { deleteFile(device: { assetId: $a }, uri: $u) }', (f) => ({ a: f.assetId, u: f.fileUri })),
   // Service accounts
   op('serviceAccounts', 'ORG_ADMIN', '{ serviceAccounts { accessKey } }'),
   op('createServiceAccount', 'ORG_ADMIN', 'mutation { createServiceAccount(name: "n", grants: [{ permission: ASSET_READ }]) { accessKey } }', () => ({}), false),
