@@ -56,8 +56,6 @@ const envSchema = z.object({
   TOKEN_TTL_S: int(7200, 660),
   /** Allowed difference between the client's token timestamp and ours. Default 300000 ms. */
   TOKEN_SKEW_MS: int(300_000, 1_000),
-  /** How long a token stays valid after a refresh replaced it. Default 60 s. */
-  TOKEN_REFRESH_GRACE_S: int(60, 0),
   /** Failed token requests allowed per AccessKey and per client address per minute. Default 20. */
   TOKEN_FAILURES_PER_MIN: int(20, 1),
   /** Maximum GraphQL selection depth. Default 12. */
@@ -84,6 +82,8 @@ const envSchema = z.object({
   UPLOAD_MAX_FILES: int(20, 0, 10_000),
   /** Largest `enos-message` part. Default 512 KiB (EnOS). */
   ENOS_MESSAGE_MAX_BYTES: int(512 * 1024, 1024),
+  /** Directory where the REST shim spools uploaded file parts while a request is processed. Default: the OS temp directory. */
+  UPLOAD_TMP_DIR: z.string().optional(),
   /** Where file contents live: `postgres` (chunked bytea, default, seen by every instance) or `dir`. */
   FILE_STORE: z.enum(['postgres', 'dir']).optional().transform((v) => v ?? 'postgres'),
   /** Directory for FILE_STORE=dir. Default DATA_DIR/files. */

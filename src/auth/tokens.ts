@@ -1,6 +1,6 @@
 import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { queryRows, type Db } from '../storage/db';
+import { queryRows, type Db, type DbOrTx } from '../storage/db';
 import { accessTokens, serviceAccounts, tokenNonces } from '../storage/schema/index';
 import type { Caller, Grant } from './permissions';
 import { randomHex, sha256Hex, type SecretBox } from './secret-box';
@@ -32,9 +32,17 @@ export class TokenError extends Error {
 export interface TokenSettings {
   readonly ttlS: number;
   readonly skewMs: number;
-  readonly refreshGraceS: number;
   /** A repeated signature inside this window is a duplicate, not a replay (SDK race). */
   readonly duplicateWindowMs: number;
+}
+
+/**
+ * The shortest remaining life of a token that get/refresh hand out again instead of minting a
+ * new one: half the TTL, and always above the EnOS SDK's 10-minute refresh margin when the TTL
+ * allows (with `expire` <= 600 the SDK would refresh before every call).
+ */
+export function reuseMinS(ttlS: number): number {
+  return Math.max(Math.floor(ttlS / 2), Math.min(ttlS - 30, 660));
 }
 
 const requestSchema = z.object({
@@ -104,29 +112,37 @@ async function mint(db: Db, box: SecretBox, sa: { id: number; epoch: number }, t
   return { accessToken: token, expire: ttlS };
 }
 
+/** The SA's newest unreplaced token with at least {@link reuseMinS} to live, if any. */
+async function reusableToken(tx: DbOrTx, box: SecretBox, s: TokenSettings, sa: { id: number; epoch: number }, now: Date): Promise<IssuedToken | undefined> {
+  const [current] = await tx
+    .select()
+    .from(accessTokens)
+    .where(and(eq(accessTokens.saId, sa.id), eq(accessTokens.epoch, sa.epoch), isNull(accessTokens.replacedAt), gt(accessTokens.expiresAt, new Date(now.getTime() + reuseMinS(s.ttlS) * 1000))))
+    .orderBy(sql`${accessTokens.expiresAt} desc`)
+    .limit(1);
+  return current ? { accessToken: box.open(current.tokenEnc), expire: Math.floor((current.expiresAt.getTime() - now.getTime()) / 1000) } : undefined;
+}
+
 /**
- * token/get: returns the SA's current token while it has at least a minute to live (EnOS:
- * "asking again returns the same token"), otherwise a new one.
+ * token/get: returns the SA's current token while it has at least {@link reuseMinS} to live
+ * (EnOS: "asking again returns the same token"; the SDK's concurrent gets agree), otherwise
+ * a new one.
  */
 export async function getToken(db: Db, box: SecretBox, s: TokenSettings, req: TokenRequest, now = new Date()): Promise<IssuedToken> {
   return db.transaction(async (tx) => {
     const sa = await verifyRequest(tx as unknown as Db, box, s, req, now);
     // Serialise concurrent gets of one SA so that both receive the same token.
     await queryRows(tx, sql`select pg_advisory_xact_lock(72626, ${sa.id}::int)`);
-    const [current] = await tx
-      .select()
-      .from(accessTokens)
-      .where(and(eq(accessTokens.saId, sa.id), eq(accessTokens.epoch, sa.epoch), isNull(accessTokens.replacedAt), gt(accessTokens.expiresAt, new Date(now.getTime() + 60_000))))
-      .orderBy(sql`${accessTokens.expiresAt} desc`)
-      .limit(1);
-    if (current) return { accessToken: box.open(current.tokenEnc), expire: Math.floor((current.expiresAt.getTime() - now.getTime()) / 1000) };
-    return mint(tx as unknown as Db, box, sa, s.ttlS, now);
+    return (await reusableToken(tx, box, s, sa, now)) ?? mint(tx as unknown as Db, box, sa, s.ttlS, now);
   });
 }
 
 /**
- * token/refresh: the given token must belong to the SA and still be valid; a new token is
- * issued and the old one stays valid for the refresh grace (a request may be on the wire).
+ * token/refresh: the given token must belong to the SA and still be valid. While the SA's
+ * current token is young (the SDK refreshes right after its first get) that token is returned
+ * unchanged; otherwise a new one is issued. A replaced token keeps the lifetime it was
+ * announced with: the SDK never reacts to a 401, and its get/refresh threads can leave it
+ * holding the older token.
  */
 export async function refreshToken(db: Db, box: SecretBox, s: TokenSettings, req: TokenRequest, now = new Date()): Promise<IssuedToken> {
   return db.transaction(async (tx) => {
@@ -135,16 +151,8 @@ export async function refreshToken(db: Db, box: SecretBox, s: TokenSettings, req
     const [old] = await tx.select().from(accessTokens).where(eq(accessTokens.tokenHash, sha256Hex(req.accessToken ?? '')));
     if (!old || old.saId !== sa.id || old.epoch !== sa.epoch) throw new TokenError(TokenStatus.REFRESH_FAILED, 'unknown access token');
     if (old.expiresAt <= now) throw new TokenError(TokenStatus.TOKEN_EXPIRED, 'the access token has expired');
-    if (old.replacedAt) {
-      // Already refreshed (e.g. the SDK's get+refresh race): hand out the token that replaced it.
-      const [newest] = await tx
-        .select()
-        .from(accessTokens)
-        .where(and(eq(accessTokens.saId, sa.id), eq(accessTokens.epoch, sa.epoch), isNull(accessTokens.replacedAt), gt(accessTokens.expiresAt, now)))
-        .orderBy(sql`${accessTokens.expiresAt} desc`)
-        .limit(1);
-      if (newest) return { accessToken: box.open(newest.tokenEnc), expire: Math.floor((newest.expiresAt.getTime() - now.getTime()) / 1000) };
-    }
+    const reusable = await reusableToken(tx, box, s, sa, now);
+    if (reusable) return reusable;
     await tx.update(accessTokens).set({ replacedAt: now }).where(and(eq(accessTokens.saId, sa.id), isNull(accessTokens.replacedAt)));
     // Expired rows are kept only for a day; they are useless after that.
     await tx.delete(accessTokens).where(and(eq(accessTokens.saId, sa.id), lt(accessTokens.expiresAt, new Date(now.getTime() - 86_400_000))));
@@ -153,19 +161,19 @@ export async function refreshToken(db: Db, box: SecretBox, s: TokenSettings, req
 }
 
 /**
- * Resolves a bearer token to its caller, or null when it is unknown, expired, revoked (SA
- * disabled, rotated or deleted) or past its refresh grace. One indexed lookup per request, so a
- * revocation takes effect at once on every instance.
+ * Resolves a bearer token to its caller, or null when it is unknown, expired or revoked (SA
+ * disabled, rotated or deleted). A token replaced by a refresh stays valid until its own
+ * expiry (EnOS: the server honours the lifetime it announced). One indexed lookup per
+ * request, so a revocation takes effect at once on every instance.
  */
-export async function verifyToken(db: Db, s: Pick<TokenSettings, 'refreshGraceS'>, token: string, now = new Date()): Promise<Caller | null> {
+export async function verifyToken(db: Db, token: string, now = new Date()): Promise<Caller | null> {
   if (!token || token.length > 200) return null;
   const rows = await db
-    .select({ saId: serviceAccounts.id, orgId: serviceAccounts.orgId, accessKey: serviceAccounts.accessKey, grants: serviceAccounts.grants, expiresAt: accessTokens.expiresAt, replacedAt: accessTokens.replacedAt })
+    .select({ saId: serviceAccounts.id, orgId: serviceAccounts.orgId, accessKey: serviceAccounts.accessKey, grants: serviceAccounts.grants, expiresAt: accessTokens.expiresAt })
     .from(accessTokens)
     .innerJoin(serviceAccounts, and(eq(serviceAccounts.id, accessTokens.saId), eq(serviceAccounts.epoch, accessTokens.epoch), eq(serviceAccounts.enabled, true)))
     .where(eq(accessTokens.tokenHash, sha256Hex(token)));
   const r = rows[0];
   if (!r || r.expiresAt <= now) return null;
-  if (r.replacedAt && r.replacedAt.getTime() + s.refreshGraceS * 1000 <= now.getTime()) return null;
   return { orgId: r.orgId, saId: r.saId, accessKey: r.accessKey, grants: r.grants as Grant[] };
 }

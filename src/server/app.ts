@@ -60,7 +60,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     database,
     db: database.db,
     box,
-    tokenSettings: { ttlS: config.TOKEN_TTL_S, skewMs: config.TOKEN_SKEW_MS, refreshGraceS: config.TOKEN_REFRESH_GRACE_S, duplicateWindowMs: 10_000 },
+    tokenSettings: { ttlS: config.TOKEN_TTL_S, skewMs: config.TOKEN_SKEW_MS, duplicateWindowMs: 10_000 },
     tokenFailures: createFailureLimiter(config.TOKEN_FAILURES_PER_MIN),
     ingestPipeline: createIngestPipeline(),
     fileStore: createFileStore(config, database.db),

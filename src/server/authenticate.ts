@@ -31,5 +31,5 @@ export function tokenFromConnectionParams(params: Readonly<Record<string, unknow
 /** Resolves a token to the caller's access; `Access(null)` when absent or invalid. */
 export async function authenticate(deps: AppDeps, token: string | undefined): Promise<Access> {
   if (!token) return new Access(null);
-  return new Access(await verifyToken(deps.db, deps.tokenSettings, token));
+  return new Access(await verifyToken(deps.db, token));
 }

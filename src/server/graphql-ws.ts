@@ -79,7 +79,7 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
 
   const timer = setInterval(() => {
     for (const entry of live) {
-      verifyToken(deps.db, deps.tokenSettings, entry.token)
+      verifyToken(deps.db, entry.token)
         .then((caller) => {
           if (!caller) {
             live.delete(entry);

@@ -1,6 +1,10 @@
+import { enosFileRoutes } from '../rest/file-routes';
+import { integrationRoutes } from '../rest/integration-route';
+import { measurepointRoutes } from '../rest/measurepoint-routes';
+import { tsdbRoutes } from '../rest/tsdb-routes';
 import { tokenRoutes } from '../rest/token-routes';
 import { fileRoutes } from './file-routes';
 import type { Route } from './routes';
 
 /** Every non-GraphQL HTTP route, on the same port as GraphQL. Later domains add theirs here. */
-export const routeTable: readonly Route[] = [...tokenRoutes, ...fileRoutes];
+export const routeTable: readonly Route[] = [...tokenRoutes, ...fileRoutes, ...integrationRoutes, ...enosFileRoutes, ...measurepointRoutes, ...tsdbRoutes];

@@ -1,0 +1,128 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import parseRange from 'range-parser';
+import { findAppError } from '../errors';
+import { findFile, readFileRange, type StoredFile } from '../files/file-service';
+import { sendJson } from '../server/http-util';
+import type { Route, RouteContext } from '../server/routes';
+import { contentDisposition } from './content-disposition';
+import { badRequest, EnosCode, EnosError, enosErrorOf, sendEnvelope } from './envelope';
+import { authenticateRequest, deviceFromQuery, queryParam, requireOrg } from './request';
+import { sendShimError } from './shim-error';
+
+const PATH = '/connect-service/v2.1/files';
+
+/** HTTP status of a download refusal: never 2xx, since the SDK takes any 2xx body for the file. */
+function downloadStatusOf(e: EnosError): number {
+  if (e.httpStatus !== 200) return e.httpStatus;
+  switch (e.code) {
+    case EnosCode.NOT_FOUND:
+      return 404;
+    case EnosCode.FORBIDDEN:
+      return 403;
+    default:
+      return 400;
+  }
+}
+
+/** Maps a files-service failure (AppError NOT_FOUND/FORBIDDEN/...) onto the envelope. */
+function enosErrorOfService(e: unknown): unknown {
+  const app = findAppError(e);
+  if (!app) return e;
+  return enosErrorOf([{ message: app.code === 'NOT_FOUND' ? 'file not found' : app.message, extensions: { code: app.code } }]);
+}
+
+function sendDownloadError(res: ServerResponse, rc: RouteContext, e: unknown): void {
+  const err = e instanceof EnosError ? e : (enosErrorOfService(e) as unknown);
+  if (err instanceof EnosError) return sendShimError(res, rc, new EnosError(err.code, err.message, downloadStatusOf(err), err.data));
+  sendShimError(res, rc, err);
+}
+
+/**
+ * The bytes of a file: 200 with Accept-Ranges for the whole file, 206 with Content-Range and an
+ * exact Content-Length for one range, 416 (with the envelope) for an unsatisfiable or malformed
+ * one. Never chunked: the SDK's ranged download parses Content-Length as an int.
+ */
+async function sendFileBytes(req: IncomingMessage, res: ServerResponse, rc: RouteContext, file: StoredFile): Promise<void> {
+  const size = file.sizeBytes;
+  const header = req.headers['range'];
+  let start = 0;
+  let end = size - 1;
+  let status = 200;
+  if (typeof header === 'string' && header.trim()) {
+    const ranges = parseRange(size, header, { combine: true });
+    if (ranges === -1 || ranges === -2 || ranges.type !== 'bytes') {
+      const msg = ranges === -2 ? `malformed Range header: ${header.slice(0, 60)}` : `range not satisfiable for a file of ${size} bytes`;
+      return sendJson(res, 416, { code: EnosCode.BAD_REQUEST, msg, requestId: rc.requestId, data: null }, { 'content-range': `bytes */${size}`, 'accept-ranges': 'bytes' });
+    }
+    // NOTE: several disjoint ranges would need multipart/byteranges, which no EnOS client asks for;
+    // RFC 9110 lets a server answer them with the whole file.
+    if (ranges.length === 1) {
+      start = ranges[0]!.start;
+      end = ranges[0]!.end;
+      status = 206;
+    }
+  }
+  const length = size === 0 ? 0 : end - start + 1;
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/octet-stream',
+    'content-length': length,
+    'accept-ranges': 'bytes',
+    'content-disposition': contentDisposition(file.originalName || file.fileName),
+    'content-md5': file.md5,
+    etag: `"${file.md5}"`,
+    'x-content-type-options': 'nosniff',
+  };
+  if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${size}`;
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD' || length === 0) return void res.end();
+  await pipeline(readFileRange(rc.deps, file, start, end), res);
+}
+
+/** `GET .../files?action=download&orgId&fileUri&category&(assetId | productKey&deviceKey)`. */
+async function handleDownload(req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
+  try {
+    const access = await authenticateRequest(req, rc);
+    requireOrg(access, rc.url, 404);
+    const action = queryParam(rc.url, 'action');
+    if (action === 'getDownloadUrl') {
+      // NOTE: the SDK reads this answer whatever the status and declares requestId an int: omit it.
+      return sendJson(res, 400, { code: EnosCode.BAD_REQUEST, msg: 'getDownloadUrl (Lark) is not supported: use action=download', data: null });
+    }
+    if (action !== 'download') throw badRequest('Invalid Argument action: expected download (GET) or delete (POST)');
+    const fileUri = queryParam(rc.url, 'fileUri');
+    if (!fileUri) throw badRequest('Invalid Argument fileUri: the fileUri parameter is required');
+    const device = deviceFromQuery(rc.url);
+    const category = queryParam(rc.url, 'category') ?? 'feature';
+    if (category !== 'feature' && category !== 'ota') throw badRequest('Invalid Argument category: expected feature or ota');
+    // No firmware packages are kept: an OTA file is never found.
+    if (category === 'ota') throw new EnosError(EnosCode.NOT_FOUND, 'file not found', 404);
+    const file = await findFile(rc.deps, access, 'ASSET_READ', fileUri, device);
+    await sendFileBytes(req, res, rc, file);
+  } catch (e) {
+    sendDownloadError(res, rc, e);
+  }
+}
+
+/** `POST .../files?action=delete&orgId&fileUri&(assetId | productKey&deviceKey)`, empty body: the deleteFile mutation. */
+async function handleDelete(req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
+  try {
+    const access = await authenticateRequest(req, rc);
+    requireOrg(access, rc.url);
+    if (queryParam(rc.url, 'action') !== 'delete') throw badRequest('Invalid Argument action: expected delete (POST) or download (GET)');
+    const fileUri = queryParam(rc.url, 'fileUri');
+    if (!fileUri) throw badRequest('Invalid Argument fileUri: the fileUri parameter is required');
+    const device = deviceFromQuery(rc.url);
+    const outcome = await rc.deps.executeGraphQL('mutation EnosDeleteFile($device: DeviceRefInput!, $uri: String!) { deleteFile(device: $device, uri: $uri) }', { device, uri: fileUri }, access, rc.requestId);
+    if (outcome.errors?.length) throw enosErrorOf(outcome.errors.map((e) => (e.extensions?.['code'] === 'NOT_FOUND' ? { ...e, message: 'file not found' } : e)));
+    sendEnvelope(res, rc.requestId, EnosCode.OK, 'OK', null);
+  } catch (e) {
+    sendShimError(res, rc, e);
+  }
+}
+
+/** The EnOS file routes: download (GET, with Range) and delete (POST). */
+export const enosFileRoutes: readonly Route[] = [
+  { method: 'GET', path: PATH, handle: handleDownload },
+  { method: 'POST', path: PATH, handle: handleDelete },
+];

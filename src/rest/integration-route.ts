@@ -1,0 +1,105 @@
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { Upload } from 'graphql-upload-minimal';
+import type { Route, RouteContext } from '../server/routes';
+import { collectLocalRefs, deviceOfItem, INTEGRATION_ACTIONS, isIntegrationAction, parseEnosMessage, type EnosMessage, type IntegrationAction } from './enos-message';
+import { badRequest, EnosCode, enosErrorOf, sendEnvelope } from './envelope';
+import { readIntegrationParts, type IntegrationParts, type SpooledFile } from './multipart';
+import { authenticateRequest, queryParam, requireOrg } from './request';
+import { sendShimError } from './shim-error';
+
+const RESULT = 'accepted rejected errors { index identifier code reason } files { name uri }';
+
+/** The ingest mutation each action runs (the same operations GraphQL clients call). */
+const DOCUMENTS: Readonly<Record<IntegrationAction, string>> = {
+  postMeasurepoint: `mutation EnosPostMeasurepoint($items: [PointsItemInput!]!, $channel: Channel!, $files: [FileInput!]) {
+  result: postMeasurePoints(items: $items, channel: $channel, files: $files) { ${RESULT} } }`,
+  postAttribute: `mutation EnosPostAttribute($items: [AttributesItemInput!]!, $files: [FileInput!]) {
+  result: postAttributes(items: $items, files: $files) { ${RESULT} } }`,
+  postEvent: `mutation EnosPostEvent($items: [EventsItemInput!]!, $channel: Channel!, $files: [FileInput!]) {
+  result: postEvents(items: $items, channel: $channel, files: $files) { ${RESULT} } }`,
+};
+
+interface IngestResultShape {
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly errors: readonly { index: number; identifier?: string | null; code: string; reason: string }[];
+  readonly files: readonly { name: string; uri: string }[];
+}
+
+/** A spooled file part as a graphql-upload `Upload`, exactly what a GraphQL multipart request yields. */
+function toUpload(f: SpooledFile): Upload {
+  const upload = new Upload() as Upload & { resolve(file: unknown): void };
+  upload.resolve({ filename: f.name, fieldName: 'enos-file', mimetype: f.mimeType, encoding: '7bit', createReadStream: () => createReadStream(f.path) });
+  return upload;
+}
+
+/** Translates a parsed request into the ingest mutation's variables. */
+export function buildIngestVariables(action: IntegrationAction, msg: EnosMessage, files: readonly SpooledFile[]): Record<string, unknown> {
+  const spec = INTEGRATION_ACTIONS[action];
+  const items = msg.params.map((item, i) => {
+    const payload = item[spec.payloadKey];
+    if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw badRequest(`params[${i}].${spec.payloadKey} must be an object`);
+    const out: Record<string, unknown> = { ...deviceOfItem(item, i) };
+    if (spec.hasTime) {
+      if (item['time'] === undefined || item['time'] === null) throw badRequest(`params[${i}].time is required (epoch milliseconds)`);
+      out['time'] = item['time'];
+    }
+    out[action === 'postEvent' ? 'events' : 'values'] = payload;
+    return out;
+  });
+  if (!items.length) throw badRequest('params must hold at least one item');
+
+  const refs = new Set<string>();
+  for (const item of msg.params) collectLocalRefs(item[spec.payloadKey], refs);
+  for (const f of files) if (!refs.has(f.name)) throw badRequest(`the enos-file part ${f.name} is not referenced by any local:// value`);
+
+  const vars: Record<string, unknown> = { items };
+  if (spec.hasChannel) vars['channel'] = msg.realtime ? 'REALTIME' : 'OFFLINE';
+  if (files.length) {
+    vars['files'] = files.map((f) => {
+      const entry = msg.files[f.name] ?? {};
+      const input: Record<string, unknown> = { name: f.name, file: toUpload(f), originalName: entry['originalFilename'] || f.name };
+      // The client's own MD5 claim is checked by the mutation, as for GraphQL callers.
+      if (entry['md5']) input['md5'] = entry['md5'];
+      return input;
+    });
+  }
+  return vars;
+}
+
+async function handleIntegration(req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
+  const { config } = rc.deps;
+  let parts: IntegrationParts | undefined;
+  try {
+    const access = await authenticateRequest(req, rc);
+    requireOrg(access, rc.url);
+    const action = queryParam(rc.url, 'action');
+    if (!isIntegrationAction(action)) throw badRequest(`Invalid Argument action: expected postMeasurepoint, postAttribute or postEvent`);
+    if (queryParam(rc.url, 'useLark') === 'true') throw badRequest('Lark mode (useLark=true) is not supported: send the files as enos-file parts');
+    parts = await readIntegrationParts(req, {
+      messageMaxBytes: config.ENOS_MESSAGE_MAX_BYTES,
+      fileMaxBytes: config.UPLOAD_MAX_BYTES,
+      maxFiles: config.UPLOAD_MAX_FILES,
+      tmpDir: config.UPLOAD_TMP_DIR ?? tmpdir(),
+    }, rc.log);
+    const variables = buildIngestVariables(action, parseEnosMessage(parts.message), parts.files);
+    const outcome = await rc.deps.executeGraphQL(DOCUMENTS[action], variables, access, rc.requestId);
+    if (outcome.errors?.length) throw enosErrorOf(outcome.errors, EnosCode.DEVICE_NOT_FOUND);
+    const result = outcome.data?.['result'] as IngestResultShape | undefined;
+    if (!result) throw enosErrorOf([]);
+    if (result.rejected > 0) throw enosErrorOf([{ message: 'rejected', extensions: { code: 'BAD_USER_INPUT', details: { errors: result.errors } } }], EnosCode.DEVICE_NOT_FOUND);
+    // The SDK ignores uriInfoList outside Lark mode; curl users learn their file URIs from it.
+    const data = result.files.length ? { uriInfoList: result.files.map((f) => ({ fileUri: f.uri, filename: f.name })) } : null;
+    rc.log.info({ action, items: variables['items'] instanceof Array ? variables['items'].length : 0, files: result.files.length, accepted: result.accepted }, 'enos integration accepted');
+    sendEnvelope(res, rc.requestId, EnosCode.OK, 'OK', data);
+  } catch (e) {
+    sendShimError(res, rc, e);
+  } finally {
+    await parts?.dispose();
+  }
+}
+
+/** `POST /connect-service/v2.1/integration?action=postMeasurepoint|postAttribute|postEvent&orgId=...`. */
+export const integrationRoutes: readonly Route[] = [{ method: 'POST', path: '/connect-service/v2.1/integration', handle: handleIntegration }];

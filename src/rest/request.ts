@@ -1,0 +1,56 @@
+import type { IncomingMessage } from 'node:http';
+import type { Access } from '../auth/permissions';
+import { authenticate, tokenFromHeaders } from '../server/authenticate';
+import type { RouteContext } from '../server/routes';
+import { EnosCode, EnosError, badRequest } from './envelope';
+
+/** APIM codes used in the body of a 401 (reference 1.3): empty parameter, expired/invalid token. */
+const TOKEN_MISSING = 1202;
+const TOKEN_INVALID = 1203;
+
+/**
+ * A query parameter, percent-decoded, or undefined when absent or empty. The SDK writes its
+ * query strings unencoded (`fileUri=enos-connect://a.txt`), which WHATWG parsing keeps
+ * intact; encoded forms (`enos-connect%3A%2F%2Fa.txt`) decode to the same value.
+ */
+export function queryParam(url: URL, name: string): string | undefined {
+  const v = url.searchParams.get(name);
+  return v === null || v.trim() === '' ? undefined : v.trim();
+}
+
+/**
+ * The caller of a shim request, from `apim-accesstoken` (or `Authorization: Bearer`). A
+ * missing, invalid or expired token is HTTP 401 (the SDK reports the status).
+ */
+export async function authenticateRequest(req: IncomingMessage, rc: RouteContext): Promise<Access> {
+  const token = tokenFromHeaders(req.headers);
+  if (!token) throw new EnosError(TOKEN_MISSING, 'a valid access token is required in the apim-accesstoken header', 401);
+  const access = await authenticate(rc.deps, token);
+  if (!access.caller) throw new EnosError(TOKEN_INVALID, 'the access token is invalid, expired or revoked', 401);
+  return access;
+}
+
+/**
+ * Checks the mandatory `orgId` parameter against the caller's organisation. Another
+ * organisation, existing or not, is answered exactly like an unknown one (99404), so that
+ * nothing about other organisations can be learnt.
+ */
+export function requireOrg(access: Access, url: URL, notFoundStatus = 200): string {
+  const orgId = queryParam(url, 'orgId');
+  if (!orgId) throw badRequest('Invalid Argument orgId: the orgId parameter is required');
+  if (orgId !== access.requireCaller().orgId) throw new EnosError(EnosCode.NOT_FOUND, `organization not found: ${orgId}`, notFoundStatus);
+  return orgId;
+}
+
+/** A device named by query parameters: assetId, or productKey + deviceKey. */
+export type DeviceParams = { readonly assetId: string } | { readonly productKey: string; readonly deviceKey: string };
+
+/** Reads `assetId` or `productKey`+`deviceKey` from the query string; 99400 when neither is complete. */
+export function deviceFromQuery(url: URL): DeviceParams {
+  const assetId = queryParam(url, 'assetId');
+  if (assetId) return { assetId };
+  const productKey = queryParam(url, 'productKey');
+  const deviceKey = queryParam(url, 'deviceKey');
+  if (productKey && deviceKey) return { productKey, deviceKey };
+  throw badRequest('Invalid Argument: give assetId, or productKey and deviceKey');
+}
