@@ -9,6 +9,7 @@ import { toSafeError } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
 import { buildSchema } from '../graphql/schema';
 import { createIngestPipeline } from '../ingest/pipeline';
+import { registerLiveHooks } from '../live/service';
 import { createLogger, type Logger } from '../log';
 import { openDatabase, pingDatabase, type Database } from '../storage/db';
 import { countAppliedMigrations, countMigrationFiles, runMigrations } from '../storage/migrate';
@@ -61,6 +62,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     tokenFailures: createFailureLimiter(config.TOKEN_FAILURES_PER_MIN),
     ingestPipeline: createIngestPipeline(),
   };
+  const live = registerLiveHooks(deps);
   if (opts.bootstrap ?? database.client.kind === 'pglite') await bootstrapIfEmpty(deps.db, box, config.DATA_DIR, log);
 
   const limits = { maxDepth: config.GRAPHQL_MAX_DEPTH, maxAliases: config.GRAPHQL_MAX_ALIASES, maxCost: config.GRAPHQL_MAX_COST };
@@ -135,6 +137,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       await ws.close();
+      await live.close();
       const deadline = Date.now() + deadlineMs;
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
       server.closeAllConnections();

@@ -9,6 +9,7 @@ import { verifyToken } from '../auth/tokens';
 import { createContext } from '../graphql/context';
 import { authenticate, tokenFromConnectionParams } from './authenticate';
 import type { AppDeps } from './deps';
+import { formatGraphQLError } from './apollo';
 import { createQueryLimitsRule, type QueryLimits } from './query-limits';
 
 /** How often live connections re-check their token, so that revocation ends subscriptions. */
@@ -17,6 +18,14 @@ export const WS_REVALIDATE_MS = 5_000;
 interface Live {
   readonly socket: WebSocket;
   readonly token: string;
+  /** The grants at connect time; a change ends the connection so that scopes never go stale. */
+  readonly grants: string;
+}
+
+/** Closes a socket, and drops it if the peer does not finish the close handshake in time (a stalled reader). */
+function closeSocket(socket: WebSocket, code: number, reason: string): void {
+  socket.close(code, reason);
+  setTimeout(() => socket.terminate(), 5_000).unref();
 }
 
 /** A running graphql-ws endpoint. */
@@ -29,13 +38,18 @@ export interface WsEndpoint {
 /**
  * Serves graphql-ws on `path` of the HTTP server. The token comes in `connection_init`
  * (accessToken, token or Authorization); a bad or missing one is refused at onConnect with
- * 4403 Forbidden, and a token revoked later closes the socket with 4403 too.
+ * 4403 Forbidden, and a token revoked later (SA disabled, deleted or rotated, token expired) or
+ * a change of the SA's grants closes the socket with 4403 too, within WS_REVALIDATE_MS. Errors
+ * are shaped as over HTTP (AppError codes kept, everything else masked). A live subscriber that
+ * falls too far behind is closed with 4008 (see src/live/service.ts).
  */
 export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSchema, deps: AppDeps, limits: QueryLimits): WsEndpoint {
   const wss = new WebSocketServer({ server, path, maxPayload: 1024 * 1024 });
   const live = new Set<Live>();
   const rules = [...specifiedRules, createQueryLimitsRule(limits)];
   const accessOf = new WeakMap<WebSocket, Access>();
+  const format = formatGraphQLError(deps.log);
+  const formatErrors = (errors: readonly GraphQLError[]) => errors.map((e) => format(e.toJSON(), e));
 
   const disposable = useServer(
     {
@@ -46,7 +60,7 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
         const access = await authenticate(deps, token);
         if (!access.caller || !token) return false;
         accessOf.set(ctx.extra.socket, access);
-        const entry = { socket: ctx.extra.socket, token };
+        const entry = { socket: ctx.extra.socket, token, grants: JSON.stringify(access.caller.grants) };
         live.add(entry);
         ctx.extra.socket.once('close', () => live.delete(entry));
         return true;
@@ -67,11 +81,13 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
           document,
           variableValues: payload.variables ?? null,
           operationName: payload.operationName ?? null,
-          contextValue: createContext(deps, access, randomUUID()),
+          contextValue: { ...createContext(deps, access, randomUUID()), connection: { close: (code: number, reason: string) => closeSocket(ctx.extra.socket, code, reason) } },
         };
       },
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { data: result.data ?? null, errors: formatErrors(result.errors) } : undefined),
       onError: (_ctx, _id, _payload, errors) => {
         deps.log.debug({ errors: errors.map((e) => e.message) }, 'subscription error');
+        return formatErrors(errors);
       },
     },
     wss,
@@ -81,9 +97,9 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
     for (const entry of live) {
       verifyToken(deps.db, deps.tokenSettings, entry.token)
         .then((caller) => {
-          if (!caller) {
+          if (!caller || JSON.stringify(caller.grants) !== entry.grants) {
             live.delete(entry);
-            entry.socket.close(CloseCode.Forbidden, 'Forbidden');
+            closeSocket(entry.socket, CloseCode.Forbidden, 'Forbidden');
           }
         })
         .catch((err: unknown) => deps.log.warn({ err }, 'token revalidation failed'));
