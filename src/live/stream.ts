@@ -7,6 +7,15 @@ import { projectMessage, type LiveBatch, type Selection } from './project';
 /** Rows read per replay query. */
 const REPLAY_PAGE = 200;
 
+/**
+ * How long a subscriber with more than SUBSCRIBER_BUFFER_MAX messages waiting may go without
+ * taking one before it is disconnected. The hub dispatches a backlog in bursts faster than any
+ * socket drains, so a count alone would also cut off consumers that keep up.
+ */
+export const SLOW_CONSUMER_GRACE_MS = 1_000;
+/** Waiting messages, as a multiple of SUBSCRIBER_BUFFER_MAX, that disconnect at once (the hard memory bound). */
+export const BUFFER_HARD_FACTOR = 4;
+
 /** Options of a {@link LiveStream}. */
 export interface LiveStreamOptions {
   readonly db: Db;
@@ -17,7 +26,11 @@ export interface LiveStreamOptions {
   readonly fromOffset: number | null;
   /** Most messages queued before the subscriber counts as too slow (SUBSCRIBER_BUFFER_MAX). */
   readonly bufferMax: number;
-  /** Called once when the queue overflows; the stream has stopped and detached. */
+  /**
+   * Called once when the subscriber is too slow: more than `bufferMax` messages waiting and none
+   * taken for SLOW_CONSUMER_GRACE_MS, or more than BUFFER_HARD_FACTOR x `bufferMax` waiting.
+   * The stream has stopped and detached.
+   */
   readonly onOverflow: () => void;
   /** Called with a batch once the consumer asked for the next one (it was sent). */
   readonly onDelivered?: (b: LiveBatch) => void;
@@ -48,6 +61,8 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
   private done = false;
   private generation = 0;
   private lastYielded: LiveBatch | null = null;
+  private lastPullAt = Date.now();
+  private stallTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: LiveStreamOptions) {
     this.orgId = opts.orgId;
@@ -82,13 +97,31 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
       const w = this.waiting;
       this.waiting = null;
       w(this.hand(b));
-    } else if (this.queue.length >= this.opts.bufferMax) {
-      this.stop();
-      this.opts.onOverflow();
-    } else this.queue.push(b);
+    } else {
+      this.queue.push(b);
+      if (this.queue.length > this.opts.bufferMax * BUFFER_HARD_FACTOR) this.overflow();
+      else if (this.queue.length > this.opts.bufferMax) this.armStallCheck();
+    }
+  }
+
+  private armStallCheck(): void {
+    if (this.stallTimer || this.done) return;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = null;
+      if (this.done || this.queue.length <= this.opts.bufferMax) return;
+      if (Date.now() - this.lastPullAt >= SLOW_CONSUMER_GRACE_MS) this.overflow();
+      else this.armStallCheck();
+    }, SLOW_CONSUMER_GRACE_MS);
+    this.stallTimer.unref();
+  }
+
+  private overflow(): void {
+    this.stop();
+    this.opts.onOverflow();
   }
 
   async next(): Promise<IteratorResult<LiveBatch>> {
+    this.lastPullAt = Date.now();
     if (this.lastYielded) {
       const b = this.lastYielded;
       this.lastYielded = null;
@@ -157,6 +190,7 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
   private stop(): void {
     if (this.done) return;
     this.done = true;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
     this.opts.hub.detach(this);
     this.queue = [];
     this.replay = [];
