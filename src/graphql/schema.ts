@@ -5,6 +5,7 @@ import { authResolvers } from './auth/resolvers';
 import { registryResolvers } from './registry/resolvers';
 import { DateTimeScalar, JSONScalar, TimestampScalar } from './scalars';
 import { heartbeatResolvers } from './heartbeat';
+import { ingestResolvers } from './ingest/resolvers';
 import { liveResolvers } from './live/resolvers';
 
 /** The SDL folder: the public contract. */
@@ -33,7 +34,7 @@ export function mergeResolvers(...maps: ResolverMap[]): ResolverMap {
 }
 
 /** Resolver maps contributed by each domain; later issues add theirs here. */
-export const domainResolvers: ResolverMap[] = [registryResolvers, authResolvers, heartbeatResolvers, liveResolvers];
+export const domainResolvers: ResolverMap[] = [registryResolvers, authResolvers, heartbeatResolvers, ingestResolvers, liveResolvers];
 
 /** Builds the executable schema from `schema/` and the domain resolvers. */
 export function buildSchema(): GraphQLSchema {
