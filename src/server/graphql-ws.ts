@@ -93,23 +93,39 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
     wss,
   );
 
-  const timer = setInterval(() => {
-    for (const entry of live) {
-      verifyToken(deps.db, deps.tokenSettings, entry.token)
-        .then((caller) => {
+  // NOTE: one lookup per distinct token per period (connections sharing a token share it), and
+  // at most one round in flight, so that 10,000 idle connections cost no query storm.
+  let revalidating = false;
+  async function revalidate(): Promise<void> {
+    if (revalidating) return;
+    revalidating = true;
+    try {
+      const byToken = new Map<string, Live[]>();
+      for (const entry of live) byToken.set(entry.token, [...(byToken.get(entry.token) ?? []), entry]);
+      for (const [token, entries] of byToken) {
+        if (closing) return;
+        const caller = await verifyToken(deps.db, deps.tokenSettings, token);
+        for (const entry of entries) {
           if (!caller || JSON.stringify(caller.grants) !== entry.grants) {
             live.delete(entry);
             closeSocket(entry.socket, CloseCode.Forbidden, 'Forbidden');
           }
-        })
-        .catch((err: unknown) => deps.log.warn({ err }, 'token revalidation failed'));
+        }
+      }
+    } catch (err) {
+      if (!closing) deps.log.warn({ err }, 'token revalidation failed');
+    } finally {
+      revalidating = false;
     }
-  }, WS_REVALIDATE_MS);
+  }
+  let closing = false;
+  const timer = setInterval(() => void revalidate(), WS_REVALIDATE_MS);
   timer.unref();
 
   return {
     wss,
     async close() {
+      closing = true;
       clearInterval(timer);
       for (const c of wss.clients) c.close(1001, 'Going away');
       await disposable.dispose();
