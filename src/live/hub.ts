@@ -3,7 +3,7 @@ import type { PubSub } from '../pubsub/types';
 import type { Db } from '../storage/db';
 import { getHeadOffset, readLog } from './log';
 import type { LogMessage } from './message';
-import { devicesOf } from './project';
+import { devicesOf, splitByDevice } from './project';
 
 /** A local receiver of log messages (one live subscription). */
 export interface HubSubscriber {
@@ -81,9 +81,16 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
     if (!idx) return;
     const targets = new Set(idx.unbound);
     if (idx.byDevice.size) for (const d of devicesOf(m)) for (const s of idx.byDevice.get(d) ?? []) targets.add(s);
+    let parts: Map<number, LogMessage> | null = null;
     for (const s of targets) {
       dispatched++;
-      s.deliver(m);
+      if (s.deviceIds?.size === 1) {
+        // PERF: a one-device subscriber (the common case) gets only its device's records.
+        parts ??= splitByDevice(m);
+        const [d] = s.deviceIds;
+        const part = parts.get(d!);
+        if (part) s.deliver(part);
+      } else s.deliver(m);
     }
   }
 

@@ -87,3 +87,21 @@ export function projectMessage(sel: Selection, m: LogMessage): LiveBatch | null 
     files: sel.kind === 'FILES' ? (picked as LiveFile[]) : empty,
   };
 }
+
+/**
+ * The message restricted to each of its devices (same offset), so that a subscriber of one
+ * device scans only that device's records instead of the whole batch.
+ */
+export function splitByDevice(m: LogMessage): Map<number, LogMessage> {
+  const out = new Map<number, { points: LivePoint[]; attributes: LiveAttribute[]; events: LiveEvent[]; files: LiveFile[] }>();
+  const part = (d: number) => {
+    let p = out.get(d);
+    if (!p) out.set(d, (p = { points: [], attributes: [], events: [], files: [] }));
+    return p;
+  };
+  for (const r of m.points) part(r.device.deviceId).points.push(r);
+  for (const r of m.attributes) part(r.device.deviceId).attributes.push(r);
+  for (const r of m.events) part(r.device.deviceId).events.push(r);
+  for (const r of m.files) part(r.device.deviceId).files.push(r);
+  return new Map([...out].map(([d, p]) => [d, { offset: m.offset, orgId: m.orgId, channel: m.channel, ...p }]));
+}
