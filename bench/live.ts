@@ -268,7 +268,9 @@ async function main() {
         `ack -> delivery:     p50 ${ms(percentile(lat, 50))}, p99 ${ms(percentile(lat, 99))}, max ${ms(lat.at(-1) ?? NaN)} (${f(lat.length)} messages)`,
         `raw NOTIFY->LISTEN:  p50 ${ms(raw.p50)}, p99 ${ms(raw.p99)}; ratio p99 live / raw ${(percentile(lat, 99) / raw.p99).toFixed(1)}`,
         `messages delivered:  ${f(messages / ingested.seconds)} messages/s`,
-        `idle subscribers:    ${f(count)} held (hub reports ${f(held)}), ${(perSub / 1024).toFixed(1)} KiB per subscriber (server RSS ${f(before / 2 ** 20)} -> ${f(after / 2 ** 20)} MiB); ~${f((2 ** 30 - before) / Math.max(1, perSub))} would fit in 1 GiB`,
+        count >= 1000
+          ? `idle subscribers:    ${f(count)} held (hub reports ${f(held)}), ${(perSub / 1024).toFixed(1)} KiB per subscriber (server RSS ${f(before / 2 ** 20)} -> ${f(after / 2 ** 20)} MiB); ~${f((2 ** 30 - before) / Math.max(1, perSub))} would fit in 1 GiB`
+          : `idle subscribers:    ${f(count)} held (hub reports ${f(held)}); too few to measure memory (BENCH_IDLE >= 1000)`,
       ].join('\n') + '\n',
     );
   } finally {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveBatch } from '../../src/live/project';
+import { getHeadOffset } from '../../src/live/log';
 import { liveOf } from '../../src/live/service';
 import { errorCode, startTestApp, type Tenant, type TestApp } from '../helpers/test-app';
 import { batchOf, connectRaw, CONSUME, createFleet, ingestBatch, point, waitFor, type Fleet, type RawClient } from './live-fixtures';
@@ -132,5 +133,11 @@ describe('consumer groups', () => {
     const offsets = await t.gql(reader.token, `query ($id: ID!) { subscriptionJob(id: $id) { groupOffsets(group: "g1") { partition offset } } }`, { id: jobId });
     const last = sb.batches.at(-1)!.offset;
     expect((offsets.data!['subscriptionJob'] as { groupOffsets: unknown }).groupOffsets).toEqual([0, 1].map((p) => ({ partition: p, offset: last })));
+
+    expect(errorCode(await t.gql(reader.token, COMMIT, { jobId, group: 'g1', offset: last, partitions: [2] }))).toBe('BAD_USER_INPUT');
+    await ingestRound(4000);
+    const head = String(await getHeadOffset(t.db));
+    const reset = await t.gql(reader.token, 'mutation ($jobId: ID!) { resetJobOffsets(jobId: $jobId, group: "g1") { partition offset } }', { jobId });
+    expect(reset.data!['resetJobOffsets']).toEqual([0, 1].map((p) => ({ partition: p, offset: head })));
   });
 });

@@ -2,6 +2,7 @@ import { getCommittedOffsets } from '../../live/groups';
 import { commitOffsets, initGroupOffsets } from '../../live/groups';
 import { createJob, deleteJob, getJob, listJobs, updateJob, type LiveJob } from '../../live/jobs';
 import type { LiveBatch, LiveKind } from '../../live/project';
+import { getHeadOffset } from '../../live/log';
 import { liveOf, parseGroup, parseOffset } from '../../live/service';
 import { badInput, AppError } from '../../errors';
 import type { GraphQLContext } from '../context';
@@ -55,10 +56,9 @@ export const liveResolvers = {
       const caller = ctx.access.require('ASSET_READ');
       const job = await getJob(ctx.deps.db, caller.orgId, a.jobId);
       const group = parseGroup(a.group);
-      const { hub } = liveOf(ctx.deps);
-      await hub.ready();
-      await initGroupOffsets(ctx.deps.db, job.id, group, job.partitions, hub.cursor);
-      await commitOffsets(ctx.deps.db, job.id, group, Array.from({ length: job.partitions }, (_, p) => p), hub.cursor);
+      const head = await getHeadOffset(ctx.deps.db);
+      await initGroupOffsets(ctx.deps.db, job.id, group, job.partitions, head);
+      await commitOffsets(ctx.deps.db, job.id, group, Array.from({ length: job.partitions }, (_, p) => p), head);
       return offsetsOf(ctx, job, group);
     },
   },
