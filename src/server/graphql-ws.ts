@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -11,6 +11,9 @@ import { authenticate, tokenFromConnectionParams } from './authenticate';
 import type { AppDeps } from './deps';
 import { formatGraphQLError } from './apollo';
 import { createQueryLimitsRule, type QueryLimits } from './query-limits';
+
+/** Parsed and validated documents kept for reuse (oldest evicted first). */
+const DOCUMENT_CACHE_MAX = 500;
 
 /** How often live connections re-check their token, so that revocation ends subscriptions. */
 export const WS_REVALIDATE_MS = 5_000;
@@ -48,6 +51,9 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
   const live = new Set<Live>();
   const rules = [...specifiedRules, createQueryLimitsRule(limits)];
   const accessOf = new WeakMap<WebSocket, Access>();
+  // PERF: subscribers mostly send the same few documents; sharing the parsed and validated AST
+  // saves its memory per live subscription and the validation per subscribe.
+  const documents = new Map<string, DocumentNode>();
   const format = formatGraphQLError(deps.log);
   const formatErrors = (errors: readonly GraphQLError[]) => errors.map((e) => format(e.toJSON(), e));
 
@@ -66,14 +72,18 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
         return true;
       },
       onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
-        let document;
-        try {
-          document = parse(payload.query);
-        } catch (e) {
-          return [e instanceof GraphQLError ? e : new GraphQLError('could not parse the query')];
+        let document = documents.get(payload.query);
+        if (!document) {
+          try {
+            document = parse(payload.query);
+          } catch (e) {
+            return [e instanceof GraphQLError ? e : new GraphQLError('could not parse the query')];
+          }
+          const errors = validate(schema, document, rules);
+          if (errors.length) return errors;
+          if (documents.size >= DOCUMENT_CACHE_MAX) documents.delete(documents.keys().next().value!);
+          documents.set(payload.query, document);
         }
-        const errors = validate(schema, document, rules);
-        if (errors.length) return errors;
         const access = accessOf.get(ctx.extra.socket);
         if (!access) return [new GraphQLError('not authenticated', { extensions: { code: 'UNAUTHENTICATED' } })];
         return {
