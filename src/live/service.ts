@@ -8,7 +8,7 @@ import { compileFilter, parseFilter } from './filter';
 import { DEFAULT_CONSUMER_GROUP } from './groups';
 import { createLiveHub, type LiveHub } from './hub';
 import { getJob } from './jobs';
-import { appendBatch, checkResumeOffset, createKeyCache, pruneLog } from './log';
+import { appendBatch, checkResumeOffset, createKeyCache, getHeadOffset, pruneLog } from './log';
 import type { LiveKind } from './project';
 import { LiveStream } from './stream';
 import { sql } from 'drizzle-orm';
@@ -97,7 +97,10 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
       const filter = await compileFilter(db, access, parseFilter(args.filter));
       const from = args.fromOffset == null ? null : parseOffset(args.fromOffset);
       await hub.ready();
-      if (from !== null) await checkResumeOffset(db, caller.orgId, from, config.REPLAY_WINDOW_S);
+      if (from !== null) {
+        if (from > hub.cursor && from > (await getHeadOffset(db))) throw badInput('offset is ahead of the message log', { fromOffset: args.fromOffset });
+        await checkResumeOffset(db, caller.orgId, from, config.REPLAY_WINDOW_S);
+      }
       return new LiveStream({ db, hub, orgId: caller.orgId, selection: { kind, filter, partitions: null }, fromOffset: from, bufferMax: config.SUBSCRIBER_BUFFER_MAX, onOverflow: overflow(conn) });
     },
     async openJobConsumer(access, conn, args) {

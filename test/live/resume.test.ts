@@ -106,11 +106,13 @@ describe('offsets and resume', () => {
     c.close();
   });
 
-  it('refuses a malformed offset with BAD_USER_INPUT', async () => {
+  it('refuses a malformed offset, or one ahead of the log, with BAD_USER_INPUT', async () => {
     const c = await client();
     const s = c.subscribe('m', liveQuery('measurePointsLive'), { fromOffset: '12x' });
-    await waitFor(() => s.errors.length > 0, 'error');
+    const ahead = c.subscribe('a', liveQuery('measurePointsLive'), { fromOffset: '999999999' });
+    await waitFor(() => s.errors.length > 0 && ahead.errors.length > 0, 'errors');
     expect(s.errors[0]!.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(ahead.errors[0]!.extensions?.code).toBe('BAD_USER_INPUT');
     c.close();
   });
 });
