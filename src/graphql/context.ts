@@ -23,6 +23,8 @@ export interface GraphQLContext {
   readonly requestId: string;
   readonly log: Logger;
   readonly loaders: Loaders;
+  /** The WebSocket of a graphql-ws operation (absent over HTTP): lets a stream disconnect a slow subscriber. */
+  readonly connection?: { close(code: number, reason: string): void };
 }
 
 function byId<T extends { id: number }>(fetch: (ids: readonly number[]) => Promise<T[]>) {

@@ -7,6 +7,7 @@ import { registryResolvers } from './registry/resolvers';
 import { DateTimeScalar, JSONScalar, TimestampScalar } from './scalars';
 import { heartbeatResolvers } from './heartbeat';
 import { ingestResolvers } from './ingest/resolvers';
+import { liveResolvers } from './live/resolvers';
 
 /** The SDL folder: the public contract. */
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schema', import.meta.url));
@@ -34,7 +35,7 @@ export function mergeResolvers(...maps: ResolverMap[]): ResolverMap {
 }
 
 /** Resolver maps contributed by each domain; later issues add theirs here. */
-export const domainResolvers: ResolverMap[] = [registryResolvers, authResolvers, heartbeatResolvers, ingestResolvers, queryResolvers];
+export const domainResolvers: ResolverMap[] = [registryResolvers, authResolvers, heartbeatResolvers, ingestResolvers, queryResolvers, liveResolvers];
 
 /** Builds the executable schema from `schema/` and the domain resolvers. */
 export function buildSchema(): GraphQLSchema {

@@ -12,6 +12,7 @@ import { startFileJanitor } from '../files/file-janitor';
 import { createContext, type GraphQLContext } from '../graphql/context';
 import { createModelCache } from '../ingest/model-cache';
 import { createIngestPipeline } from '../ingest/pipeline';
+import { registerLiveHooks } from '../live/service';
 import { createLogger, type Logger } from '../log';
 import { openDatabase, pingDatabase, type Database } from '../storage/db';
 import { countAppliedMigrations, countMigrationFiles, runMigrations } from '../storage/migrate';
@@ -67,6 +68,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     modelCache: createModelCache(),
     executeGraphQL: (document, variables, access, requestId) => executeGraphQL(document, variables, access, requestId),
   };
+  const live = registerLiveHooks(deps);
   const stopFileJanitor = startFileJanitor(deps);
   if (opts.bootstrap ?? database.client.kind === 'pglite') await bootstrapIfEmpty(deps.db, box, config.DATA_DIR, log);
 
@@ -149,6 +151,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       await ws.close();
+      await live.close();
       const deadline = Date.now() + deadlineMs;
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
       server.closeAllConnections();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -9,7 +9,11 @@ import { verifyToken } from '../auth/tokens';
 import { createContext } from '../graphql/context';
 import { authenticate, tokenFromConnectionParams } from './authenticate';
 import type { AppDeps } from './deps';
+import { formatGraphQLError } from './apollo';
 import { createQueryLimitsRule, type QueryLimits } from './query-limits';
+
+/** Parsed and validated documents kept for reuse (oldest evicted first). */
+const DOCUMENT_CACHE_MAX = 500;
 
 /** How often live connections re-check their token, so that revocation ends subscriptions. */
 export const WS_REVALIDATE_MS = 5_000;
@@ -17,6 +21,14 @@ export const WS_REVALIDATE_MS = 5_000;
 interface Live {
   readonly socket: WebSocket;
   readonly token: string;
+  /** The grants at connect time; a change ends the connection so that scopes never go stale. */
+  readonly grants: string;
+}
+
+/** Closes a socket, and drops it if the peer does not finish the close handshake in time (a stalled reader). */
+function closeSocket(socket: WebSocket, code: number, reason: string): void {
+  socket.close(code, reason);
+  setTimeout(() => socket.terminate(), 5_000).unref();
 }
 
 /** A running graphql-ws endpoint. */
@@ -29,13 +41,21 @@ export interface WsEndpoint {
 /**
  * Serves graphql-ws on `path` of the HTTP server. The token comes in `connection_init`
  * (accessToken, token or Authorization); a bad or missing one is refused at onConnect with
- * 4403 Forbidden, and a token revoked later closes the socket with 4403 too.
+ * 4403 Forbidden, and a token revoked later (SA disabled, deleted or rotated, token expired) or
+ * a change of the SA's grants closes the socket with 4403 too, within WS_REVALIDATE_MS. Errors
+ * are shaped as over HTTP (AppError codes kept, everything else masked). A live subscriber that
+ * falls too far behind is closed with 4008 (see src/live/service.ts).
  */
 export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSchema, deps: AppDeps, limits: QueryLimits): WsEndpoint {
   const wss = new WebSocketServer({ server, path, maxPayload: 1024 * 1024 });
   const live = new Set<Live>();
   const rules = [...specifiedRules, createQueryLimitsRule(limits)];
   const accessOf = new WeakMap<WebSocket, Access>();
+  // PERF: subscribers mostly send the same few documents; sharing the parsed and validated AST
+  // saves its memory per live subscription and the validation per subscribe.
+  const documents = new Map<string, DocumentNode>();
+  const format = formatGraphQLError(deps.log);
+  const formatErrors = (errors: readonly GraphQLError[]) => errors.map((e) => format(e.toJSON(), e));
 
   const disposable = useServer(
     {
@@ -46,20 +66,24 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
         const access = await authenticate(deps, token);
         if (!access.caller || !token) return false;
         accessOf.set(ctx.extra.socket, access);
-        const entry = { socket: ctx.extra.socket, token };
+        const entry = { socket: ctx.extra.socket, token, grants: JSON.stringify(access.caller.grants) };
         live.add(entry);
         ctx.extra.socket.once('close', () => live.delete(entry));
         return true;
       },
       onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
-        let document;
-        try {
-          document = parse(payload.query);
-        } catch (e) {
-          return [e instanceof GraphQLError ? e : new GraphQLError('could not parse the query')];
+        let document = documents.get(payload.query);
+        if (!document) {
+          try {
+            document = parse(payload.query);
+          } catch (e) {
+            return [e instanceof GraphQLError ? e : new GraphQLError('could not parse the query')];
+          }
+          const errors = validate(schema, document, rules);
+          if (errors.length) return errors;
+          if (documents.size >= DOCUMENT_CACHE_MAX) documents.delete(documents.keys().next().value!);
+          documents.set(payload.query, document);
         }
-        const errors = validate(schema, document, rules);
-        if (errors.length) return errors;
         const access = accessOf.get(ctx.extra.socket);
         if (!access) return [new GraphQLError('not authenticated', { extensions: { code: 'UNAUTHENTICATED' } })];
         return {
@@ -67,33 +91,51 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
           document,
           variableValues: payload.variables ?? null,
           operationName: payload.operationName ?? null,
-          contextValue: createContext(deps, access, randomUUID()),
+          contextValue: { ...createContext(deps, access, randomUUID()), connection: { close: (code: number, reason: string) => closeSocket(ctx.extra.socket, code, reason) } },
         };
       },
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { data: result.data ?? null, errors: formatErrors(result.errors) } : undefined),
       onError: (_ctx, _id, _payload, errors) => {
         deps.log.debug({ errors: errors.map((e) => e.message) }, 'subscription error');
+        return formatErrors(errors);
       },
     },
     wss,
   );
 
-  const timer = setInterval(() => {
-    for (const entry of live) {
-      verifyToken(deps.db, entry.token)
-        .then((caller) => {
-          if (!caller) {
+  // NOTE: one lookup per distinct token per period (connections sharing a token share it), and
+  // at most one round in flight, so that 10,000 idle connections cost no query storm.
+  let revalidating = false;
+  async function revalidate(): Promise<void> {
+    if (revalidating) return;
+    revalidating = true;
+    try {
+      const byToken = new Map<string, Live[]>();
+      for (const entry of live) byToken.set(entry.token, [...(byToken.get(entry.token) ?? []), entry]);
+      for (const [token, entries] of byToken) {
+        if (closing) return;
+        const caller = await verifyToken(deps.db, token);
+        for (const entry of entries) {
+          if (!caller || JSON.stringify(caller.grants) !== entry.grants) {
             live.delete(entry);
-            entry.socket.close(CloseCode.Forbidden, 'Forbidden');
+            closeSocket(entry.socket, CloseCode.Forbidden, 'Forbidden');
           }
-        })
-        .catch((err: unknown) => deps.log.warn({ err }, 'token revalidation failed'));
+        }
+      }
+    } catch (err) {
+      if (!closing) deps.log.warn({ err }, 'token revalidation failed');
+    } finally {
+      revalidating = false;
     }
-  }, WS_REVALIDATE_MS);
+  }
+  let closing = false;
+  const timer = setInterval(() => void revalidate(), WS_REVALIDATE_MS);
   timer.unref();
 
   return {
     wss,
     async close() {
+      closing = true;
       clearInterval(timer);
       for (const c of wss.clients) c.close(1001, 'Going away');
       await disposable.dispose();

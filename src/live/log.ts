@@ -1,0 +1,122 @@
+import { sql } from 'drizzle-orm';
+import { AppError, ErrorCode } from '../errors';
+import type { IngestBatch } from '../ingest/types';
+import { queryRows, type DbOrTx } from '../storage/db';
+import { decodeMessage, encodeBatch, isEmptyBatch, type DeviceKeys, type EncodedPayload, type LogMessage } from './message';
+
+/**
+ * Advisory-lock key that serialises log appends. A sequence value is taken before commit, so
+ * without it two transactions could commit out of offset order and a reader that reads
+ * "offset > last seen" would skip the one that commits later with the smaller offset. The lock is
+ * taken just before the append (the last statement of the ingest transaction) and held until
+ * commit, so offsets follow commit order.
+ * PERF: this serialises only the tail of each ingest transaction (one insert and the commit).
+ */
+export const LOG_APPEND_LOCK = 0x7472_6962_6c76; // "tribl v"
+
+/** Caches of device keys and feature names, which the batch records do not carry. */
+export interface KeyCache {
+  readonly devices: Map<number, DeviceKeys>;
+  readonly features: Map<number, string>;
+}
+
+/** A fresh {@link KeyCache}. */
+export function createKeyCache(): KeyCache {
+  return { devices: new Map(), features: new Map() };
+}
+
+const CACHE_MAX = 200_000;
+
+async function fillKeys(tx: DbOrTx, batch: IngestBatch, cache: KeyCache): Promise<void> {
+  const ids = new Set<number>();
+  for (const list of [batch.points, batch.attributes, batch.events, batch.files]) for (const r of list) if (!cache.devices.has(r.deviceId)) ids.add(r.deviceId);
+  if (ids.size) {
+    if (cache.devices.size > CACHE_MAX) cache.devices.clear();
+    const rows = await queryRows<{ id: number; device_key: string; identifier: string }>(
+      tx,
+      sql`select d.id, d.device_key, m.identifier from devices d join products p on p.id = d.product_id join thing_models m on m.id = p.model_id where d.id = any(${sql.param([...ids])}::int[])`,
+    );
+    for (const r of rows) cache.devices.set(Number(r.id), { deviceKey: r.device_key, modelIdentifier: r.identifier });
+  }
+  const fids = [...new Set(batch.files.map((f) => f.featureId).filter((f): f is number => f !== null && !cache.features.has(f)))];
+  if (fids.length) {
+    if (cache.features.size > CACHE_MAX) cache.features.clear();
+    const rows = await queryRows<{ id: number; identifier: string }>(tx, sql`select id, identifier from model_features where id = any(${sql.param(fids)}::int[])`);
+    for (const r of rows) cache.features.set(Number(r.id), r.identifier);
+  }
+}
+
+/**
+ * Appends a batch to the log inside the ingest transaction and returns its offset (null for an
+ * empty batch). Must be the last write of the transaction: the lock it takes is held to commit.
+ */
+export async function appendBatch(tx: DbOrTx, batch: IngestBatch, cache: KeyCache): Promise<number | null> {
+  if (isEmptyBatch(batch)) return null;
+  await fillKeys(tx, batch, cache);
+  const payload = encodeBatch(batch, cache.devices, cache.features);
+  await queryRows(tx, sql`select pg_advisory_xact_lock(${LOG_APPEND_LOCK})`);
+  const [row] = await queryRows<{ log_offset: string | number }>(
+    tx,
+    sql`insert into live_messages (org_id, channel, payload) values (${batch.orgId}, ${batch.channel}, ${JSON.stringify(payload)}::jsonb) returning log_offset`,
+  );
+  return Number(row?.log_offset);
+}
+
+/** The highest offset in the log (0 when empty). */
+export async function getHeadOffset(db: DbOrTx): Promise<number> {
+  const [row] = await queryRows<{ head: string | number | null }>(db, sql`select max(log_offset) as head from live_messages`);
+  const head = Number(row?.head ?? 0);
+  const [state] = await queryRows<{ p: string | number }>(db, sql`select pruned_through as p from live_log_state where id = 1`);
+  return Math.max(head, Number(state?.p ?? 0));
+}
+
+/** Messages after `afterOffset` in offset order, optionally of one organisation. */
+export async function readLog(db: DbOrTx, afterOffset: number, limit: number, orgId?: string): Promise<LogMessage[]> {
+  const rows = await queryRows<{ log_offset: string | number; org_id: string; channel: string; payload: EncodedPayload | string }>(
+    db,
+    orgId === undefined
+      ? sql`select log_offset, org_id, channel, payload from live_messages where log_offset > ${afterOffset} order by log_offset limit ${limit}`
+      : sql`select log_offset, org_id, channel, payload from live_messages where org_id = ${orgId} and log_offset > ${afterOffset} order by log_offset limit ${limit}`,
+  );
+  return rows.map((r) => decodeMessage(Number(r.log_offset), r.org_id, r.channel, typeof r.payload === 'string' ? (JSON.parse(r.payload) as EncodedPayload) : r.payload));
+}
+
+/** The error of a resume offset whose messages are no longer retained. */
+export function offsetOutOfRange(fromOffset: number, windowS: number): AppError {
+  return new AppError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${fromOffset} is older than the replay window (${windowS} s); resubscribe without an offset`, { fromOffset, replayWindowS: windowS });
+}
+
+/**
+ * Checks that resuming after `fromOffset` loses nothing: OFFSET_OUT_OF_RANGE when retention has
+ * removed messages after it, or when the next message of the organisation is older than the
+ * replay window (it would be pruned at any moment).
+ */
+export async function checkResumeOffset(db: DbOrTx, orgId: string, fromOffset: number, windowS: number): Promise<void> {
+  const [state] = await queryRows<{ p: string | number }>(db, sql`select pruned_through as p from live_log_state where id = 1`);
+  if (fromOffset < Number(state?.p ?? 0)) throw offsetOutOfRange(fromOffset, windowS);
+  const [next] = await queryRows<{ expired: boolean }>(
+    db,
+    sql`select created_at < now() - make_interval(secs => ${windowS}) as expired from live_messages where org_id = ${orgId} and log_offset > ${fromOffset} order by log_offset limit 1`,
+  );
+  if (next?.expired) throw offsetOutOfRange(fromOffset, windowS);
+}
+
+/**
+ * Deletes messages older than the replay window, `batchRows` at a time, and records the highest
+ * removed offset so that a resume from before it is refused. Returns the number removed.
+ */
+export async function pruneLog(db: DbOrTx, windowS: number, batchRows = 5_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const [r] = await queryRows<{ n: number; top: string | number | null }>(
+      db,
+      sql`with d as (delete from live_messages where log_offset in (select log_offset from live_messages where created_at < now() - make_interval(secs => ${windowS}) order by log_offset limit ${batchRows}) returning log_offset)
+          select count(*)::int as n, max(log_offset) as top from d`,
+    );
+    const n = Number(r?.n ?? 0);
+    if (!n) return total;
+    total += n;
+    await queryRows(db, sql`insert into live_log_state (id, pruned_through) values (1, ${Number(r?.top)}) on conflict (id) do update set pruned_through = greatest(live_log_state.pruned_through, excluded.pruned_through)`);
+    if (n < batchRows) return total;
+  }
+}

@@ -1,0 +1,134 @@
+import type { Access } from '../auth/permissions';
+import { badInput } from '../errors';
+import type { IngestBatch } from '../ingest/types';
+import { createPubSub, type PubSub } from '../pubsub/index';
+import type { AppDeps } from '../server/deps';
+import { openGroupConsumer } from './consumer';
+import { compileFilter, parseFilter } from './filter';
+import { DEFAULT_CONSUMER_GROUP } from './groups';
+import { createLiveHub, type LiveHub } from './hub';
+import { getJob } from './jobs';
+import { appendBatch, checkResumeOffset, createKeyCache, getHeadOffset, pruneLog } from './log';
+import type { LiveKind } from './project';
+import { LiveStream } from './stream';
+import { sql } from 'drizzle-orm';
+import { queryRows } from '../storage/db';
+
+/**
+ * Close code of a subscriber that fell SUBSCRIBER_BUFFER_MAX messages behind. It can reconnect
+ * and resume from the last offset it processed.
+ */
+export const CLOSE_SLOW_CONSUMER = 4008;
+
+/** What a live stream needs from its connection: a way to disconnect a slow subscriber. */
+export interface LiveConnection {
+  close(code: number, reason: string): void;
+}
+
+/** The live-subscription runtime of one instance. */
+export interface LiveService {
+  readonly hub: LiveHub;
+  readonly pubsub: PubSub;
+  /** Opens a filtered stream for the caller (ASSET_READ). */
+  openStream(access: Access, conn: LiveConnection | undefined, kind: LiveKind, args: { filter?: unknown; fromOffset?: string | null | undefined }): Promise<LiveStream>;
+  /** Joins a job's consumer group (ASSET_READ). */
+  openJobConsumer(access: Access, conn: LiveConnection | undefined, args: { jobId: string; group?: string | null | undefined; autoCommit?: boolean | null | undefined }): Promise<LiveStream>;
+  /** Runs retention once: prunes the log and forgets stale group members. */
+  prune(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const services = new WeakMap<AppDeps, LiveService>();
+
+/** The live service registered on `deps`. */
+export function liveOf(deps: AppDeps): LiveService {
+  const s = services.get(deps);
+  if (!s) throw new Error('registerLiveHooks was not called');
+  return s;
+}
+
+/** Parses a client offset (decimal string of a non-negative 64-bit integer within 2^53). */
+export function parseOffset(s: string): number {
+  if (!/^\d{1,16}$/.test(s) || !Number.isSafeInteger(Number(s))) throw badInput('offset must be a decimal string of a non-negative integer', { offset: s });
+  return Number(s);
+}
+
+/** Checks a consumer-group name. */
+export function parseGroup(g: string | null | undefined): string {
+  const name = g ?? DEFAULT_CONSUMER_GROUP;
+  if (!/^[\w.:-]{1,128}$/.test(name)) throw badInput('a group name has 1 to 128 letters, digits or ._:-', { group: name });
+  return name;
+}
+
+/**
+ * Plugs live subscriptions into the ingest pipeline: a writer appends each batch to the message
+ * log in the ingest transaction (so a message exists iff its data committed), and a committed
+ * hook wakes every instance's hub (NOTIFY on PostgreSQL, in-process on PGlite). Starts the hub
+ * and, when SCHEDULER_ENABLED, the log retention. NOTE: register it after other writers, so that
+ * the append lock is held for as short a time as possible.
+ */
+export function registerLiveHooks(deps: AppDeps): LiveService {
+  const { config, db, log } = deps;
+  const pubsub = createPubSub(deps.database, log.child({ component: 'pubsub' }));
+  const hub = createLiveHub({ db, pubsub, log: log.child({ component: 'live-hub' }) });
+  const cache = createKeyCache();
+  const offsets = new WeakMap<IngestBatch, number>();
+  deps.ingestPipeline.writers.push(async (tx, batch) => {
+    const offset = await appendBatch(tx, batch, cache);
+    if (offset !== null) offsets.set(batch, offset);
+  });
+  deps.ingestPipeline.committed.push((batch) => {
+    const offset = offsets.get(batch);
+    if (offset === undefined) return;
+    hub.wake();
+    pubsub.publish(offset);
+  });
+
+  const overflow = (conn: LiveConnection | undefined) => () => {
+    log.info({ code: CLOSE_SLOW_CONSUMER }, 'slow subscriber disconnected');
+    conn?.close(CLOSE_SLOW_CONSUMER, 'Subscriber too slow');
+  };
+
+  const service: LiveService = {
+    hub,
+    pubsub,
+    async openStream(access, conn, kind, args) {
+      const caller = access.require('ASSET_READ');
+      const filter = await compileFilter(db, access, parseFilter(args.filter));
+      const from = args.fromOffset == null ? null : parseOffset(args.fromOffset);
+      await hub.ready();
+      if (from !== null) {
+        if (from > hub.cursor && from > (await getHeadOffset(db))) throw badInput('offset is ahead of the message log', { fromOffset: args.fromOffset });
+        await checkResumeOffset(db, caller.orgId, from, config.REPLAY_WINDOW_S);
+      }
+      return new LiveStream({ db, hub, orgId: caller.orgId, selection: { kind, filter, partitions: null }, fromOffset: from, bufferMax: config.SUBSCRIBER_BUFFER_MAX, onOverflow: overflow(conn) });
+    },
+    async openJobConsumer(access, conn, args) {
+      const caller = access.require('ASSET_READ');
+      const group = parseGroup(args.group);
+      const job = await getJob(db, caller.orgId, args.jobId);
+      const filter = await compileFilter(db, access, parseFilter(job.filter));
+      return openGroupConsumer({ db, hub, log, job, group, filter, autoCommit: args.autoCommit ?? true, bufferMax: config.SUBSCRIBER_BUFFER_MAX, replayWindowS: config.REPLAY_WINDOW_S, onOverflow: overflow(conn) });
+    },
+    async prune() {
+      const n = await pruneLog(db, config.REPLAY_WINDOW_S);
+      await queryRows(db, sql`delete from live_group_members where heartbeat_at < now() - interval '1 hour'`);
+      return n;
+    },
+    async close() {
+      clearInterval(timer);
+      await hub.close();
+      await pubsub.close();
+    },
+  };
+  const timer = setInterval(() => {
+    service.prune().then(
+      (removed) => removed && log.info({ removed }, 'live log pruned'),
+      (err: unknown) => log.warn({ err }, 'live log pruning failed'),
+    );
+  }, config.RETENTION_INTERVAL_MS);
+  timer.unref();
+  if (!config.SCHEDULER_ENABLED) clearInterval(timer);
+  services.set(deps, service);
+  return service;
+}

@@ -1,0 +1,43 @@
+import type postgres from 'postgres';
+import type { Logger } from '../log';
+import type { PubSub } from './types';
+
+/** The NOTIFY channel of the live log. */
+export const LIVE_CHANNEL = 'tributary_live';
+
+/**
+ * PubSub over PostgreSQL LISTEN/NOTIFY: one NOTIFY per committed batch with the offset as its
+ * payload (at most 20 bytes, far below NOTIFY's 8,000-byte limit). postgres.js keeps one
+ * dedicated LISTEN connection and re-listens after a reconnect; the hub also polls, so a
+ * notification lost during a reconnect only delays delivery.
+ */
+export function createPgNotifyPubSub(sql: postgres.Sql, log: Logger): PubSub {
+  const listeners = new Set<(offset: number) => void>();
+  let closed = false;
+  const listening = sql
+    .listen(LIVE_CHANNEL, (payload) => {
+      const offset = Number(payload);
+      if (!Number.isSafeInteger(offset)) return;
+      for (const l of listeners) l(offset);
+    })
+    .catch((err: unknown) => {
+      log.error({ err }, 'live LISTEN failed');
+      return undefined;
+    });
+  return {
+    publish(offset) {
+      if (closed) return;
+      sql.notify(LIVE_CHANNEL, String(offset)).catch((err: unknown) => log.warn({ err }, 'live NOTIFY failed'));
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      closed = true;
+      listeners.clear();
+      const l = await listening;
+      await l?.unlisten().catch(() => {});
+    },
+  };
+}
