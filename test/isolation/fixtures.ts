@@ -15,6 +15,8 @@ export interface OrgFixtures {
   readonly saAccessKey: string;
   /** A file stored for the device (its snapshot point). */
   readonly fileUri: string;
+  /** A saved subscription job. */
+  readonly jobId: string;
   /** A model no product uses and a product without devices (for deletes). */
   readonly spareModel: string;
   readonly spareProductKey: string;
@@ -24,8 +26,12 @@ export interface OrgFixtures {
 
 let seq = 0;
 
-/** Creates a model, product, device and spare SA in `admin`'s organisation. */
-export async function createOrgFixtures(t: TestApp, admin: Tenant): Promise<OrgFixtures> {
+/**
+ * Creates a model, product, device, stored file, subscription job and spare SA in `admin`'s
+ * organisation; with no admin, in a fresh organisation (so per-organisation limits never bite).
+ */
+export async function createOrgFixtures(t: TestApp, given?: Tenant): Promise<OrgFixtures> {
+  const admin = given ?? (await t.tenant(`o-iso-${process.pid}-${seq + 1}`));
   const n = `${admin.orgId.replace(/[^A-Za-z0-9]/g, '')}${++seq}`;
   const model = `IsoModel${n}`;
   const productKey = `pkIso${n}`;
@@ -51,7 +57,10 @@ export async function createOrgFixtures(t: TestApp, admin: Tenant): Promise<OrgF
   );
   if (up.errors) throw new Error(`fixture file upload failed: ${JSON.stringify(up.errors)}`);
   const fileUri = (up.data as { postMeasurePoints: { files: { uri: string }[] } }).postMeasurePoints.files[0]!.uri;
-  return { orgId: admin.orgId, model, productKey, deviceKey, assetId, saAccessKey, fileUri, spareModel, spareProductKey, markers: [model, productKey, deviceKey, assetId, saAccessKey, spareModel, spareProductKey, fileUri] };
+  const job = await t.gql(admin.token, 'mutation($k: String!, $n: String!) { createSubscriptionJob(input: { name: $n, kind: MEASURE_POINTS, filter: { productKeys: [$k] } }) { id } }', { k: productKey, n: `iso job ${n}` });
+  if (job.errors) throw new Error(`fixture job failed: ${JSON.stringify(job.errors)}`);
+  const jobId = job.data!.createSubscriptionJob.id as string;
+  return { orgId: admin.orgId, model, productKey, deviceKey, assetId, saAccessKey, fileUri, jobId, spareModel, spareProductKey, markers: [model, productKey, deviceKey, assetId, saAccessKey, spareModel, spareProductKey, fileUri] };
 }
 
 /** Every grant except `permission` (and what implies it). */

@@ -23,33 +23,34 @@ afterAll(() => t.close());
 
 describe.each(graphqlOperations)('$name ($permission)', (op) => {
   it('is allowed for an SA of the organisation with the permission', async () => {
-    const f = await createOrgFixtures(t, adminA);
-    const sa = await t.tenant('o-iso-a', [{ permission: op.permission }]);
+    const f = await createOrgFixtures(t);
+    const sa = await t.tenant(f.orgId, [op.permission, ...(op.alsoNeeds ?? [])].map((permission) => ({ permission })));
     const r = await t.gql(sa.token, op.query, op.vars(f));
     expect(r.errors ?? []).toEqual([]);
   });
 
   it('is FORBIDDEN without the permission', async () => {
-    const f = await createOrgFixtures(t, adminA);
-    const sa = await t.tenant('o-iso-a', grantsWithout(op.permission));
+    const f = await createOrgFixtures(t);
+    const sa = await t.tenant(f.orgId, grantsWithout(op.permission));
     const r = await t.gql(sa.token, op.query, op.vars(f));
     expect(errorCode(r)).toBe('FORBIDDEN');
   });
 
   it.runIf(op.crossOrg !== false)("cannot see or change another organisation's objects", async () => {
-    const f = await createOrgFixtures(t, adminA);
+    const f = await createOrgFixtures(t);
     const other = await t.tenant('o-iso-b', ALL_GRANTS);
     const r = await t.gql(other.token, op.query, op.vars(f));
     if (r.errors?.length) expect(errorCode(r)).toBe('NOT_FOUND');
     const text = JSON.stringify(r.data ?? {});
     for (const m of f.markers) expect(text).not.toContain(m);
     // The owner's objects are unchanged and still there.
-    const still = await t.gql(adminA.token, 'query($a: ID!) { device(assetId: $a) { name } }', { a: f.assetId });
+    const owner = await t.tenant(f.orgId, ALL_GRANTS);
+    const still = await t.gql(owner.token, 'query($a: ID!) { device(assetId: $a) { name } }', { a: f.assetId });
     expect(still.data?.device?.name).toBe('iso device');
   });
 
   it('is UNAUTHENTICATED without a token', async () => {
-    const f = await createOrgFixtures(t, adminB);
+    const f = await createOrgFixtures(t);
     const r = await t.gql(undefined, op.query, op.vars(f));
     expect(r.status).toBe(401);
     expect(errorCode(r)).toBe('UNAUTHENTICATED');

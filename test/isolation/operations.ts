@@ -15,6 +15,8 @@ export interface GraphQLMatrixOp {
   readonly vars: (f: OrgFixtures) => Record<string, unknown>;
   /** false for operations that target nothing of another organisation (e.g. creating a new model). */
   readonly crossOrg?: boolean;
+  /** Permissions the allowed caller also needs (e.g. REGISTRY_READ to reach a device field). */
+  readonly alsoNeeds?: readonly Permission[];
 }
 
 const op = (name: string, permission: Permission, query: string, vars: (f: OrgFixtures) => Record<string, unknown> = () => ({}), crossOrg = true): GraphQLMatrixOp => ({ name, permission, query, vars, crossOrg });
@@ -51,6 +53,24 @@ export const graphqlOperations: readonly GraphQLMatrixOp[] = [
   op('deviceFiles', 'ASSET_READ', 'query($a: ID!) { deviceFiles(device: { assetId: $a }) { uri } }', (f) => ({ a: f.assetId })),
   op('deleteFile', 'ASSET_WRITE', 'mutation($a: ID!, $u: String!) { deleteFile(device: { assetId: $a }, uri: $u) }', (f) => ({ a: f.assetId, u: f.fileUri })),
   // Service accounts
+  // Query API
+  op('latestValues', 'ASSET_READ', 'query($a: ID!) { latestValues(devices: { assetIds: [$a] }) { assetId point value } }', (f) => ({ a: f.assetId })),
+  op('latestValues by product', 'ASSET_READ', 'query($k: String!) { latestValues(devices: { productKey: $k }) { assetId point value } }', (f) => ({ k: f.productKey })),
+  { ...op('Device.latest', 'ASSET_READ', 'query($a: ID!) { device(assetId: $a) { latest { point value } } }', (f) => ({ a: f.assetId })), alsoNeeds: ['REGISTRY_READ'] },
+  op('pointHistory', 'ASSET_READ', 'query($a: ID!) { pointHistory(devices: { assetIds: [$a] }, points: ["snapshot"], from: 0, to: 1800000000000) { edges { node { assetId value } } } }', (f) => ({ a: f.assetId })),
+  op('pointAggregates', 'ASSET_READ', 'query($a: ID!) { pointAggregates(devices: { assetIds: [$a] }, aggregates: [{ point: "count", function: COUNT }], from: 1699999999000, to: 1700003600000, interval: "1 hour") { assetId } }', (f) => ({ a: f.assetId })),
+  op('attributeValues', 'ASSET_READ', 'query($a: ID!) { attributeValues(device: { assetId: $a }) { attribute value } }', (f) => ({ a: f.assetId })),
+  op('attributeHistory', 'ASSET_READ', 'query($a: ID!) { attributeHistory(device: { assetId: $a }, attribute: "location") { edges { node { value } } } }', (f) => ({ a: f.assetId })),
+  op('eventHistory', 'ASSET_READ', 'query($a: ID!) { eventHistory(devices: { assetIds: [$a] }, from: 0, to: 1800000000000) { edges { node { assetId } } } }', (f) => ({ a: f.assetId })),
+  op('files', 'ASSET_READ', 'query($a: ID!) { files(device: { assetId: $a }) { edges { node { uri } } } }', (f) => ({ a: f.assetId })),
+  // Subscription jobs (the subscriptions themselves are covered over graphql-ws in test/live)
+  op('subscriptionJobs', 'ASSET_READ', '{ subscriptionJobs { id name } }'),
+  op('subscriptionJob', 'ASSET_READ', 'query($j: ID!) { subscriptionJob(id: $j) { id groupOffsets { partition offset } } }', (f) => ({ j: f.jobId })),
+  op('createSubscriptionJob', 'ORG_ADMIN', 'mutation { createSubscriptionJob(input: { name: "n", kind: EVENTS }) { id } }', () => ({}), false),
+  op('updateSubscriptionJob', 'ORG_ADMIN', 'mutation($j: ID!) { updateSubscriptionJob(id: $j, input: { name: "changed", kind: MEASURE_POINTS }) { id } }', (f) => ({ j: f.jobId })),
+  op('deleteSubscriptionJob', 'ORG_ADMIN', 'mutation($j: ID!) { deleteSubscriptionJob(id: $j) }', (f) => ({ j: f.jobId })),
+  op('commitJobOffsets', 'ASSET_READ', 'mutation($j: ID!) { commitJobOffsets(jobId: $j, offset: "0", partitions: [0]) { partition } }', (f) => ({ j: f.jobId })),
+  op('resetJobOffsets', 'ASSET_READ', 'mutation($j: ID!) { resetJobOffsets(jobId: $j) { partition } }', (f) => ({ j: f.jobId })),
   op('serviceAccounts', 'ORG_ADMIN', '{ serviceAccounts { accessKey } }'),
   op('createServiceAccount', 'ORG_ADMIN', 'mutation { createServiceAccount(name: "n", grants: [{ permission: ASSET_READ }]) { accessKey } }', () => ({}), false),
   op('updateServiceAccountGrants', 'ORG_ADMIN', 'mutation($s: ID!) { updateServiceAccountGrants(accessKey: $s, grants: [{ permission: ASSET_WRITE }]) { accessKey } }', (f) => ({ s: f.saAccessKey })),
