@@ -10,6 +10,7 @@ import type { GraphQLContext } from '../graphql/context';
 import { buildSchema } from '../graphql/schema';
 import { createIngestPipeline } from '../ingest/pipeline';
 import { createLogger, type Logger } from '../log';
+import { registerPolicyHooks } from '../policies/hooks';
 import { openDatabase, pingDatabase, type Database } from '../storage/db';
 import { countAppliedMigrations, countMigrationFiles, runMigrations } from '../storage/migrate';
 import { createApollo } from './apollo';
@@ -61,6 +62,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     tokenFailures: createFailureLimiter(config.TOKEN_FAILURES_PER_MIN),
     ingestPipeline: createIngestPipeline(),
   };
+  const policies = registerPolicyHooks(deps);
   if (opts.bootstrap ?? database.client.kind === 'pglite') await bootstrapIfEmpty(deps.db, box, config.DATA_DIR, log);
 
   const limits = { maxDepth: config.GRAPHQL_MAX_DEPTH, maxAliases: config.GRAPHQL_MAX_ALIASES, maxCost: config.GRAPHQL_MAX_COST };
@@ -140,6 +142,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       server.closeAllConnections();
       await closed;
       await apollo.stop();
+      await policies.stop();
       if (!opts.database) await database.close();
       log.info({}, 'stopped');
     },

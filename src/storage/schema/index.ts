@@ -2,3 +2,4 @@ export * from './registry';
 export * from './auth';
 export * from './timeseries';
 export * from './files';
+export * from './policies';
