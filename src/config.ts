@@ -84,6 +84,12 @@ const envSchema = z.object({
   FILE_STORE: z.enum(['postgres', 'dir']).optional().transform((v) => v ?? 'postgres'),
   /** Directory for FILE_STORE=dir. Default DATA_DIR/files. */
   FILE_DIR: z.string().optional(),
+  /** Age after which an upload still `pending` (its request failed or the process died) is removed. Default 3600 s. */
+  FILE_PENDING_MAX_AGE_S: int(3600, 60),
+  /** Period of the stale-upload janitor. Default 300000 ms. */
+  FILE_JANITOR_INTERVAL_MS: int(300_000, 1_000),
+  /** Coalesce concurrent ingest calls into shared transactions (group commit). Default true. */
+  INGEST_GROUP_COMMIT: bool(true),
   /** Replay window of subscriptions. Default 259200 s (3 days, as EnOS). */
   REPLAY_WINDOW_S: int(259_200, 60),
   /** Messages buffered for one subscriber before it is disconnected. Default 1000. */

@@ -6,8 +6,11 @@ import { createFailureLimiter } from '../auth/rate-limit';
 import { createSecretBox } from '../auth/secret-box';
 import type { Config } from '../config';
 import { toSafeError } from '../errors';
-import type { GraphQLContext } from '../graphql/context';
 import { buildSchema } from '../graphql/schema';
+import { createFileStore } from '../files/file-store';
+import { startFileJanitor } from '../files/file-janitor';
+import { createContext, type GraphQLContext } from '../graphql/context';
+import { createModelCache } from '../ingest/model-cache';
 import { createIngestPipeline } from '../ingest/pipeline';
 import { createLogger, type Logger } from '../log';
 import { registerPolicyHooks } from '../policies/hooks';
@@ -61,14 +64,24 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     tokenSettings: { ttlS: config.TOKEN_TTL_S, skewMs: config.TOKEN_SKEW_MS, refreshGraceS: config.TOKEN_REFRESH_GRACE_S, duplicateWindowMs: 10_000 },
     tokenFailures: createFailureLimiter(config.TOKEN_FAILURES_PER_MIN),
     ingestPipeline: createIngestPipeline(),
+    fileStore: createFileStore(config, database.db),
+    modelCache: createModelCache(),
+    executeGraphQL: (document, variables, access, requestId) => executeGraphQL(document, variables, access, requestId),
   };
   const policies = registerPolicyHooks(deps);
+  const stopFileJanitor = startFileJanitor(deps);
   if (opts.bootstrap ?? database.client.kind === 'pglite') await bootstrapIfEmpty(deps.db, box, config.DATA_DIR, log);
 
   const limits = { maxDepth: config.GRAPHQL_MAX_DEPTH, maxAliases: config.GRAPHQL_MAX_ALIASES, maxCost: config.GRAPHQL_MAX_COST };
   const schema = buildSchema();
   const apollo = createApollo(schema, log, limits);
   await apollo.start();
+  const executeGraphQL: AppDeps['executeGraphQL'] = async (document, variables, access, requestId) => {
+    const r = await apollo.executeOperation({ query: document, variables }, { contextValue: createContext(deps, access, requestId) });
+    if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported in process');
+    const { data, errors } = r.body.singleResult;
+    return { ...(data !== undefined ? { data } : {}), ...(errors ? { errors } : {}) };
+  };
   const expectedMigrations = countMigrationFiles();
 
   let inflight = 0;
@@ -133,6 +146,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     async stop(deadlineMs = config.SHUTDOWN_DRAIN_MS) {
       if (stopping) return;
       stopping = true;
+      stopFileJanitor();
       log.info({ inflight, deadlineMs }, 'shutting down');
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();

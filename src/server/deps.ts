@@ -2,6 +2,9 @@ import type { SecretBox } from '../auth/secret-box';
 import type { FailureLimiter } from '../auth/rate-limit';
 import type { TokenSettings } from '../auth/tokens';
 import type { Config } from '../config';
+import type { Access } from '../auth/permissions';
+import type { FileStore } from '../files/file-store';
+import type { ModelCache } from '../ingest/model-cache';
 import type { IngestPipeline } from '../ingest/pipeline';
 import type { Logger } from '../log';
 import type { Database, Db } from '../storage/db';
@@ -20,4 +23,23 @@ export interface AppDeps {
   readonly tokenFailures: FailureLimiter;
   /** Hooks of the ingest write path (policies, subscriptions). */
   readonly ingestPipeline: IngestPipeline;
+  /** Where new uploaded files are written (FILE_STORE). */
+  readonly fileStore: FileStore;
+  /** Thing models compiled for ingest validation, by id and version. */
+  readonly modelCache: ModelCache;
+  /**
+   * Runs a GraphQL operation in process, as `access` (the REST shim translates EnOS requests
+   * into the same mutations). Upload variables take any `{ promise: Promise<FileUpload> }`.
+   * Errors come back formatted exactly as over HTTP (`extensions.code`, `extensions.details`).
+   */
+  readonly executeGraphQL: ExecuteGraphQL;
 }
+
+/** Result of {@link AppDeps.executeGraphQL}. */
+export interface GraphQLOutcome {
+  readonly data?: Record<string, unknown> | null;
+  readonly errors?: readonly { readonly message: string; readonly path?: readonly (string | number)[]; readonly extensions?: Record<string, unknown> }[];
+}
+
+/** See {@link AppDeps.executeGraphQL}. */
+export type ExecuteGraphQL = (document: string, variables: Record<string, unknown>, access: Access, requestId: string) => Promise<GraphQLOutcome>;

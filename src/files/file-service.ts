@@ -1,0 +1,144 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { and, desc, eq } from 'drizzle-orm';
+import parseRange from 'range-parser';
+import type { Access } from '../auth/permissions';
+import type { Config } from '../config';
+import { notFound } from '../errors';
+import { getDevice, type DeviceRef } from '../registry/devices';
+import type { Db } from '../storage/db';
+import { devices, files, products } from '../storage/schema/index';
+import { storeFor } from './file-store';
+
+/*
+ * The files service: what GraphQL, the /files download route and the REST shim call. Every
+ * function takes the caller's Access; other organisations' files are NOT_FOUND.
+ */
+
+/** The services files need (AppDeps provides them). */
+export interface FilesDeps {
+  readonly config: Config;
+  readonly db: Db;
+}
+
+/** A committed file with its device. */
+export interface StoredFile {
+  readonly id: number;
+  readonly orgId: string;
+  readonly store: string;
+  readonly uri: string;
+  readonly fileName: string;
+  readonly originalName: string;
+  readonly contentType: string;
+  readonly sizeBytes: number;
+  readonly md5: string;
+  readonly createdAt: Date;
+  readonly deviceId: number;
+  readonly featureId: number | null;
+  readonly assetId: string;
+  readonly productKey: string;
+  readonly deviceKey: string;
+}
+
+const columns = {
+  id: files.id,
+  orgId: files.orgId,
+  store: files.store,
+  uri: files.uri,
+  fileName: files.fileName,
+  originalName: files.originalName,
+  contentType: files.contentType,
+  sizeBytes: files.sizeBytes,
+  md5: files.md5,
+  createdAt: files.createdAt,
+  deviceId: files.deviceId,
+  featureId: files.featureId,
+  assetId: devices.assetId,
+  productKey: products.productKey,
+  deviceKey: devices.deviceKey,
+};
+
+function base(db: Db) {
+  return db.select(columns).from(files).innerJoin(devices, eq(devices.id, files.deviceId)).innerJoin(products, eq(products.id, devices.productId));
+}
+
+/**
+ * A committed file of the caller's organisation that `permission` reaches, by URI; when
+ * `device` is given the file must belong to it. NOT_FOUND otherwise (also for other orgs).
+ */
+export async function findFile(deps: FilesDeps, access: Access, permission: 'ASSET_READ' | 'ASSET_WRITE', uri: string, device?: DeviceRef): Promise<StoredFile> {
+  const caller = access.require(permission);
+  const [f] = await base(deps.db).where(and(eq(files.orgId, caller.orgId), eq(files.uri, uri), eq(files.state, 'committed')));
+  if (!f) throw notFound('file', { uri });
+  if (device && (device.assetId ? device.assetId !== f.assetId : device.productKey !== f.productKey || device.deviceKey !== f.deviceKey)) throw notFound('file', { uri });
+  access.requireDevice(permission, f);
+  return f;
+}
+
+/** A device's committed files, newest first (ASSET_READ on the device). */
+export async function listDeviceFiles(deps: FilesDeps, access: Access, ref: DeviceRef, limit: number): Promise<StoredFile[]> {
+  const caller = access.require('ASSET_READ');
+  const d = await getDevice(deps.db, caller.orgId, ref);
+  access.requireDevice('ASSET_READ', d);
+  return base(deps.db)
+    .where(and(eq(files.orgId, caller.orgId), eq(files.deviceId, d.id), eq(files.state, 'committed')))
+    .orderBy(desc(files.createdAt), desc(files.id))
+    .limit(limit);
+}
+
+/** Deletes a file of a device (ASSET_WRITE): its row, then its content. Stored values keep the URI. */
+export async function deleteFile(deps: FilesDeps, access: Access, device: DeviceRef, uri: string): Promise<boolean> {
+  const caller = access.require('ASSET_WRITE');
+  const d = await getDevice(deps.db, caller.orgId, device);
+  access.requireDevice('ASSET_WRITE', d);
+  const f = await findFile(deps, access, 'ASSET_WRITE', uri, { assetId: d.assetId });
+  await deps.db.delete(files).where(eq(files.id, f.id));
+  await storeFor(deps.config, deps.db, f).remove(f);
+  return true;
+}
+
+/** Bytes `start`..`end` (inclusive) of a file as a stream. */
+export function readFileRange(deps: FilesDeps, file: StoredFile, start = 0, end = file.sizeBytes - 1) {
+  return storeFor(deps.config, deps.db, file).read(file, start, end);
+}
+
+/**
+ * Answers a download: 200 with Accept-Ranges and the whole file, 206 with Content-Range and an
+ * exact Content-Length for one satisfiable range, 416 when none is satisfiable. Ranges are
+ * never sent chunked (the EnOS SDK fails on that). Several ranges are served as the whole file.
+ */
+export async function sendFile(deps: FilesDeps, req: IncomingMessage, res: ServerResponse, file: StoredFile): Promise<void> {
+  const size = file.sizeBytes;
+  const header = req.headers['range'];
+  let start = 0;
+  let end = size - 1;
+  let status = 200;
+  if (typeof header === 'string' && header) {
+    const r = parseRange(size, header, { combine: true });
+    if (r === -1) {
+      res.writeHead(416, { 'content-range': `bytes */${size}`, 'accept-ranges': 'bytes', 'content-length': 0 });
+      res.end();
+      return;
+    }
+    if (r !== -2 && r.type === 'bytes' && r.length === 1) {
+      start = r[0]!.start;
+      end = r[0]!.end;
+      status = 206;
+    }
+  }
+  const headers: Record<string, string | number> = {
+    'content-type': file.contentType || 'application/octet-stream',
+    'content-length': size === 0 ? 0 : end - start + 1,
+    'accept-ranges': 'bytes',
+    etag: `"${file.md5}"`,
+    'content-disposition': `attachment; filename="${file.fileName}"`,
+    'x-content-type-options': 'nosniff',
+  };
+  if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${size}`;
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD' || size === 0) {
+    res.end();
+    return;
+  }
+  await pipeline(readFileRange(deps, file, start, end), res);
+}

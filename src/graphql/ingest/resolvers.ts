@@ -1,0 +1,46 @@
+import { deleteFile, listDeviceFiles, type StoredFile } from '../../files/file-service';
+import type { FileUpload } from '../../files/file-upload';
+import { ingest, type IngestMode, type IngestResult } from '../../ingest/ingest-service';
+import type { Channel } from '../../ingest/types';
+import type { RawItem } from '../../ingest/validate-items';
+import type { ItemDeviceRef } from '../../ingest/resolve-devices';
+import type { DeviceRef } from '../../registry/devices';
+import type { GraphQLContext } from '../context';
+import { UploadScalar } from './upload-scalar';
+
+type Item = RawItem & ItemDeviceRef;
+interface FileArg {
+  readonly name: string;
+  readonly file: Promise<FileUpload>;
+  readonly md5?: string | null;
+  readonly originalName?: string | null;
+}
+interface IngestArgs {
+  readonly items: readonly Item[];
+  readonly channel?: Channel | null;
+  readonly mode?: IngestMode | null;
+  readonly files?: readonly FileArg[] | null;
+}
+
+function post(kind: 'points' | 'attributes' | 'events') {
+  return (_: unknown, a: IngestArgs, ctx: GraphQLContext): Promise<IngestResult> =>
+    ingest(ctx.deps, ctx.access, { kind, items: a.items, channel: a.channel ?? 'REALTIME', mode: a.mode ?? 'ALL_OR_NOTHING', files: a.files ?? [] });
+}
+
+/** Ingest mutations (ASSET_WRITE) and the files of a device (ASSET_READ). */
+export const ingestResolvers = {
+  Upload: UploadScalar,
+  Mutation: {
+    postMeasurePoints: post('points'),
+    postAttributes: post('attributes'),
+    postEvents: post('events'),
+    deleteFile: (_: unknown, a: { device: DeviceRef; uri: string }, ctx: GraphQLContext) => deleteFile(ctx.deps, ctx.access, a.device, a.uri),
+  },
+  Query: {
+    deviceFiles: (_: unknown, a: { device: DeviceRef; first?: number | null }, ctx: GraphQLContext) =>
+      listDeviceFiles(ctx.deps, ctx.access, a.device, Math.min(Math.max(a.first ?? 100, 1), ctx.deps.config.REGISTRY_PAGE_MAX)),
+  },
+  DeviceFile: {
+    downloadPath: (f: StoredFile) => `/files/${f.uri.slice('enos-connect://'.length)}`,
+  },
+};

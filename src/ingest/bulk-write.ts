@@ -1,0 +1,201 @@
+import { sql } from 'drizzle-orm';
+import type { NormalValue } from '../model/validate-value';
+import type { DataType } from '../model/type-spec';
+import type { DbOrTx } from '../storage/db';
+import type { AttributeRecord, EventRecord, IngestBatch, PointRecord } from './types';
+
+/*
+ * The hot path of ingest: every statement here writes a whole batch with one round trip,
+ * `INSERT ... SELECT FROM unnest(<one array parameter per column>)`.
+ *
+ * NOTE: this bypasses drizzle's query builder on purpose. `db.insert().values([...])` sends one
+ * bind parameter per cell (10,000 points x 9 columns would exceed PostgreSQL's 65,535-parameter
+ * limit, and parsing that many parameters costs more than the insert itself). Arrays passed with
+ * `sql.param(array)` are ONE parameter each, so the statement text is constant and cached.
+ * Times travel as epoch milliseconds (int8) and are converted server side, exactly.
+ *
+ * Rows are de-duplicated on their key (the last one sent wins) because `ON CONFLICT DO UPDATE`
+ * refuses to touch the same row twice in one statement, and sorted on their key so that
+ * concurrent batches lock rows in the same order (no deadlocks).
+ */
+
+/** How long a device's last-update time may lag: skipping hot-row updates removes lock contention between concurrent batches of the same devices. */
+export const DEVICE_TOUCH_INTERVAL_MS = 1000;
+
+const EPOCH = sql`'epoch'::timestamptz`;
+
+/** The typed value columns of a value (see storage/schema/timeseries.ts). */
+interface ValueCells {
+  num: number | null;
+  bool: boolean | null;
+  txt: string | null;
+  json: string | null;
+}
+
+/** Splits a normalised value into the column its type is stored in. */
+export function toValueCells(dataType: DataType, v: NormalValue): ValueCells {
+  const cells: ValueCells = { num: null, bool: null, txt: null, json: null };
+  switch (dataType) {
+    case 'INT':
+    case 'FLOAT':
+    case 'DOUBLE':
+    case 'TIMESTAMP':
+      cells.num = v as number;
+      break;
+    case 'ENUM':
+      if (typeof v === 'number') cells.num = v;
+      else cells.txt = String(v);
+      break;
+    case 'BOOL':
+      cells.bool = v as boolean;
+      break;
+    case 'STRING':
+    case 'DATE':
+    case 'FILE':
+      cells.txt = String(v);
+      break;
+    case 'STRUCT':
+    case 'ARRAY':
+      cells.json = JSON.stringify(v);
+      break;
+    default: {
+      const never: never = dataType;
+      throw new Error(`unknown data type ${String(never)}`);
+    }
+  }
+  return cells;
+}
+
+function dedupeSorted<T>(rows: readonly T[], key: (r: T) => string, cmp: (a: T, b: T) => number): T[] {
+  const m = new Map<string, T>();
+  for (const r of rows) m.set(key(r), r);
+  return [...m.values()].sort(cmp);
+}
+
+interface PointColumns {
+  t: number[];
+  d: number[];
+  p: number[];
+  n: (number | null)[];
+  /** BOOL as 'true'/'false' text: postgres.js serialises a JS boolean array as a scalar. */
+  b: (string | null)[];
+  x: (string | null)[];
+  j: (string | null)[];
+  q: (number | null)[];
+}
+
+function pointColumns(rows: readonly PointRecord[]): PointColumns {
+  const c: PointColumns = { t: [], d: [], p: [], n: [], b: [], x: [], j: [], q: [] };
+  for (const r of rows) {
+    const v = toValueCells(r.dataType, r.value);
+    c.t.push(r.time);
+    c.d.push(r.deviceId);
+    c.p.push(r.pointId);
+    c.n.push(v.num);
+    c.b.push(v.bool === null ? null : String(v.bool));
+    c.x.push(v.txt);
+    c.j.push(v.json);
+    c.q.push(r.quality);
+  }
+  return c;
+}
+
+const byDevicePointTime = (a: PointRecord, b: PointRecord) => a.deviceId - b.deviceId || a.pointId - b.pointId || a.time - b.time;
+
+/** Upserts points into point_data (re-sent (device, point, time) replaces) and, for real-time data, moves latest_values forward only. */
+export async function writePoints(tx: DbOrTx, points: readonly PointRecord[], offline: boolean): Promise<void> {
+  if (!points.length) return;
+  const rows = dedupeSorted(points, (r) => `${r.deviceId}:${r.pointId}:${r.time}`, byDevicePointTime);
+  const c = pointColumns(rows);
+  await tx.execute(sql`
+    insert into point_data (time, device_id, point_id, num, bool, txt, json, quality, offline)
+    select ${EPOCH} + u.t * interval '1 millisecond', u.d, u.p, u.n, u.b::bool, u.x, u.j::jsonb, u.q, ${offline}
+    from unnest(${sql.param(c.t)}::int8[], ${sql.param(c.d)}::int4[], ${sql.param(c.p)}::int4[], ${sql.param(c.n)}::float8[],
+                ${sql.param(c.b)}::text[], ${sql.param(c.x)}::text[], ${sql.param(c.j)}::text[], ${sql.param(c.q)}::int2[])
+      as u(t, d, p, n, b, x, j, q)
+    on conflict (device_id, point_id, time) do update
+      set num = excluded.num, bool = excluded.bool, txt = excluded.txt, json = excluded.json,
+          quality = excluded.quality, offline = excluded.offline, ingested_at = now()`);
+  if (offline) return;
+  // Latest: per series only the newest row of the batch, and only when not older than what is stored.
+  const newest = new Map<string, PointRecord>();
+  for (const r of rows) {
+    const k = `${r.deviceId}:${r.pointId}`;
+    const cur = newest.get(k);
+    if (!cur || r.time >= cur.time) newest.set(k, r);
+  }
+  const l = pointColumns([...newest.values()]);
+  await tx.execute(sql`
+    insert into latest_values (device_id, point_id, time, num, bool, txt, json, quality, updated_at)
+    select u.d, u.p, ${EPOCH} + u.t * interval '1 millisecond', u.n, u.b::bool, u.x, u.j::jsonb, u.q, now()
+    from unnest(${sql.param(l.t)}::int8[], ${sql.param(l.d)}::int4[], ${sql.param(l.p)}::int4[], ${sql.param(l.n)}::float8[],
+                ${sql.param(l.b)}::text[], ${sql.param(l.x)}::text[], ${sql.param(l.j)}::text[], ${sql.param(l.q)}::int2[])
+      as u(t, d, p, n, b, x, j, q)
+    on conflict (device_id, point_id) do update
+      set time = excluded.time, num = excluded.num, bool = excluded.bool, txt = excluded.txt, json = excluded.json,
+          quality = excluded.quality, updated_at = now()
+      where excluded.time >= latest_values.time`);
+}
+
+/** Upserts events into event_data (re-sent (device, event, time) replaces). */
+export async function writeEvents(tx: DbOrTx, events: readonly EventRecord[], offline: boolean): Promise<void> {
+  if (!events.length) return;
+  const rows = dedupeSorted(events, (r) => `${r.deviceId}:${r.eventId}:${r.time}`, (a, b) => a.deviceId - b.deviceId || a.eventId - b.eventId || a.time - b.time);
+  await tx.execute(sql`
+    insert into event_data (time, device_id, event_id, level, params, offline)
+    select ${EPOCH} + u.t * interval '1 millisecond', u.d, u.e, u.l, u.p::jsonb, ${offline}
+    from unnest(${sql.param(rows.map((r) => r.time))}::int8[], ${sql.param(rows.map((r) => r.deviceId))}::int4[], ${sql.param(rows.map((r) => r.eventId))}::int4[],
+                ${sql.param(rows.map((r) => r.level))}::text[], ${sql.param(rows.map((r) => JSON.stringify(r.params)))}::text[])
+      as u(t, d, e, l, p)
+    on conflict (device_id, event_id, time) do update
+      set level = excluded.level, params = excluded.params, offline = excluded.offline, ingested_at = now()`);
+}
+
+/** Records attribute changes in attribute_history (only values that differ from the current one), then upserts attribute_values. */
+export async function writeAttributes(tx: DbOrTx, attributes: readonly AttributeRecord[]): Promise<void> {
+  if (!attributes.length) return;
+  const rows = dedupeSorted(attributes, (r) => `${r.deviceId}:${r.attributeId}`, (a, b) => a.deviceId - b.deviceId || a.attributeId - b.attributeId);
+  const t = sql.param(rows.map((r) => r.time));
+  const d = sql.param(rows.map((r) => r.deviceId));
+  const a = sql.param(rows.map((r) => r.attributeId));
+  const v = sql.param(rows.map((r) => JSON.stringify(r.value)));
+  await tx.execute(sql`
+    insert into attribute_history (time, device_id, attribute_id, value, source)
+    select ${EPOCH} + u.t * interval '1 millisecond', u.d, u.a, u.v::jsonb, 'ingest'
+    from unnest(${t}::int8[], ${d}::int4[], ${a}::int4[], ${v}::text[]) as u(t, d, a, v)
+    where not exists (select 1 from attribute_values av where av.device_id = u.d and av.attribute_id = u.a and av.value = u.v::jsonb)
+    on conflict (device_id, attribute_id, time) do update set value = excluded.value, source = excluded.source`);
+  await tx.execute(sql`
+    insert into attribute_values (device_id, attribute_id, value, updated_at)
+    select u.d, u.a, u.v::jsonb, ${EPOCH} + u.t * interval '1 millisecond'
+    from unnest(${t}::int8[], ${d}::int4[], ${a}::int4[], ${v}::text[]) as u(t, d, a, v)
+    on conflict (device_id, attribute_id) do update set value = excluded.value, updated_at = excluded.updated_at`);
+}
+
+const LAST_UPDATE_COLUMN = { points: 'measurepoint_last_update', attributes: 'attribute_last_update', events: 'event_last_update' } as const;
+
+/**
+ * Sets the devices' last-update time of one kind and moves `inactive` devices to `online`.
+ * A device touched less than {@link DEVICE_TOUCH_INTERVAL_MS} ago is skipped, so that
+ * concurrent batches for the same devices do not queue on these rows.
+ */
+export async function touchDevices(tx: DbOrTx, kind: keyof typeof LAST_UPDATE_COLUMN, deviceIds: readonly number[]): Promise<void> {
+  if (!deviceIds.length) return;
+  const ids = [...new Set(deviceIds)].sort((x, y) => x - y);
+  const col = sql.raw(LAST_UPDATE_COLUMN[kind]);
+  await tx.execute(sql`
+    update devices set ${col} = now(), status = case when status = 'inactive' then 'online' else status end
+    where id = any(${sql.param(ids)}::int4[])
+      and (${col} is null or ${col} < now() - ${DEVICE_TOUCH_INTERVAL_MS} * interval '1 millisecond' or status = 'inactive')`);
+}
+
+/** Writes every part of a validated batch (inside the caller's transaction). */
+export async function writeBatch(tx: DbOrTx, batch: IngestBatch): Promise<void> {
+  const offline = batch.channel === 'OFFLINE';
+  await writePoints(tx, batch.points, offline);
+  await writeEvents(tx, batch.events, offline);
+  await writeAttributes(tx, batch.attributes);
+  await touchDevices(tx, 'points', batch.points.map((p) => p.deviceId));
+  await touchDevices(tx, 'events', batch.events.map((e) => e.deviceId));
+  await touchDevices(tx, 'attributes', batch.attributes.map((a) => a.deviceId));
+}

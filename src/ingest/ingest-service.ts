@@ -1,0 +1,228 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import type { Access } from '../auth/permissions';
+import type { Config } from '../config';
+import { AppError, ErrorCode, badInput } from '../errors';
+import type { FileStore } from '../files/file-store';
+import { discardStaged, drainUpload, FileRejected, stageUpload, type StagedFile, type UploadInput } from '../files/file-upload';
+import type { Logger } from '../log';
+import type { NormalValue } from '../model/validate-value';
+import type { Device } from '../registry/devices';
+import type { Db } from '../storage/db';
+import { files as filesTable } from '../storage/schema/index';
+import { writeBatch } from './bulk-write';
+import { refusal, type ItemError } from './item-errors';
+import type { CompiledModel, ModelCache } from './model-cache';
+import type { IngestPipeline } from './pipeline';
+import { isItemError, resolveDevices, type ItemDeviceRef } from './resolve-devices';
+import type { Channel, FileRecord, IngestBatch } from './types';
+import { eventParamsSpec, mapFileValues, validateItem, type IngestKind, type RawItem, type ValidItem } from './validate-items';
+
+/** The services ingest needs (AppDeps provides them). */
+export interface IngestDeps {
+  readonly config: Config;
+  readonly db: Db;
+  readonly log: Logger;
+  readonly ingestPipeline: IngestPipeline;
+  readonly fileStore: FileStore;
+  readonly modelCache: ModelCache;
+}
+
+/** ALL_OR_NOTHING (default, as EnOS) or PARTIAL. */
+export type IngestMode = 'ALL_OR_NOTHING' | 'PARTIAL';
+
+/** One ingest call. */
+export interface IngestRequest {
+  readonly kind: IngestKind;
+  readonly items: readonly (RawItem & ItemDeviceRef)[];
+  readonly channel: Channel;
+  readonly mode: IngestMode;
+  readonly files: readonly UploadInput[];
+}
+
+/** A file stored by the call. */
+export interface StoredFileInfo {
+  readonly name: string;
+  readonly uri: string;
+  readonly sizeBytes: number;
+  readonly md5: string;
+}
+
+/** What an ingest call stored and refused. */
+export interface IngestResult {
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly errors: readonly ItemError[];
+  readonly files: readonly StoredFileInfo[];
+}
+
+const LOCAL = 'local://';
+
+function countValues(kind: IngestKind, items: readonly RawItem[]): number {
+  let n = 0;
+  for (const it of items) {
+    const m = kind === 'events' ? it.events : it.values;
+    if (typeof m === 'object' && m !== null) n += Object.keys(m).length;
+  }
+  return n;
+}
+
+/** Validates the FILE references of valid items; returns the owner of each `local://` file. */
+async function checkFileRefs(db: Db, orgId: string, valid: Map<number, ValidItem>, errors: ItemError[], names: ReadonlySet<string>): Promise<void> {
+  const uris = new Set<string>();
+  for (const v of valid.values()) for (const r of v.fileRefs) if (r.kind === 'uri') uris.add(r.name);
+  const existing = new Map<string, number>();
+  if (uris.size) {
+    const rows = await db
+      .select({ uri: filesTable.uri, deviceId: filesTable.deviceId })
+      .from(filesTable)
+      .where(and(eq(filesTable.orgId, orgId), eq(filesTable.state, 'committed'), inArray(filesTable.uri, [...uris])));
+    for (const r of rows) existing.set(r.uri, r.deviceId);
+  }
+  const owner = new Map<string, number>();
+  for (const [index, v] of valid) {
+    for (const r of v.fileRefs) {
+      let problem: ItemError | undefined;
+      if (r.kind === 'uri') {
+        if (existing.get(r.name) !== v.device.id) problem = { index, identifier: r.identifier, code: 'FILE_MISSING', reason: `${r.path}: ${r.name} is not a file of this device` };
+      } else if (!names.has(r.name)) {
+        problem = { index, identifier: r.identifier, code: 'FILE_MISSING', reason: `${r.path}: no file named ${r.name} in this request` };
+      } else if ((owner.get(r.name) ?? v.device.id) !== v.device.id) {
+        problem = { index, identifier: r.identifier, code: 'FILE_INVALID', reason: `${r.path}: file ${r.name} is already used by another device` };
+      }
+      if (problem) {
+        errors.push(problem);
+        valid.delete(index);
+        break;
+      }
+      if (r.kind === 'local') owner.set(r.name, v.device.id);
+    }
+  }
+}
+
+/** Replaces `local://<name>` by the stored URIs in a valid item's records. */
+function withStoredUris(v: ValidItem, model: CompiledModel, uris: ReadonlyMap<string, string>): ValidItem {
+  if (!v.fileRefs.length) return v;
+  const fn = (ref: string) => (ref.startsWith(LOCAL) ? (uris.get(ref.slice(LOCAL.length)) ?? ref) : ref);
+  return {
+    ...v,
+    points: v.points.map((p) => ({ ...p, value: mapFileValues(model.points.get(p.identifier)!.type!, p.value, fn) })),
+    attributes: v.attributes.map((a) => ({ ...a, value: mapFileValues(model.attributes.get(a.identifier)!.type!, a.value, fn) })),
+    events: v.events.map((e) => ({ ...e, params: mapFileValues(eventParamsSpec(model.events.get(e.identifier)!.outputData), e.params, fn) as { [k: string]: NormalValue } })),
+  };
+}
+
+/**
+ * Validates and stores one ingest call: devices resolved in bulk in the caller's organisation
+ * and checked against ASSET_WRITE (scoped grants), every value checked against the model,
+ * files streamed to the store, then one transaction (processors, bulk write, files committed,
+ * writers) and the `committed` hooks. ALL_OR_NOTHING refuses the call on the first bad item
+ * (see {@link refusal}); PARTIAL stores the good items and reports the others.
+ */
+export async function ingest(deps: IngestDeps, access: Access, req: IngestRequest): Promise<IngestResult> {
+  const caller = access.require('ASSET_WRITE');
+  const { config, db } = deps;
+  const n = countValues(req.kind, req.items);
+  if (n > config.INGEST_MAX_POINTS) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${n} values exceed INGEST_MAX_POINTS (${config.INGEST_MAX_POINTS}) per request`);
+  if (req.files.length > config.UPLOAD_MAX_FILES) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${req.files.length} files exceed UPLOAD_MAX_FILES (${config.UPLOAD_MAX_FILES}) per request`);
+  const names = new Set<string>();
+  for (const f of req.files) {
+    if (!f.name || names.has(f.name)) throw badInput(`file names must be non-empty and unique: ${JSON.stringify(f.name)}`);
+    names.add(f.name);
+  }
+
+  const resolved = await resolveDevices(db, access, caller.orgId, req.items, 'ASSET_WRITE');
+  const models = await deps.modelCache.get(db, resolved.filter((d): d is Device => !isItemError(d)).map((d) => d.modelId));
+  const errors: ItemError[] = [];
+  const valid = new Map<number, ValidItem>();
+  const now = Date.now();
+  resolved.forEach((d, index) => {
+    if (isItemError(d)) return errors.push(d);
+    const model = models.get(d.modelId);
+    if (!model) return errors.push({ index, identifier: null, code: 'DEVICE_NOT_FOUND', reason: `the model of ${d.assetId} is gone` });
+    const v = validateItem(req.kind, index, req.items[index]!, d, model, now);
+    if (isItemError(v)) errors.push(v);
+    else valid.set(index, v);
+  });
+  await checkFileRefs(db, caller.orgId, valid, errors, names);
+  const sortErrors = () => errors.sort((a, b) => a.index - b.index);
+  if (errors.length && req.mode === 'ALL_OR_NOTHING') throw refusal(sortErrors());
+
+  // Files stream in request order (a multipart body delivers them one after the other).
+  const staged = new Map<string, StagedFile>();
+  const discardAll = () => Promise.all([...staged.values()].map((s) => discardStaged(db, deps.fileStore, s)));
+  try {
+    for (const input of req.files) {
+      const user = [...valid.values()].find((v) => v.fileRefs.some((r) => r.kind === 'local' && r.name === input.name));
+      if (!user) {
+        await drainUpload(input);
+        continue;
+      }
+      const featureId = user.fileRefs.find((r) => r.kind === 'local' && r.name === input.name)!.featureId;
+      try {
+        staged.set(input.name, await stageUpload(db, deps.fileStore, config.UPLOAD_MAX_BYTES, { orgId: caller.orgId, deviceId: user.device.id, featureId }, input));
+      } catch (e) {
+        if (!(e instanceof FileRejected)) throw e;
+        for (const [index, v] of valid) {
+          const ref = v.fileRefs.find((r) => r.kind === 'local' && r.name === input.name);
+          if (!ref) continue;
+          errors.push({ index, identifier: ref.identifier, code: 'FILE_INVALID', reason: `file ${input.name}: ${e.reason}` });
+          valid.delete(index);
+        }
+        if (req.mode === 'ALL_OR_NOTHING') throw refusal(sortErrors());
+      }
+    }
+    // Files whose items were refused meanwhile are not kept.
+    for (const [name, s] of staged) {
+      if (![...valid.values()].some((v) => v.fileRefs.some((r) => r.kind === 'local' && r.name === name))) {
+        await discardStaged(db, deps.fileStore, s);
+        staged.delete(name);
+      }
+    }
+
+    const uris = new Map([...staged].map(([name, s]) => [name, s.uri]));
+    const items = [...valid.values()].map((v) => withStoredUris(v, models.get(v.device.modelId)!, uris));
+    const deviceOf = new Map(items.map((v) => [v.device.id, v.device]));
+    const fileRecords: FileRecord[] = [...staged.values()].map((s) => {
+      const d = deviceOf.get(s.deviceId)!;
+      return { deviceId: d.id, assetId: d.assetId, productKey: d.productKey, modelId: d.modelId, fileId: s.id, uri: s.uri, featureId: s.featureId, fileName: s.fileName, sizeBytes: s.sizeBytes };
+    });
+    const batch: IngestBatch = {
+      orgId: caller.orgId,
+      channel: req.channel,
+      points: items.flatMap((v) => v.points),
+      events: items.flatMap((v) => v.events),
+      attributes: items.flatMap((v) => v.attributes),
+      files: fileRecords,
+    };
+    const accepted = batch.points.length + batch.events.length + batch.attributes.length;
+    const stored = accepted ? await writeInTransaction(deps, batch) : batch;
+    for (const hook of deps.ingestPipeline.committed) {
+      try {
+        hook(stored);
+      } catch (e) {
+        deps.log.error({ err: e }, 'ingest committed hook failed');
+      }
+    }
+    return {
+      accepted,
+      rejected: errors.length,
+      errors: sortErrors(),
+      files: [...staged.values()].map((s) => ({ name: s.name, uri: s.uri, sizeBytes: s.sizeBytes, md5: s.md5 })),
+    };
+  } catch (e) {
+    await discardAll();
+    throw e;
+  }
+}
+
+/** One transaction: processors, the bulk write, files committed, writers. */
+async function writeInTransaction(deps: IngestDeps, batch: IngestBatch): Promise<IngestBatch> {
+  return deps.db.transaction(async (tx) => {
+    let b = batch;
+    for (const p of deps.ingestPipeline.processors) b = await p(tx, b);
+    await writeBatch(tx, b);
+    if (b.files.length) await tx.update(filesTable).set({ state: 'committed' }).where(inArray(filesTable.id, b.files.map((f) => f.fileId)));
+    for (const w of deps.ingestPipeline.writers) await w(tx, b);
+    return b;
+  });
+}
