@@ -106,8 +106,10 @@ const byDevicePointTime = (a: PointRecord, b: PointRecord) => a.deviceId - b.dev
 export async function writePoints(tx: DbOrTx, points: readonly PointRecord[], offline: boolean): Promise<void> {
   if (!points.length) return;
   const rows = dedupeSorted(points, (r) => `${r.deviceId}:${r.pointId}:${r.time}`, byDevicePointTime);
-  const c = pointColumns(rows);
-  await tx.execute(sql`
+  // NOTE: `history: false` (set by storage policies) means the point keeps only its latest value.
+  const historic = rows.some((r) => r.history === false) ? rows.filter((r) => r.history !== false) : rows;
+  const c = pointColumns(historic);
+  if (historic.length) await tx.execute(sql`
     insert into point_data (time, device_id, point_id, num, bool, txt, json, quality, offline)
     select ${EPOCH} + u.t * interval '1 millisecond', u.d, u.p, u.n, u.b::bool, u.x, u.j::jsonb, u.q, ${offline}
     from unnest(${sql.param(c.t)}::int8[], ${sql.param(c.d)}::int4[], ${sql.param(c.p)}::int4[], ${sql.param(c.n)}::float8[],
