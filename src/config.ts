@@ -72,6 +72,10 @@ const envSchema = z.object({
   QUERY_PAGE_MAX_ROWS: int(1000, 1, 100_000),
   /** Largest devices x points product in one data query. Default 3000. */
   QUERY_MAX_SERIES: int(3000, 1, 1_000_000),
+  /** Largest devices x points product of one latest-values query. Default 100000. */
+  QUERY_LATEST_MAX_VALUES: int(100_000, 1, 10_000_000),
+  /** Largest devices x aggregates x buckets of one aggregate query. Default 1000000. */
+  QUERY_MAX_AGGREGATE_VALUES: int(1_000_000, 1, 100_000_000),
   /** Largest number of values in one ingest request. Default 10000. */
   INGEST_MAX_POINTS: int(10_000, 1, 1_000_000),
   /** Largest file accepted. Default 100 MiB (EnOS). */

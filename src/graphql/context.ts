@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Access } from '../auth/permissions';
 import type { Logger } from '../log';
+import { batchLatest, type LatestKey, type PointValue } from '../query/latest';
 import { getAttributeValues } from '../registry/devices';
 import { getModelsByIds, type ThingModel } from '../registry/models';
 import { getProductsByIds, type Product } from '../registry/products';
@@ -11,6 +12,8 @@ export interface Loaders {
   readonly modelById: DataLoader<number, ThingModel | undefined>;
   readonly productById: DataLoader<number, Product | undefined>;
   readonly attributesByDeviceId: DataLoader<number, Record<string, { value: unknown; updatedAt: Date }>>;
+  /** Latest values per (device, points argument), for `Device.latest`. */
+  readonly latestByDevice: DataLoader<LatestKey, PointValue[], string>;
 }
 
 /** What every resolver receives. */
@@ -45,6 +48,7 @@ export function createContext(deps: AppDeps, access: Access, requestId: string):
         const m = await getAttributeValues(db, ids);
         return ids.map((id) => m.get(id) ?? {});
       }),
+      latestByDevice: new DataLoader((keys) => batchLatest(db, keys), { cacheKeyFn: (k) => `${k.device.id}|${k.points ? JSON.stringify(k.points) : '*'}` }),
     },
   };
 }

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { buildASTSchema, GraphQLObjectType, GraphQLScalarType, parse, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { authResolvers } from './auth/resolvers';
 import { policyResolvers } from './policies/resolvers';
+import { queryResolvers } from './query/resolvers';
 import { registryResolvers } from './registry/resolvers';
 import { DateTimeScalar, JSONScalar, TimestampScalar } from './scalars';
 import { heartbeatResolvers } from './heartbeat';
@@ -34,7 +35,7 @@ export function mergeResolvers(...maps: ResolverMap[]): ResolverMap {
 }
 
 /** Resolver maps contributed by each domain; later issues add theirs here. */
-export const domainResolvers: ResolverMap[] = [registryResolvers, authResolvers, heartbeatResolvers, ingestResolvers, policyResolvers];
+export const domainResolvers: ResolverMap[] = [registryResolvers, authResolvers, heartbeatResolvers, ingestResolvers, queryResolvers, policyResolvers];
 
 /** Builds the executable schema from `schema/` and the domain resolvers. */
 export function buildSchema(): GraphQLSchema {

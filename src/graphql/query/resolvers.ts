@@ -1,0 +1,45 @@
+import type { Device, DeviceRef } from '../../registry/devices';
+import type { AggregateFunction } from '../../query/aggregate-sql';
+import { getPointAggregates, type GapFill } from '../../query/aggregates';
+import { getAttributeHistory, getAttributeValues } from '../../query/attributes';
+import { getEventHistory } from '../../query/events';
+import { listDeviceFiles } from '../../query/files';
+import { getPointHistory, type SortOrder } from '../../query/history';
+import { getLatestValues } from '../../query/latest';
+import type { DeviceSelector } from '../../query/selection';
+import { inScope } from '../../auth/permissions';
+import { forbidden } from '../../errors';
+import type { GraphQLContext } from '../context';
+
+type Page = { first?: number | null; after?: string | null };
+
+const historyLimits = (ctx: GraphQLContext) => ({ maxPageRows: ctx.deps.config.QUERY_PAGE_MAX_ROWS, maxSeries: ctx.deps.config.QUERY_MAX_SERIES });
+
+/** Query resolvers (issue 5): parse -> call a service in src/query -> map. All need ASSET_READ. */
+export const queryResolvers = {
+  Query: {
+    latestValues: (_: unknown, a: { devices: DeviceSelector; points?: string[] | null; since?: number | null }, ctx: GraphQLContext) =>
+      getLatestValues(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a),
+    pointHistory: (_: unknown, a: Page & { devices: DeviceSelector; points: string[]; from: number; to: number; order?: SortOrder | null; qualities?: number[] | null }, ctx: GraphQLContext) =>
+      getPointHistory(ctx.deps.db, ctx.access, historyLimits(ctx), a),
+    pointAggregates: (
+      _: unknown,
+      a: { devices: DeviceSelector; aggregates: { point: string; function: AggregateFunction }[]; from: number; to: number; interval: string; timezone?: string | null; fill?: GapFill | null },
+      ctx: GraphQLContext,
+    ) =>
+      getPointAggregates(ctx.deps.db, ctx.deps.database.timescale ? 'timescale' : 'postgres', ctx.access, { maxSeries: ctx.deps.config.QUERY_MAX_SERIES, maxValues: ctx.deps.config.QUERY_MAX_AGGREGATE_VALUES }, a),
+    attributeValues: (_: unknown, a: { device: DeviceRef; attributes?: string[] | null }, ctx: GraphQLContext) => getAttributeValues(ctx.deps.db, ctx.access, a.device, a.attributes),
+    attributeHistory: (_: unknown, a: Page & { device: DeviceRef; attribute: string; from?: number | null; to?: number | null; order?: SortOrder | null }, ctx: GraphQLContext) =>
+      getAttributeHistory(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_PAGE_MAX_ROWS, a),
+    eventHistory: (_: unknown, a: Page & { devices: DeviceSelector; events?: string[] | null; levels?: string[] | null; from: number; to: number; order?: SortOrder | null }, ctx: GraphQLContext) =>
+      getEventHistory(ctx.deps.db, ctx.access, historyLimits(ctx), a),
+    deviceFiles: (_: unknown, a: Page & { device: DeviceRef }, ctx: GraphQLContext) => listDeviceFiles(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_PAGE_MAX_ROWS, a.device, a),
+  },
+  Device: {
+    latest: (d: Device, a: { points?: string[] | null }, ctx: GraphQLContext) => {
+      // The device was read under REGISTRY_READ; its data needs ASSET_READ on it.
+      if (!inScope(ctx.access.scope('ASSET_READ'), d)) throw forbidden(`missing permission ASSET_READ on device ${d.assetId}`);
+      return ctx.loaders.latestByDevice.load({ device: d, points: a.points ?? null });
+    },
+  },
+};

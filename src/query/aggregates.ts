@@ -1,0 +1,105 @@
+import type { Access } from '../auth/permissions';
+import { badInput } from '../errors';
+import { queryRows, type DbOrTx } from '../storage/db';
+import { aggregateSql, type AggregateColumnSpec, type AggregateFunction } from './aggregate-sql';
+import { bucketStartsSql, estimateBuckets, parseBucketSpec, type BucketDialect } from './buckets';
+import { isNumeric, loadFeatures, selectDevices, type DeviceSelector } from './selection';
+import { checkRange } from './sql-util';
+
+/** How buckets without data appear. */
+export type GapFill = 'NONE' | 'NULL' | 'PREVIOUS';
+
+/** Bounds of an aggregate query (from config). */
+export interface AggregateLimits {
+  /** QUERY_MAX_SERIES: devices x aggregates. */
+  readonly maxSeries: number;
+  /** QUERY_MAX_AGGREGATE_VALUES: devices x aggregates x buckets. */
+  readonly maxValues: number;
+}
+
+/** Arguments of {@link getPointAggregates}. */
+export interface AggregateArgs {
+  readonly devices: DeviceSelector;
+  readonly aggregates: readonly { readonly point: string; readonly function: AggregateFunction }[];
+  readonly from: number;
+  readonly to: number;
+  readonly interval: string;
+  readonly timezone?: string | null | undefined;
+  readonly fill?: GapFill | null | undefined;
+}
+
+/** One device's buckets, columnar. */
+export interface DeviceAggregates {
+  readonly assetId: string;
+  readonly times: number[];
+  readonly columns: { readonly point: string; readonly function: AggregateFunction; readonly values: (number | null)[] }[];
+}
+
+type AggRow = { device_id: number; t: number } & Record<string, number | null>;
+
+/**
+ * Aggregates of points of devices over time buckets of [from, to). Devices without data are
+ * present with no buckets (fill NONE) or with empty buckets (NULL, PREVIOUS).
+ */
+export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, access: Access, limits: AggregateLimits, args: AggregateArgs): Promise<DeviceAggregates[]> {
+  checkRange(args.from, args.to);
+  if (!args.aggregates.length) throw badInput('name at least one aggregate');
+  const spec = parseBucketSpec(args.interval, args.timezone);
+  const fill = args.fill ?? 'NONE';
+  const devs = await selectDevices(db, access, args.devices);
+  const index = await loadFeatures(db, devs.map((d) => d.modelId), 'MEASUREPOINT');
+
+  const series = devs.length * args.aggregates.length;
+  if (series > limits.maxSeries) throw badInput(`an aggregate query reads at most ${limits.maxSeries} device x aggregate series (QUERY_MAX_SERIES); this one reads ${series}`, { max: limits.maxSeries, requested: series });
+  const values = series * estimateBuckets(spec, args.from, args.to);
+  if (values > limits.maxValues) throw badInput(`an aggregate query returns at most ${limits.maxValues} values (QUERY_MAX_AGGREGATE_VALUES); this one would return up to ${values}: use a longer interval or a shorter range`, { max: limits.maxValues, requested: values });
+
+  // Each aggregate must name a point of some device's model, numeric unless counted.
+  for (const a of args.aggregates) {
+    const feats = devs.flatMap((d) => (index.get(d.modelId)?.get(a.point) ? [index.get(d.modelId)!.get(a.point)!] : []));
+    if (devs.length && !feats.length) throw badInput(`unknown measurement point ${a.point}`, { identifier: a.point });
+    if (a.function !== 'COUNT' && feats.some((f) => !isNumeric(f))) throw badInput(`${a.function} needs a numeric point; ${a.point} is ${feats.find((f) => !isNumeric(f))?.type?.dataType}`, { identifier: a.point });
+  }
+  if (!devs.length) return [];
+
+  // Per model, the column specs (point ids differ between models sharing an identifier).
+  const out: DeviceAggregates[] = [];
+  const byModel = new Map<number, typeof devs>();
+  for (const d of devs) byModel.set(d.modelId, [...(byModel.get(d.modelId) ?? []), d]);
+  const rowsByDevice = new Map<number, AggRow[]>();
+  for (const [modelId, group] of byModel) {
+    const feats = index.get(modelId);
+    const columns: AggregateColumnSpec[] = args.aggregates.map((a) => ({ pointId: feats?.get(a.point)?.id ?? -1, fn: a.function }));
+    const rows = await queryRows<AggRow>(db, aggregateSql(dialect, { deviceIds: group.map((d) => d.id), columns, fromMs: args.from, toMs: args.to, bucket: spec }));
+    for (const r of rows) {
+      const list = rowsByDevice.get(r.device_id);
+      if (list) list.push(r);
+      else rowsByDevice.set(r.device_id, [r]);
+    }
+  }
+  const starts = fill === 'NONE' ? null : (await queryRows<{ t: number }>(db, bucketStartsSql(dialect, spec, new Date(args.from).toISOString(), new Date(args.to).toISOString()))).map((r) => r.t);
+
+  const isCount = args.aggregates.map((a) => a.function === 'COUNT');
+  for (const d of devs) {
+    const rows = rowsByDevice.get(d.id) ?? [];
+    const columns = args.aggregates.map((a) => ({ point: a.point, function: a.function, values: [] as (number | null)[] }));
+    if (!starts) {
+      for (const r of rows) columns.forEach((c, i) => c.values.push(r[`c${i}`] ?? null));
+      out.push({ assetId: d.assetId, times: rows.map((r) => r.t), columns });
+      continue;
+    }
+    const byT = new Map(rows.map((r) => [r.t, r]));
+    const prev: (number | null)[] = columns.map(() => null);
+    for (const t of starts) {
+      const r = byT.get(t);
+      columns.forEach((c, i) => {
+        const v = r?.[`c${i}`] ?? null;
+        if (isCount[i]) c.values.push(v ?? 0);
+        else if (v !== null) c.values.push((prev[i] = v));
+        else c.values.push(fill === 'PREVIOUS' ? (prev[i] ?? null) : null);
+      });
+    }
+    out.push({ assetId: d.assetId, times: starts, columns });
+  }
+  return out;
+}

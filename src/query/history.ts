@@ -1,0 +1,108 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Access } from '../auth/permissions';
+import { badInput } from '../errors';
+import { queryRows, type DbOrTx } from '../storage/db';
+import { checkFirst, decodeKeyCursor, encodeKeyCursor, toPage, type Page } from './cursor';
+import type { PointValue } from './latest';
+import { loadFeatures, pairSeries, selectDevices, type DeviceSelector } from './selection';
+import { checkRange, epochMs, intArray, tsParam, valueOf, type ValueColumns } from './sql-util';
+
+/** Sort order of a history read. */
+export type SortOrder = 'ASC' | 'DESC';
+
+/** Bounds of a history read (from config). */
+export interface HistoryLimits {
+  /** QUERY_PAGE_MAX_ROWS */
+  readonly maxPageRows: number;
+  /** QUERY_MAX_SERIES */
+  readonly maxSeries: number;
+}
+
+/** Arguments of {@link getPointHistory}. */
+export interface HistoryArgs {
+  readonly devices: DeviceSelector;
+  readonly points: readonly string[];
+  readonly from: number;
+  readonly to: number;
+  readonly order?: SortOrder | null | undefined;
+  readonly qualities?: readonly number[] | null | undefined;
+  readonly first?: number | null | undefined;
+  readonly after?: string | null | undefined;
+}
+
+/** The key of a history row, which the cursor carries: (time ms, device id, point id). */
+export type HistoryKey = readonly [number, number, number];
+
+/** What {@link historySql} reads. */
+export interface HistoryQuery {
+  readonly deviceIds: readonly number[];
+  readonly pointIds: readonly number[];
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly order: SortOrder;
+  readonly qualities: readonly number[] | null;
+  readonly after: HistoryKey | null;
+  /** Rows to fetch (page size + 1 to learn whether another page follows). */
+  readonly limit: number;
+}
+
+/**
+ * The SQL of one page of raw history, keyset-paginated on (time, device_id, point_id). The plain
+ * `time >=`/`time <=` bound next to the row comparison lets the planner use the time index and
+ * exclude chunks.
+ */
+export function historySql(q: HistoryQuery): SQL {
+  const asc = q.order === 'ASC';
+  let keyset = sql``;
+  if (q.after) {
+    const [t, d, p] = q.after;
+    keyset = asc
+      ? sql`and time >= ${tsParam(t)} and (time, device_id, point_id) > (${tsParam(t)}, ${d}::int, ${p}::int)`
+      : sql`and time <= ${tsParam(t)} and (time, device_id, point_id) < (${tsParam(t)}, ${d}::int, ${p}::int)`;
+  }
+  const dir = asc ? sql`asc` : sql`desc`;
+  return sql`select ${epochMs(sql`time`)} as t, device_id, point_id, num, bool, txt, json, quality
+    from point_data
+    where device_id = any(${intArray(q.deviceIds)}) and point_id = any(${intArray(q.pointIds)})
+      and time >= ${tsParam(q.fromMs)} and time < ${tsParam(q.toMs)}
+      ${q.qualities ? sql`and quality = any(${sql.param([...q.qualities])}::smallint[])` : sql``}
+      ${keyset}
+    order by time ${dir}, device_id ${dir}, point_id ${dir}
+    limit ${q.limit}`;
+}
+
+type HistoryRow = ValueColumns & { t: number; device_id: number; point_id: number; quality: number | null };
+
+/** Raw history of points of devices in [from, to), as a Relay page. */
+export async function getPointHistory(db: DbOrTx, access: Access, limits: HistoryLimits, args: HistoryArgs): Promise<Page<PointValue>> {
+  checkRange(args.from, args.to);
+  const limit = checkFirst(args.first, limits.maxPageRows, 1000);
+  const after = args.after ? (decodeKeyCursor('pv', 3, args.after) as unknown as HistoryKey) : null;
+  if (!args.points.length) throw badInput('name at least one measurement point');
+  const devs = await selectDevices(db, access, args.devices);
+  const series = pairSeries(devs, await loadFeatures(db, devs.map((d) => d.modelId), 'MEASUREPOINT'), args.points, 'measurement point');
+  if (series.length > limits.maxSeries) throw badInput(`a history query reads at most ${limits.maxSeries} device x point series (QUERY_MAX_SERIES); this one reads ${series.length}`, { max: limits.maxSeries, requested: series.length });
+  if (!series.length || limit === 0) return toPage([], 0, (r) => r, () => '', !!after);
+  const assetOf = new Map(series.map((s) => [s.device.id, s.device.assetId]));
+  const pointOf = new Map(series.map((s) => [s.feature.id, s.feature.identifier]));
+  const rows = await queryRows<HistoryRow>(
+    db,
+    historySql({
+      deviceIds: [...assetOf.keys()],
+      pointIds: [...pointOf.keys()],
+      fromMs: args.from,
+      toMs: args.to,
+      order: args.order ?? 'ASC',
+      qualities: args.qualities ?? null,
+      after,
+      limit: limit + 1,
+    }),
+  );
+  return toPage(
+    rows,
+    limit,
+    (r): PointValue => ({ assetId: assetOf.get(r.device_id)!, point: pointOf.get(r.point_id)!, time: r.t, value: valueOf(r), quality: r.quality }),
+    (r) => encodeKeyCursor('pv', [r.t, r.device_id, r.point_id]),
+    !!after,
+  );
+}

@@ -1,0 +1,101 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Access } from '../auth/permissions';
+import { badInput } from '../errors';
+import { queryRows, type DbOrTx } from '../storage/db';
+import { loadFeatures, pairSeries, selectDevices, type DeviceSelector, type SelectedDevice, type Series } from './selection';
+import { epochMs, intArray, tsParam, valueOf, type ValueColumns } from './sql-util';
+
+/** A value of a point of a device, as the API returns it. */
+export interface PointValue {
+  readonly assetId: string;
+  readonly point: string;
+  /** Epoch milliseconds. */
+  readonly time: number;
+  readonly value: unknown;
+  readonly quality: number | null;
+}
+
+/** Arguments of {@link getLatestValues}. */
+export interface LatestArgs {
+  readonly devices: DeviceSelector;
+  /** Point identifiers; null for every point of each device's model. */
+  readonly points?: readonly string[] | null | undefined;
+  /** Keep only values at or after this time (epoch ms). */
+  readonly since?: number | null | undefined;
+}
+
+type LatestRow = ValueColumns & { device_id: number; point_id: number; t: number; quality: number | null };
+
+/** The SQL of a latest-values read: one index probe per (device, point) of the primary key. */
+export function latestSql(deviceIds: readonly number[], pointIds: readonly number[], sinceMs: number | null): SQL {
+  return sql`select device_id, point_id, ${epochMs(sql`time`)} as t, num, bool, txt, json, quality
+    from latest_values
+    where device_id = any(${intArray(deviceIds)}) and point_id = any(${intArray(pointIds)})
+    ${sinceMs === null ? sql`` : sql`and time >= ${tsParam(sinceMs)}`}
+    order by device_id, point_id`;
+}
+
+/** Reads the latest values of the series, in series order (missing ones are absent). */
+export async function readLatest(db: DbOrTx, series: readonly Series[], sinceMs: number | null): Promise<PointValue[]> {
+  if (!series.length) return [];
+  const deviceIds = [...new Set(series.map((s) => s.device.id))];
+  const pointIds = [...new Set(series.map((s) => s.feature.id))];
+  const rows = await queryRows<LatestRow>(db, latestSql(deviceIds, pointIds, sinceMs));
+  const byKey = new Map(rows.map((r) => [`${r.device_id}:${r.point_id}`, r]));
+  const out: PointValue[] = [];
+  for (const s of series) {
+    const r = byKey.get(`${s.device.id}:${s.feature.id}`);
+    if (r) out.push({ assetId: s.device.assetId, point: s.feature.identifier, time: r.t, value: valueOf(r), quality: r.quality });
+  }
+  return out;
+}
+
+/**
+ * Latest real-time values of the chosen points of the selected devices (offline data never
+ * moves them). BAD_USER_INPUT past `maxValues` devices x points.
+ */
+export async function getLatestValues(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs): Promise<PointValue[]> {
+  const devs = await selectDevices(db, access, args.devices);
+  const series = pairSeries(devs, await loadFeatures(db, devs.map((d) => d.modelId), 'MEASUREPOINT'), args.points, 'measurement point');
+  if (series.length > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${series.length}`, { max: maxValues, requested: series.length });
+  return readLatest(db, series, args.since ?? null);
+}
+
+/** One request of the per-device batch loader. */
+export interface LatestKey {
+  readonly device: SelectedDevice;
+  readonly points: readonly string[] | null;
+}
+
+/**
+ * Batch read for `Device.latest` across a list of devices: one feature load and one SQL query
+ * per distinct `points` argument, whatever the number of devices. Unknown identifiers give no
+ * value rather than an error, since devices of a list may use different models.
+ */
+export async function batchLatest(db: DbOrTx, keys: readonly LatestKey[]): Promise<PointValue[][]> {
+  const index = await loadFeatures(db, keys.map((k) => k.device.modelId), 'MEASUREPOINT');
+  const groups = new Map<string, LatestKey[]>();
+  for (const k of keys) {
+    const g = k.points ? JSON.stringify([...k.points]) : '*';
+    const list = groups.get(g);
+    if (list) list.push(k);
+    else groups.set(g, [k]);
+  }
+  const byDevice = new Map<string, PointValue[]>();
+  for (const [g, ks] of groups) {
+    const series: Series[] = [];
+    for (const k of ks) {
+      const feats = index.get(k.device.modelId);
+      const chosen = k.points ? k.points.flatMap((p) => (feats?.get(p) ? [feats.get(p)!] : [])) : [...(feats?.values() ?? [])];
+      for (const f of chosen) series.push({ device: k.device, feature: f });
+    }
+    const values = await readLatest(db, series, null);
+    for (const v of values) {
+      const key = `${g}|${v.assetId}`;
+      const list = byDevice.get(key);
+      if (list) list.push(v);
+      else byDevice.set(key, [v]);
+    }
+  }
+  return keys.map((k) => byDevice.get(`${k.points ? JSON.stringify([...k.points]) : '*'}|${k.device.assetId}`) ?? []);
+}

@@ -1,0 +1,123 @@
+import { and, asc, eq } from 'drizzle-orm';
+import type { Access } from '../auth/permissions';
+import { badInput, notFound } from '../errors';
+import { deviceConditions, getDevice, getDevicesByAssetIds, getDevicesByKeys, type DeviceRef } from '../registry/devices';
+import { getModelsByIds, type Feature } from '../registry/models';
+import type { DbOrTx } from '../storage/db';
+import { devices, products, thingModels } from '../storage/schema/index';
+
+/** Which devices a data query reads (see `DeviceSelector` in schema/query.graphql). */
+export interface DeviceSelector {
+  readonly assetIds?: readonly string[] | null | undefined;
+  readonly devices?: readonly DeviceRef[] | null | undefined;
+  readonly productKey?: string | null | undefined;
+  readonly modelIdentifier?: string | null | undefined;
+}
+
+/** A device a query reads: its surrogate id and the keys that name it. */
+export interface SelectedDevice {
+  readonly id: number;
+  readonly assetId: string;
+  readonly productKey: string;
+  readonly modelId: number;
+}
+
+/**
+ * Resolves a selector to readable devices of the caller's organisation, in request order (named
+ * devices) or creation order (selection). A named device that does not exist, belongs to another
+ * organisation or is outside the caller's ASSET_READ scope is NOT_FOUND (FORBIDDEN when the
+ * caller can read it in the registry but not its data).
+ */
+export async function selectDevices(db: DbOrTx, access: Access, sel: DeviceSelector): Promise<SelectedDevice[]> {
+  const { orgId } = access.require('ASSET_READ');
+  const named = (sel.assetIds?.length ?? 0) + (sel.devices?.length ?? 0) > 0;
+  const filtered = !!sel.productKey || !!sel.modelIdentifier;
+  if (named && filtered) throw badInput('select devices either by name (assetIds, devices) or by productKey/modelIdentifier, not both');
+  if (!named && !filtered) throw badInput('select at least one device: assetIds, devices, productKey or modelIdentifier');
+
+  if (filtered) {
+    const rows = await db
+      .select({ id: devices.id, assetId: devices.assetId, productKey: products.productKey, modelId: products.modelId })
+      .from(devices)
+      .innerJoin(products, eq(products.id, devices.productId))
+      .innerJoin(thingModels, eq(thingModels.id, products.modelId))
+      .where(and(deviceConditions(orgId, access.scope('ASSET_READ'), { productKey: sel.productKey, modelIdentifier: sel.modelIdentifier })))
+      .orderBy(asc(devices.id));
+    return rows;
+  }
+
+  // Named devices, kept in request order: `assetIds` first, then `devices`.
+  const refs: ({ assetId: string } | { productKey: string; deviceKey: string })[] = (sel.assetIds ?? []).map((assetId) => ({ assetId }));
+  for (const ref of sel.devices ?? []) {
+    if (ref.assetId) refs.push({ assetId: ref.assetId });
+    else if (ref.productKey && ref.deviceKey) refs.push({ productKey: ref.productKey, deviceKey: ref.deviceKey });
+    else throw badInput('name a device by assetId, or by productKey and deviceKey');
+  }
+  const assetIds = refs.flatMap((r) => ('assetId' in r ? [r.assetId] : []));
+  const keys = refs.flatMap((r) => ('assetId' in r ? [] : [r]));
+  const found = [...(await getDevicesByAssetIds(db, orgId, assetIds)), ...(await getDevicesByKeys(db, orgId, keys))];
+  const byAsset = new Map(found.map((d) => [d.assetId, d]));
+  const byKey = new Map(found.map((d) => [`${d.productKey}\u0000${d.deviceKey}`, d]));
+  const out = new Map<number, SelectedDevice>();
+  for (const r of refs) {
+    const d = 'assetId' in r ? byAsset.get(r.assetId) : byKey.get(`${r.productKey}\u0000${r.deviceKey}`);
+    if (!d) throw notFound('device', r);
+    access.requireDevice('ASSET_READ', d);
+    if (!out.has(d.id)) out.set(d.id, { id: d.id, assetId: d.assetId, productKey: d.productKey, modelId: d.modelId });
+  }
+  return [...out.values()];
+}
+
+/** One device named by reference, checked for ASSET_READ (NOT_FOUND outside the caller's reach). */
+export async function selectDevice(db: DbOrTx, access: Access, ref: DeviceRef): Promise<SelectedDevice> {
+  const { orgId } = access.require('ASSET_READ');
+  const d = await getDevice(db, orgId, ref);
+  access.requireDevice('ASSET_READ', d);
+  return { id: d.id, assetId: d.assetId, productKey: d.productKey, modelId: d.modelId };
+}
+
+/** Features of one kind of the devices' models, keyed by model id then identifier. */
+export type FeatureIndex = ReadonlyMap<number, ReadonlyMap<string, Feature>>;
+
+/** Loads the features of `kind` of the models the devices use. */
+export async function loadFeatures(db: DbOrTx, modelIds: Iterable<number>, kind: Feature['kind']): Promise<FeatureIndex> {
+  const models = await getModelsByIds(db, [...new Set(modelIds)]);
+  return new Map(models.map((m) => [m.id, new Map(m.features.filter((f) => f.kind === kind).map((f) => [f.identifier, f]))]));
+}
+
+/** One (device, feature) pair a query reads. */
+export interface Series {
+  readonly device: SelectedDevice;
+  readonly feature: Feature;
+}
+
+/**
+ * Pairs each device with the named features its model defines (all its features of the kind when
+ * `identifiers` is null). An identifier that none of the devices' models defines is BAD_USER_INPUT.
+ */
+export function pairSeries(devs: readonly SelectedDevice[], index: FeatureIndex, identifiers: readonly string[] | null | undefined, what: string): Series[] {
+  const out: Series[] = [];
+  if (identifiers) {
+    const unique = [...new Set(identifiers)];
+    if (devs.length) {
+      for (const id of unique) if (!devs.some((d) => index.get(d.modelId)?.has(id))) throw badInput(`unknown ${what} ${id}`, { identifier: id });
+    }
+    for (const d of devs) {
+      const feats = index.get(d.modelId);
+      for (const id of unique) {
+        const f = feats?.get(id);
+        if (f) out.push({ device: d, feature: f });
+      }
+    }
+    return out;
+  }
+  for (const d of devs) for (const f of index.get(d.modelId)?.values() ?? []) out.push({ device: d, feature: f });
+  return out;
+}
+
+/** Whether a feature's values live in the numeric column (INT, FLOAT, DOUBLE, TIMESTAMP, integer ENUM). */
+export function isNumeric(f: Feature): boolean {
+  const t = f.type;
+  if (!t) return false;
+  return ['INT', 'FLOAT', 'DOUBLE', 'TIMESTAMP'].includes(t.dataType) || (t.dataType === 'ENUM' && t.enumType !== 'STRING');
+}
