@@ -1,4 +1,5 @@
 import type { IngestBatch, PointRecord } from '../ingest/types';
+import type { AggregateRouter } from '../query/aggregates';
 import type { AppDeps } from '../server/deps';
 import type { DbOrTx } from '../storage/db';
 import { createPolicyCache, type PolicyCache } from './cache';
@@ -9,6 +10,7 @@ import type { LoadedPolicies } from './load';
 import type { PolicySettings } from './manage';
 import { upsertNormalized } from './normalized';
 import { processPoints } from './processing';
+import { createRollupRouter } from './rollup-query';
 import { startRetentionScheduler, type RetentionScheduler } from './retention';
 import { findStoredKeys, updateRollups } from './rollups';
 import { ROLLUP_FORMS, hasForm, type RollupForm, type StorageFormSpec } from './types';
@@ -18,6 +20,8 @@ export interface PolicyRuntime {
   readonly cache: PolicyCache;
   readonly settings: PolicySettings;
   readonly scheduler: RetentionScheduler | null;
+  /** Routes aggregate queries to rollups when they answer exactly. */
+  readonly aggregateRouter: AggregateRouter;
   /** Stops the scheduler. */
   stop(): Promise<void>;
 }
@@ -87,7 +91,7 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
   });
 
   const scheduler = deps.config.SCHEDULER_ENABLED ? startRetentionScheduler(deps.database, { intervalMs: deps.config.RETENTION_INTERVAL_MS, batchRows: deps.config.RETENTION_BATCH_ROWS, serviceDefault, log: deps.log }) : null;
-  const runtime: PolicyRuntime = { cache, settings, scheduler, stop: async () => scheduler?.stop() };
+  const runtime: PolicyRuntime = { cache, settings, scheduler, aggregateRouter: createRollupRouter(cache), stop: async () => scheduler?.stop() };
   runtimes.set(deps, runtime);
   return runtime;
 }
