@@ -89,7 +89,7 @@ export async function computePoints(tx: DbOrTx, points: readonly PointRecord[], 
       tx,
       sql`select w.i, (extract(epoch from p.time) * 1000)::float8 as t, p.num, p.quality
           from unnest(${sql.param(ws.map((_, i) => i))}::int[], ${sql.param(ws.map((w) => w.rec.deviceId))}::int[], ${sql.param(ws.map((w) => w.c.sourcePointId))}::int[],
-                      ${sql.param(ws.map((w) => new Date(w.start).toISOString()))}::timestamptz[], ${sql.param(ws.map((w) => new Date(w.start + w.c.windowS * 1000).toISOString()))}::timestamptz[]) as w(i, d, p, s, e)
+                      ${sql.param(ws.map((w) => new Date(w.start).toISOString()))}::text[]::timestamptz[], ${sql.param(ws.map((w) => new Date(w.start + w.c.windowS * 1000).toISOString()))}::text[]::timestamptz[]) as w(i, d, p, s, e)
           join point_data p on p.device_id = w.d and p.point_id = w.p and p.time >= w.s and p.time < w.e
           where p.num is not null`,
     );
@@ -155,7 +155,7 @@ async function readAtTimes(tx: DbOrTx, keys: readonly { d: number; p: number; t:
     tx,
     sql`select k.d as device_id, k.p as point_id, (extract(epoch from k.t) * 1000)::float8 as t,
                coalesce(h.num, l.num) as num, case when h.num is not null then h.quality else l.quality end as quality
-        from unnest(${d}::int[], ${p}::int[], ${t}::timestamptz[]) as k(d, p, t)
+        from unnest(${d}::int[], ${p}::int[], ${t}::text[]::timestamptz[]) as k(d, p, t)
         left join point_data h on h.device_id = k.d and h.point_id = k.p and h.time = k.t
         left join latest_values l on l.device_id = k.d and l.point_id = k.p and l.time = k.t
         where coalesce(h.num, l.num) is not null`,

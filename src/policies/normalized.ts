@@ -21,9 +21,9 @@ export async function upsertNormalized(tx: DbOrTx, points: readonly PointRecord[
   await queryRows(
     tx,
     sql`insert into point_normalized_1m as n (device_id, point_id, time, num, bool, txt, json, quality, source_time)
-        select u.d, u.p, u.t, u.n, u.b::bool, u.x, u.j::jsonb, u.q, u.s from unnest(${col((r) => r.p.deviceId)}::int[], ${col((r) => r.p.pointId)}::int[], ${col((r) => new Date(Math.floor(r.p.time / 60_000) * 60_000).toISOString())}::timestamptz[],
+        select u.d, u.p, u.t, u.n, u.b::bool, u.x, u.j::jsonb, u.q, u.s from unnest(${col((r) => r.p.deviceId)}::int[], ${col((r) => r.p.pointId)}::int[], ${col((r) => new Date(Math.floor(r.p.time / 60_000) * 60_000).toISOString())}::text[]::timestamptz[],
                              ${col((r) => r.c.num)}::float8[], ${col((r) => (r.c.bool === null ? null : String(r.c.bool)))}::text[], ${col((r) => r.c.txt)}::text[], ${col((r) => (r.c.json === null ? null : JSON.stringify(r.c.json)))}::text[],
-                             ${col((r) => r.p.quality)}::smallint[], ${col((r) => new Date(r.p.time).toISOString())}::timestamptz[]) as u(d, p, t, n, b, x, j, q, s)
+                             ${col((r) => r.p.quality)}::smallint[], ${col((r) => new Date(r.p.time).toISOString())}::text[]::timestamptz[]) as u(d, p, t, n, b, x, j, q, s)
         on conflict (device_id, point_id, time) do update set
           num = excluded.num, bool = excluded.bool, txt = excluded.txt, json = excluded.json, quality = excluded.quality, source_time = excluded.source_time
         where excluded.source_time >= n.source_time`,

@@ -78,9 +78,9 @@ async function mergeBuckets(tx: DbOrTx, table: PgTable, rows: readonly Acc[]): P
   await queryRows(
     tx,
     sql`insert into ${table} as r (device_id, point_id, bucket, count, sum, min, max, first_time, first_value, last_time, last_value)
-        select * from unnest(${col((a) => a.d)}::int[], ${col((a) => a.p)}::int[], ${col((a) => iso(a.bucket))}::timestamptz[], ${col((a) => a.count)}::int[],
+        select * from unnest(${col((a) => a.d)}::int[], ${col((a) => a.p)}::int[], ${col((a) => iso(a.bucket))}::text[]::timestamptz[], ${col((a) => a.count)}::int[],
                              ${col((a) => a.sum)}::float8[], ${col((a) => a.min)}::float8[], ${col((a) => a.max)}::float8[],
-                             ${col((a) => iso(a.ft))}::timestamptz[], ${col((a) => a.fv)}::float8[], ${col((a) => iso(a.lt))}::timestamptz[], ${col((a) => a.lv)}::float8[])
+                             ${col((a) => iso(a.ft))}::text[]::timestamptz[], ${col((a) => a.fv)}::float8[], ${col((a) => iso(a.lt))}::text[]::timestamptz[], ${col((a) => a.lv)}::float8[])
         on conflict (device_id, point_id, bucket) do update set
           count = r.count + excluded.count,
           sum = r.sum + excluded.sum,
@@ -100,7 +100,7 @@ export async function recomputeBuckets(tx: DbOrTx, table: PgTable, interval: str
   const s = sql.param(buckets.map((b) => iso(b.bucket)));
   const agg: SQL = sql`select k.d, k.p, k.s, count(*)::int, sum(x.num), min(x.num), max(x.num),
                               min(x.time), (array_agg(x.num order by x.time asc))[1], max(x.time), (array_agg(x.num order by x.time desc))[1]
-                       from unnest(${d}::int[], ${p}::int[], ${s}::timestamptz[]) as k(d, p, s)
+                       from unnest(${d}::int[], ${p}::int[], ${s}::text[]::timestamptz[]) as k(d, p, s)
                        join point_data x on x.device_id = k.d and x.point_id = k.p and x.time >= k.s and x.time < k.s + ${interval}::interval
                        where x.num is not null
                        group by k.d, k.p, k.s`;
@@ -124,7 +124,7 @@ export async function findStoredKeys(tx: DbOrTx, points: readonly PointRecord[])
   const rows = await queryRows<{ device_id: number; point_id: number; t: string | number }>(
     tx,
     sql`select x.device_id, x.point_id, (extract(epoch from x.time) * 1000)::float8 as t
-        from unnest(${sql.param(points.map((p) => p.deviceId))}::int[], ${sql.param(points.map((p) => p.pointId))}::int[], ${sql.param(points.map((p) => iso(p.time)))}::timestamptz[]) as k(d, p, t)
+        from unnest(${sql.param(points.map((p) => p.deviceId))}::int[], ${sql.param(points.map((p) => p.pointId))}::int[], ${sql.param(points.map((p) => iso(p.time)))}::text[]::timestamptz[]) as k(d, p, t)
         join point_data x on x.device_id = k.d and x.point_id = k.p and x.time = k.t`,
   );
   for (const r of rows) out.add(`${r.device_id}:${r.point_id}:${Number(r.t)}`);
