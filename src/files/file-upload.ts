@@ -89,7 +89,9 @@ async function* measure(stream: Readable, maxBytes: number, acc: { size: number;
  * what was written (the janitor catches what a crash leaves).
  */
 export async function stageUpload(db: Db, store: FileStore, maxBytes: number, target: StageTarget, input: UploadInput): Promise<StagedFile> {
-  const upload = await input.file;
+  const upload = await input.file.catch((e: unknown) => {
+    throw uploadError(e, maxBytes, input.name);
+  });
   const originalName = input.originalName || upload.filename || input.name;
   const uri = makeFileUri(input.name);
   const fileName = uri.slice(uri.lastIndexOf('/') + 1);
@@ -112,8 +114,17 @@ export async function stageUpload(db: Db, store: FileStore, maxBytes: number, ta
     return { ...loc, name: input.name, uri, fileName, sizeBytes: acc.size, md5, deviceId: target.deviceId, featureId: target.featureId };
   } catch (e) {
     await discardStaged(db, store, loc);
-    throw e;
+    throw uploadError(e, maxBytes, input.name);
   }
+}
+
+/** Maps graphql-upload-minimal's HTTP errors (413 limit, 400 missing part, 499 disconnect) to AppErrors. */
+function uploadError(e: unknown, maxBytes: number, name: string): unknown {
+  if (e instanceof AppError || e instanceof FileRejected) return e;
+  const status = (e as { status?: number } | null)?.status;
+  if (status === 413) return new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `file ${name} exceeds UPLOAD_MAX_BYTES (${maxBytes} bytes)`);
+  if (status === 400) return new AppError(ErrorCode.BAD_USER_INPUT, `file ${name}: ${(e as Error).message}`);
+  return e;
 }
 
 /** Removes a pending file and its content (best effort; the janitor retries). */

@@ -102,37 +102,42 @@ function pointColumns(rows: readonly PointRecord[]): PointColumns {
 
 const byDevicePointTime = (a: PointRecord, b: PointRecord) => a.deviceId - b.deviceId || a.pointId - b.pointId || a.time - b.time;
 
-/** Upserts points into point_data (re-sent (device, point, time) replaces) and, for real-time data, moves latest_values forward only. */
+/**
+ * Upserts points into point_data (re-sent (device, point, time) replaces) and, for real-time
+ * data, moves latest_values forward only (the newest row per series, and only when not older
+ * than what is stored). One statement: the arrays travel once and both tables are written in
+ * one round trip.
+ */
 export async function writePoints(tx: DbOrTx, points: readonly PointRecord[], offline: boolean): Promise<void> {
   if (!points.length) return;
   const rows = dedupeSorted(points, (r) => `${r.deviceId}:${r.pointId}:${r.time}`, byDevicePointTime);
-  // NOTE: `history: false` (set by storage policies) means the point keeps only its latest value.
-  const historic = rows.some((r) => r.history === false) ? rows.filter((r) => r.history !== false) : rows;
-  const c = pointColumns(historic);
-  if (historic.length) await tx.execute(sql`
-    insert into point_data (time, device_id, point_id, num, bool, txt, json, quality, offline)
-    select ${EPOCH} + u.t * interval '1 millisecond', u.d, u.p, u.n, u.b::bool, u.x, u.j::jsonb, u.q, ${offline}
+  const c = pointColumns(rows);
+  // NOTE: `history: false` (set by storage policies) means the point keeps only its latest value:
+  // no point_data row. Rows of a batch without such points skip the filter altogether.
+  const latestOnly = rows.some((r) => r.history === false);
+  const keep = latestOnly ? sql`where h` : sql``;
+  const hParam = latestOnly ? sql`, ${sql.param(rows.map((r) => (r.history === false ? 'false' : 'true')))}::text[]` : sql``;
+  const hSelect = latestOnly ? sql`, u.h::bool as h` : sql``;
+  const hAlias = latestOnly ? sql`, h` : sql``;
+  const input = sql`
+    select ${EPOCH} + u.t * interval '1 millisecond' as time, u.d, u.p, u.n, u.b::bool as b, u.x, u.j::jsonb as j, u.q${hSelect}
     from unnest(${sql.param(c.t)}::int8[], ${sql.param(c.d)}::int4[], ${sql.param(c.p)}::int4[], ${sql.param(c.n)}::float8[],
-                ${sql.param(c.b)}::text[], ${sql.param(c.x)}::text[], ${sql.param(c.j)}::text[], ${sql.param(c.q)}::int2[])
-      as u(t, d, p, n, b, x, j, q)
+                ${sql.param(c.b)}::text[], ${sql.param(c.x)}::text[], ${sql.param(c.j)}::text[], ${sql.param(c.q)}::int2[]${hParam})
+      as u(t, d, p, n, b, x, j, q${hAlias})`;
+  const history = sql`
+    insert into point_data (time, device_id, point_id, num, bool, txt, json, quality, offline)
+    select time, d, p, n, b, x, j, q, ${offline} from u ${keep}
     on conflict (device_id, point_id, time) do update
       set num = excluded.num, bool = excluded.bool, txt = excluded.txt, json = excluded.json,
-          quality = excluded.quality, offline = excluded.offline, ingested_at = now()`);
-  if (offline) return;
-  // Latest: per series only the newest row of the batch, and only when not older than what is stored.
-  const newest = new Map<string, PointRecord>();
-  for (const r of rows) {
-    const k = `${r.deviceId}:${r.pointId}`;
-    const cur = newest.get(k);
-    if (!cur || r.time >= cur.time) newest.set(k, r);
+          quality = excluded.quality, offline = excluded.offline, ingested_at = now()`;
+  if (offline) {
+    await tx.execute(sql`with u as (${input}) ${history}`);
+    return;
   }
-  const l = pointColumns([...newest.values()]);
   await tx.execute(sql`
+    with u as materialized (${input}), h as (${history})
     insert into latest_values (device_id, point_id, time, num, bool, txt, json, quality, updated_at)
-    select u.d, u.p, ${EPOCH} + u.t * interval '1 millisecond', u.n, u.b::bool, u.x, u.j::jsonb, u.q, now()
-    from unnest(${sql.param(l.t)}::int8[], ${sql.param(l.d)}::int4[], ${sql.param(l.p)}::int4[], ${sql.param(l.n)}::float8[],
-                ${sql.param(l.b)}::text[], ${sql.param(l.x)}::text[], ${sql.param(l.j)}::text[], ${sql.param(l.q)}::int2[])
-      as u(t, d, p, n, b, x, j, q)
+    select distinct on (d, p) d, p, time, n, b, x, j, q, now() from u order by d, p, time desc
     on conflict (device_id, point_id) do update
       set time = excluded.time, num = excluded.num, bool = excluded.bool, txt = excluded.txt, json = excluded.json,
           quality = excluded.quality, updated_at = now()
@@ -191,13 +196,17 @@ export async function touchDevices(tx: DbOrTx, kind: keyof typeof LAST_UPDATE_CO
       and (${col} is null or ${col} < now() - ${DEVICE_TOUCH_INTERVAL_MS} * interval '1 millisecond' or status = 'inactive')`);
 }
 
-/** Writes every part of a validated batch (inside the caller's transaction). */
-export async function writeBatch(tx: DbOrTx, batch: IngestBatch): Promise<void> {
+/**
+ * Writes every part of a validated batch (inside the caller's transaction). `touch` says which
+ * devices need their last-update time set (ingest knows from the device rows it read, so most
+ * batches skip that statement).
+ */
+export async function writeBatch(tx: DbOrTx, batch: IngestBatch, touch: (deviceId: number) => boolean = () => true): Promise<void> {
   const offline = batch.channel === 'OFFLINE';
   await writePoints(tx, batch.points, offline);
   await writeEvents(tx, batch.events, offline);
   await writeAttributes(tx, batch.attributes);
-  await touchDevices(tx, 'points', batch.points.map((p) => p.deviceId));
-  await touchDevices(tx, 'events', batch.events.map((e) => e.deviceId));
-  await touchDevices(tx, 'attributes', batch.attributes.map((a) => a.deviceId));
+  await touchDevices(tx, 'points', batch.points.map((p) => p.deviceId).filter(touch));
+  await touchDevices(tx, 'events', batch.events.map((e) => e.deviceId).filter(touch));
+  await touchDevices(tx, 'attributes', batch.attributes.map((a) => a.deviceId).filter(touch));
 }

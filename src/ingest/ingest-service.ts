@@ -6,14 +6,14 @@ import type { FileStore } from '../files/file-store';
 import { discardStaged, drainUpload, FileRejected, stageUpload, type StagedFile, type UploadInput } from '../files/file-upload';
 import type { Logger } from '../log';
 import type { NormalValue } from '../model/validate-value';
-import type { Device } from '../registry/devices';
 import type { Db } from '../storage/db';
 import { files as filesTable } from '../storage/schema/index';
-import { writeBatch } from './bulk-write';
+import { DEVICE_TOUCH_INTERVAL_MS } from './bulk-write';
+import { createBatchWriter, type BatchWriter } from './group-commit';
 import { refusal, type ItemError } from './item-errors';
 import type { CompiledModel, ModelCache } from './model-cache';
 import type { IngestPipeline } from './pipeline';
-import { isItemError, resolveDevices, type ItemDeviceRef } from './resolve-devices';
+import { isItemError, resolveDevices, type IngestDevice, type ItemDeviceRef } from './resolve-devices';
 import type { Channel, FileRecord, IngestBatch } from './types';
 import { eventParamsSpec, mapFileValues, validateItem, type IngestKind, type RawItem, type ValidItem } from './validate-items';
 
@@ -115,7 +115,8 @@ function withStoredUris(v: ValidItem, model: CompiledModel, uris: ReadonlyMap<st
  * Validates and stores one ingest call: devices resolved in bulk in the caller's organisation
  * and checked against ASSET_WRITE (scoped grants), every value checked against the model,
  * files streamed to the store, then one transaction (processors, bulk write, files committed,
- * writers) and the `committed` hooks. ALL_OR_NOTHING refuses the call on the first bad item
+ * writers; shared with concurrent calls when the writer coalesces, see group-commit.ts) and
+ * the `committed` hooks. ALL_OR_NOTHING refuses the call on the first bad item
  * (see {@link refusal}); PARTIAL stores the good items and reports the others.
  */
 export async function ingest(deps: IngestDeps, access: Access, req: IngestRequest): Promise<IngestResult> {
@@ -131,7 +132,7 @@ export async function ingest(deps: IngestDeps, access: Access, req: IngestReques
   }
 
   const resolved = await resolveDevices(db, access, caller.orgId, req.items, 'ASSET_WRITE');
-  const models = await deps.modelCache.get(db, resolved.filter((d): d is Device => !isItemError(d)).map((d) => d.modelId));
+  const models = await deps.modelCache.get(db, resolved.filter((d): d is IngestDevice => !isItemError(d)).map((d) => ({ id: d.modelId, version: d.modelVersion })));
   const errors: ItemError[] = [];
   const valid = new Map<number, ValidItem>();
   const now = Date.now();
@@ -195,7 +196,7 @@ export async function ingest(deps: IngestDeps, access: Access, req: IngestReques
       files: fileRecords,
     };
     const accepted = batch.points.length + batch.events.length + batch.attributes.length;
-    const stored = accepted ? await writeInTransaction(deps, batch) : batch;
+    const stored = accepted ? await batchWriterOf(deps).write(batch, devicesToTouch(req.kind, items, now)) : batch;
     for (const hook of deps.ingestPipeline.committed) {
       try {
         hook(stored);
@@ -215,14 +216,25 @@ export async function ingest(deps: IngestDeps, access: Access, req: IngestReques
   }
 }
 
-/** One transaction: processors, the bulk write, files committed, writers. */
-async function writeInTransaction(deps: IngestDeps, batch: IngestBatch): Promise<IngestBatch> {
-  return deps.db.transaction(async (tx) => {
-    let b = batch;
-    for (const p of deps.ingestPipeline.processors) b = await p(tx, b);
-    await writeBatch(tx, b);
-    if (b.files.length) await tx.update(filesTable).set({ state: 'committed' }).where(inArray(filesTable.id, b.files.map((f) => f.fileId)));
-    for (const w of deps.ingestPipeline.writers) await w(tx, b);
-    return b;
-  });
+/** Devices whose last-update time of this kind is missing or older than DEVICE_TOUCH_INTERVAL_MS, or still inactive. */
+function devicesToTouch(kind: IngestKind, items: readonly ValidItem[], now: number): Set<number> {
+  const out = new Set<number>();
+  for (const { device: d } of items) {
+    const last = kind === 'points' ? d.measurepointLastUpdate : kind === 'events' ? d.eventLastUpdate : d.attributeLastUpdate;
+    if (d.status === 'inactive' || last === null || now - last >= DEVICE_TOUCH_INTERVAL_MS) out.add(d.id);
+  }
+  return out;
+}
+
+const writers = new WeakMap<IngestPipeline, BatchWriter>();
+
+/** The instance's batch writer (one per pipeline, i.e. per running app). */
+function batchWriterOf(deps: IngestDeps): BatchWriter {
+  let w = writers.get(deps.ingestPipeline);
+  if (!w) {
+    const { config } = deps;
+    w = createBatchWriter(deps.db, deps.ingestPipeline, deps.log, { groupCommit: config.INGEST_GROUP_COMMIT, maxParallel: config.INGEST_MAX_PARALLEL_TX, maxValues: Math.max(config.INGEST_MAX_POINTS, 10_000) });
+    writers.set(deps.ingestPipeline, w);
+  }
+  return w;
 }

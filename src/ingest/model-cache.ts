@@ -1,6 +1,5 @@
-import { sql } from 'drizzle-orm';
 import { getModelsByIds, type Feature } from '../registry/models';
-import { queryRows, type DbOrTx } from '../storage/db';
+import type { DbOrTx } from '../storage/db';
 
 /** A model's features indexed for validation. */
 export interface CompiledModel {
@@ -13,8 +12,8 @@ export interface CompiledModel {
 
 /** Models cached by id and version: a model update bumps the version, so a stale entry is never used. */
 export interface ModelCache {
-  /** The current version of each model, compiled (one cheap query for versions, features only on a miss). */
-  get(db: DbOrTx, ids: readonly number[]): Promise<Map<number, CompiledModel>>;
+  /** The given versions of models, compiled; features are read only on a miss (a newer version replaces an older one). */
+  get(db: DbOrTx, models: readonly { readonly id: number; readonly version: number }[]): Promise<Map<number, CompiledModel>>;
 }
 
 /** Most models kept; the cache is dropped whole when it grows past this. */
@@ -24,13 +23,11 @@ const MODEL_CACHE_MAX = 500;
 export function createModelCache(): ModelCache {
   const cache = new Map<string, CompiledModel>();
   return {
-    async get(db, ids) {
+    async get(db, models) {
       const out = new Map<number, CompiledModel>();
-      const unique = [...new Set(ids)];
-      if (!unique.length) return out;
-      const versions = await queryRows<{ id: number; version: number }>(db, sql`select id, version from thing_models where id = any(${sql.param(unique)}::int4[])`);
+      const versions = new Map(models.map((m) => [m.id, m]));
       const missing: number[] = [];
-      for (const v of versions) {
+      for (const v of versions.values()) {
         const hit = cache.get(`${v.id}:${v.version}`);
         if (hit) out.set(v.id, hit);
         else missing.push(v.id);

@@ -1,8 +1,8 @@
 import type { Member, TypeSpec } from '../model/type-spec';
 import { splitQuality, validateValue, type FileRef, type NormalValue } from '../model/validate-value';
-import type { Device } from '../registry/devices';
 import type { ItemError } from './item-errors';
 import type { CompiledModel } from './model-cache';
+import type { IngestDevice } from './resolve-devices';
 import type { AttributeRecord, EventRecord, PointRecord, RecordDevice } from './types';
 
 /** What kind of data a request carries. */
@@ -17,7 +17,7 @@ export interface ItemFileRef extends FileRef {
 /** A valid item's records (before `local://` references are replaced by stored URIs). */
 export interface ValidItem {
   readonly index: number;
-  readonly device: Device;
+  readonly device: IngestDevice;
   readonly points: PointRecord[];
   readonly events: EventRecord[];
   readonly attributes: AttributeRecord[];
@@ -33,7 +33,7 @@ export interface RawItem {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function recordDevice(d: Device): RecordDevice {
+function recordDevice(d: IngestDevice): RecordDevice {
   return { deviceId: d.id, assetId: d.assetId, productKey: d.productKey, modelId: d.modelId };
 }
 
@@ -46,7 +46,7 @@ export function eventParamsSpec(outputData: readonly Member[]): TypeSpec {
  * Validates one item against its device's model. Any bad value refuses the whole item (its
  * first problem is reported); `now` is the time of attribute values.
  */
-export function validateItem(kind: IngestKind, index: number, item: RawItem, device: Device, model: CompiledModel, now: number): ValidItem | ItemError {
+export function validateItem(kind: IngestKind, index: number, item: RawItem, device: IngestDevice, model: CompiledModel, now: number): ValidItem | ItemError {
   const bad = (code: ItemError['code'], identifier: string | null, reason: string): ItemError => ({ index, identifier, code, reason });
   const out: ValidItem = { index, device, points: [], events: [], attributes: [], fileRefs: [] };
   const dev = recordDevice(device);

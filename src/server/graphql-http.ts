@@ -27,7 +27,8 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
         return sendJson(res, 400, { errors: [{ message: 'multipart requests need an Apollo-Require-Preflight or X-Apollo-Operation-Name header (CSRF protection)', extensions: { code: 'BAD_REQUEST' } }] });
       }
       if (!tokenFromHeaders(req.headers)) throw new AppError(ErrorCode.UNAUTHENTICATED, 'a valid access token is required');
-      body = await processRequest(req, res, { maxFileSize: deps.config.UPLOAD_MAX_BYTES, maxFiles: deps.config.UPLOAD_MAX_FILES, maxFieldSize: deps.config.REQUEST_BODY_MAX_BYTES });
+      // NOTE: busboy counts a file of exactly maxFileSize bytes as truncated; ingest enforces UPLOAD_MAX_BYTES itself.
+      body = await processRequest(req, res, { maxFileSize: deps.config.UPLOAD_MAX_BYTES + 1, maxFiles: deps.config.UPLOAD_MAX_FILES, maxFieldSize: deps.config.REQUEST_BODY_MAX_BYTES });
     } else if (req.method === 'POST') {
       body = parseJsonBody(await readBody(req, deps.config.REQUEST_BODY_MAX_BYTES));
     }

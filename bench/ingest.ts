@@ -1,0 +1,236 @@
+/**
+ * Ingest benchmark: `npm run bench:ingest`.
+ *
+ * Starts the service (this process) against PostgreSQL + TimescaleDB in a fresh database,
+ * creates a model, a product and devices, then forks a client process that posts batches of
+ * points over HTTP with several concurrent clients. Prints, from one run:
+ * - points/s end to end (HTTP + GraphQL + validation + storage, acknowledged = committed);
+ * - the database's own rate for inserting the same number of rows into the same tables
+ *   (point_data and latest_values) with `INSERT ... SELECT` server side, and the ratio;
+ * - single-point requests per second;
+ * - bytes stored per point (point_data with its indexes).
+ *
+ * Scale via env: BENCH_SCALE=small (default) | full, or BENCH_BATCHES, BENCH_BATCH_POINTS,
+ * BENCH_CLIENTS, BENCH_DEVICES, BENCH_POINTS_PER_DEVICE, BENCH_SINGLE_REQUESTS;
+ * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the admin database
+ * in which the bench database is created and dropped.
+ */
+import { fork } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { createOrganisation, createServiceAccount } from '../src/auth/service-accounts';
+import { signTokenRequest } from '../src/auth/tokens';
+import { loadConfig } from '../src/config';
+import { createApp } from '../src/server/app';
+
+interface ClientJob {
+  readonly url: string;
+  readonly token: string;
+  readonly assetIds: readonly string[];
+  readonly pointIds: readonly string[];
+  readonly batches: number;
+  readonly batchPoints: number;
+  readonly clients: number;
+  readonly singleRequests: number;
+  readonly startTime: number;
+}
+
+interface ClientReport {
+  readonly points: number;
+  readonly batchSeconds: number;
+  readonly singleRequests: number;
+  readonly singleSeconds: number;
+  readonly failures: number;
+}
+
+const env = process.env;
+const full = env['BENCH_SCALE'] === 'full';
+const num = (k: string, d: number) => (env[k] ? Number(env[k]) : d);
+
+const QUERY = 'mutation($items: [PointsItemInput!]!) { postMeasurePoints(items: $items) { accepted } }';
+
+function post(agent: Agent, job: ClientJob, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(`${job.url}/graphql`);
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${job.token}`, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        const parsed = JSON.parse(text) as { data?: { postMeasurePoints?: { accepted: number } }; errors?: unknown };
+        if (parsed.errors || !parsed.data?.postMeasurePoints) reject(new Error(text.slice(0, 500)));
+        else resolve(parsed.data.postMeasurePoints.accepted);
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The client process: concurrent loops posting prepared bodies. */
+async function runClient(job: ClientJob): Promise<ClientReport> {
+  const agent = new Agent({ keepAlive: true, maxSockets: job.clients });
+  const perItem = job.pointIds.length;
+  const itemsPerBatch = Math.max(1, Math.floor(job.batchPoints / perItem));
+  let t = job.startTime;
+  const bodies: string[] = [];
+  for (let b = 0; b < job.batches; b++) {
+    const items = [];
+    for (let k = 0; k < itemsPerBatch; k++) {
+      const values: Record<string, number> = {};
+      for (const p of job.pointIds) values[p] = Math.round(Math.random() * 1e6) / 100;
+      items.push({ assetId: job.assetIds[(b * itemsPerBatch + k) % job.assetIds.length], time: t, values });
+      if ((b * itemsPerBatch + k + 1) % job.assetIds.length === 0) t++;
+    }
+    bodies.push(JSON.stringify({ query: QUERY, variables: { items } }));
+  }
+  let failures = 0;
+  let points = 0;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: job.clients }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        try {
+          const accepted = await post(agent, job, body);
+          points += accepted;
+        } catch (e) {
+          failures++;
+          if (failures < 3) process.stderr.write(`batch failed: ${(e as Error).message}\n`);
+        }
+      }
+    }),
+  );
+  const batchSeconds = (performance.now() - started) / 1000;
+  t += 10;
+  let sent = 0;
+  const singleStarted = performance.now();
+  await Promise.all(
+    Array.from({ length: job.clients }, async () => {
+      while (sent < job.singleRequests) {
+        const k = sent++;
+        const body = JSON.stringify({ query: QUERY, variables: { items: [{ assetId: job.assetIds[k % job.assetIds.length], time: t + k, values: { [job.pointIds[0]!]: k } }] } });
+        try {
+          await post(agent, job, body);
+        } catch {
+          failures++;
+        }
+      }
+    }),
+  );
+  const singleSeconds = (performance.now() - singleStarted) / 1000;
+  agent.destroy();
+  return { points, batchSeconds, singleRequests: job.singleRequests, singleSeconds, failures };
+}
+
+async function gql(url: string, token: string, query: string, variables: Record<string, unknown>) {
+  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data!;
+}
+
+async function main() {
+  const adminUrl = env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const batches = num('BENCH_BATCHES', full ? 600 : 40);
+  const batchPoints = num('BENCH_BATCH_POINTS', 1000);
+  const clients = num('BENCH_CLIENTS', 4);
+  const deviceCount = num('BENCH_DEVICES', full ? 200 : 50);
+  const pointsPerDevice = num('BENCH_POINTS_PER_DEVICE', 10);
+  const singleRequests = num('BENCH_SINGLE_REQUESTS', full ? 5000 : 500);
+  const dbName = `tributary_bench_${process.pid}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${dbName}`);
+  const u = new URL(adminUrl);
+  u.pathname = `/${dbName}`;
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: u.toString(), LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn', SECRET_ENCRYPTION_KEY: '11'.repeat(32), SCHEDULER_ENABLED: 'false', TIMESCALEDB: env['BENCH_TIMESCALEDB'] ?? 'auto', DB_POOL_MAX: env['DB_POOL_MAX'] ?? '10', INGEST_GROUP_COMMIT: env['INGEST_GROUP_COMMIT'] ?? 'true' });
+  const app = await createApp(config, { bootstrap: false });
+  try {
+    const url = await app.listen();
+    const db = app.deps.db;
+    await createOrganisation(db, { id: 'o-bench', name: 'Bench' });
+    const { serviceAccount, secretKey } = await createServiceAccount(db, app.deps.box, { orgId: 'o-bench', name: 'bench', grants: [{ permission: 'REGISTRY_FULL' }, { permission: 'ASSET_WRITE' }, { permission: 'ASSET_READ' }] });
+    const timestamp = String(Date.now());
+    const tokRes = await fetch(`${url}/apim-token-service/v2.0/token/get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appKey: serviceAccount.accessKey, encryption: signTokenRequest(serviceAccount.accessKey, timestamp, secretKey), timestamp }) });
+    const token = ((await tokRes.json()) as { data: { accessToken: string } }).data.accessToken;
+    const pointIds = Array.from({ length: pointsPerDevice }, (_, k) => `p${k}`);
+    await gql(url, token, 'mutation($i: ThingModelInput!) { createThingModel(input: $i) { identifier } }', { i: { identifier: 'Bench', name: 'Bench', measurePoints: pointIds.map((p) => ({ identifier: p, type: { dataType: 'DOUBLE' } })) } });
+    await gql(url, token, 'mutation($i: CreateProductInput!) { createProduct(input: $i) { productKey } }', { i: { productKey: 'pkBench', name: 'Bench', modelIdentifier: 'Bench' } });
+    const assetIds: string[] = [];
+    for (let k = 0; k < deviceCount; k++) assetIds.push((await gql(url, token, 'mutation($i: CreateDeviceInput!) { createDevice(input: $i) { assetId } }', { i: { productKey: 'pkBench', deviceKey: `bench${k}`, name: `bench${k}` } }))['createDevice'].assetId);
+
+    const job: ClientJob = { url, token, assetIds, pointIds, batches, batchPoints, clients, singleRequests, startTime: 1_700_000_000_000 };
+    const child = fork(fileURLToPath(import.meta.url), ['client'], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+    const report = await new Promise<ClientReport>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as ClientReport));
+      child.once('error', reject);
+      child.once('exit', (code) => code && reject(new Error(`client exited with ${code}`)));
+      child.send(job);
+    });
+    child.kill();
+
+    const e2eRate = report.points / report.batchSeconds;
+    // The database's own rate: the same number of rows into the same tables, generated server side.
+    const sql = postgres(u.toString(), { max: 1, onnotice: () => {} });
+    const [ids] = await sql<{ d: number[]; p: number[] }[]>`select (select array_agg(id order by id) from devices) as d, (select array_agg(id order by id) from model_features where kind = 'MEASUREPOINT') as p`;
+    const rows = report.points;
+    const series = ids!.d.length * ids!.p.length;
+    const dbStarted = performance.now();
+    for (let off = 0; off < rows; off += batchPoints) {
+      const n = Math.min(batchPoints, rows - off);
+      await sql.begin(async (tx) => {
+        await tx`insert into point_data (time, device_id, point_id, num, offline)
+                 select '2030-01-01'::timestamptz + ((${off}::int8 + g) / ${series}) * interval '1 millisecond',
+                        (${ids!.d}::int4[])[1 + ((${off}::int8 + g) / ${ids!.p.length}) % ${ids!.d.length}],
+                        (${ids!.p}::int4[])[1 + (${off}::int8 + g) % ${ids!.p.length}], random() * 1000, false
+                 from generate_series(0, ${n - 1}) g
+                 on conflict (device_id, point_id, time) do update set num = excluded.num`;
+        await tx`insert into latest_values (device_id, point_id, time, num, updated_at)
+                 select distinct on (d, p) d, p, t, v, now() from (
+                   select (${ids!.d}::int4[])[1 + ((${off}::int8 + g) / ${ids!.p.length}) % ${ids!.d.length}] as d,
+                          (${ids!.p}::int4[])[1 + (${off}::int8 + g) % ${ids!.p.length}] as p,
+                          '2030-01-01'::timestamptz + ((${off}::int8 + g) / ${series}) * interval '1 millisecond' as t, random() * 1000 as v
+                   from generate_series(0, ${n - 1}) g) x
+                 order by d, p, t desc
+                 on conflict (device_id, point_id) do update set time = excluded.time, num = excluded.num, updated_at = now() where excluded.time >= latest_values.time`;
+      });
+    }
+    const dbRate = rows / ((performance.now() - dbStarted) / 1000);
+    const timescale = app.deps.database.timescale;
+    const [size] = await sql<{ bytes: string; n: string }[]>`select ${timescale ? sql`hypertable_size('point_data')` : sql`pg_total_relation_size('point_data')`}::text as bytes, (select count(*) from point_data)::text as n`;
+    await sql.end();
+
+    const f = (x: number) => Math.round(x).toLocaleString('en-US');
+    process.stdout.write(
+      [
+        `ingest bench (${full ? 'full' : 'small'} scale): ${batches} batches x ${batchPoints} points, ${clients} concurrent clients, ${deviceCount} devices x ${pointsPerDevice} DOUBLE points, timescale=${timescale}, group commit=${config.INGEST_GROUP_COMMIT}`,
+        `machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared machine: figures are indicative)`,
+        `end to end:          ${f(e2eRate)} points/s (${f(report.points)} points in ${report.batchSeconds.toFixed(2)} s, ${report.failures} failed requests)`,
+        `database own rate:   ${f(dbRate)} points/s (INSERT ... SELECT of the same rows into point_data + latest_values, ${batchPoints} per transaction)`,
+        `ratio e2e / db:      ${(e2eRate / dbRate).toFixed(2)}`,
+        `single-point:        ${f(report.singleRequests / report.singleSeconds)} requests/s (${report.singleRequests} requests)`,
+        `bytes per point:     ${(Number(size!.bytes) / Number(size!.n)).toFixed(1)} (point_data with indexes, ${f(Number(size!.n))} rows)`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    await app.stop(2000);
+    await admin.unsafe(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+  }
+}
+
+if (process.argv[2] === 'client') {
+  process.once('message', (job) => {
+    void runClient(job as ClientJob).then((r) => {
+      process.send!(r, () => process.exit(0));
+    });
+  });
+} else {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,104 @@
+import { inArray } from 'drizzle-orm';
+import type { Logger } from '../log';
+import type { Db, DbOrTx } from '../storage/db';
+import { files as filesTable } from '../storage/schema/index';
+import { writeBatch } from './bulk-write';
+import type { IngestPipeline } from './pipeline';
+import type { IngestBatch } from './types';
+
+/** Writes validated batches durably; resolves only after the commit. */
+export interface BatchWriter {
+  /** Stores `batch` (processors, bulk write, files committed, writers) and resolves with the stored (processed) batch after commit. */
+  write(batch: IngestBatch, touch: ReadonlySet<number>): Promise<IngestBatch>;
+}
+
+/** Options of {@link createBatchWriter}. */
+export interface BatchWriterOptions {
+  /** Coalesce queued batches into shared transactions (group commit). */
+  readonly groupCommit: boolean;
+  /** Transactions in flight at once; batches arriving beyond that queue and are written together. */
+  readonly maxParallel: number;
+  /** Largest number of values merged into one transaction. */
+  readonly maxValues: number;
+}
+
+interface Job {
+  readonly batch: IngestBatch;
+  readonly touch: ReadonlySet<number>;
+  resolve(b: IngestBatch): void;
+  reject(e: unknown): void;
+}
+
+const sizeOf = (b: IngestBatch) => b.points.length + b.events.length + b.attributes.length;
+
+/** Runs the pipeline and the storage of several batches in one transaction. */
+async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Job[]): Promise<IngestBatch[]> {
+  const processed: IngestBatch[] = [];
+  for (const j of jobs) {
+    let b = j.batch;
+    for (const p of pipeline.processors) b = await p(tx, b);
+    processed.push(b);
+  }
+  const touch = (id: number) => jobs.some((j) => j.touch.has(id));
+  for (const channel of ['REALTIME', 'OFFLINE'] as const) {
+    const part = processed.filter((b) => b.channel === channel);
+    if (!part.length) continue;
+    const merged: IngestBatch = { orgId: part[0]!.orgId, channel, points: part.flatMap((b) => b.points), events: part.flatMap((b) => b.events), attributes: part.flatMap((b) => b.attributes), files: part.flatMap((b) => b.files) };
+    await writeBatch(tx, merged, touch);
+  }
+  const fileIds = processed.flatMap((b) => b.files.map((f) => f.fileId));
+  if (fileIds.length) await tx.update(filesTable).set({ state: 'committed' }).where(inArray(filesTable.id, fileIds));
+  for (let k = 0; k < jobs.length; k++) for (const w of pipeline.writers) await w(tx, processed[k]!);
+  return processed;
+}
+
+/**
+ * The ingest write path. Up to `maxParallel` transactions run at once; when all are busy,
+ * arriving batches queue and the next free slot writes them all in ONE transaction (group
+ * commit: one WAL flush for many small requests). Nothing is acknowledged before its commit.
+ * If a shared transaction fails, each of its batches is retried alone, so that one bad batch
+ * (a failing processor or writer) never fails its neighbours.
+ */
+export function createBatchWriter(db: Db, pipeline: IngestPipeline, log: Logger, opts: BatchWriterOptions): BatchWriter {
+  const queue: Job[] = [];
+  let running = 0;
+  const writeAlone = (job: Job) => db.transaction((tx) => writeJobs(tx, pipeline, [job])).then(([b]) => b!);
+
+  async function flush(jobs: Job[]): Promise<void> {
+    if (jobs.length > 1) {
+      try {
+        const out = await db.transaction((tx) => writeJobs(tx, pipeline, jobs));
+        jobs.forEach((j, k) => j.resolve(out[k]!));
+        return;
+      } catch (err) {
+        log.debug({ err, batches: jobs.length }, 'shared ingest transaction failed; retrying its batches alone');
+      }
+    }
+    for (const j of jobs) await writeAlone(j).then(j.resolve, j.reject);
+  }
+
+  function pump(): void {
+    while (running < opts.maxParallel && queue.length) {
+      const jobs = [queue.shift()!];
+      let values = sizeOf(jobs[0]!.batch);
+      while (opts.groupCommit && queue.length && values + sizeOf(queue[0]!.batch) <= opts.maxValues && queue[0]!.batch.orgId === jobs[0]!.batch.orgId) {
+        values += sizeOf(queue[0]!.batch);
+        jobs.push(queue.shift()!);
+      }
+      running++;
+      void flush(jobs).finally(() => {
+        running--;
+        pump();
+      });
+    }
+  }
+
+  return {
+    write(batch, touch) {
+      return new Promise<IngestBatch>((resolve, reject) => {
+        queue.push({ batch, touch, resolve, reject });
+        pump();
+      });
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBatchWriter } from '../../src/ingest/group-commit';
+import type { IngestBatch } from '../../src/ingest/types';
+import { queryRows, type DbOrTx } from '../../src/storage/db';
+import { errorCode, startTestApp, type TestApp, type Tenant } from '../helpers/test-app';
+import { POST_POINTS, setupDevices } from './fixtures';
+
+let t: TestApp;
+let org: Tenant;
+let assets: string[];
+const T0 = 1_700_000_000_000;
+
+beforeAll(async () => {
+  // One transaction at a time: concurrent calls must queue and share transactions.
+  t = await startTestApp({ INGEST_MAX_PARALLEL_TX: '1' });
+  org = await t.tenant('o-group');
+  assets = await setupDevices(t, org, 'pkGroup', 3);
+});
+afterAll(() => t.close());
+
+const count = async (from: number, to: number) =>
+  (await queryRows<{ n: number }>(t.db, sql`select count(*)::int as n from point_data where time >= ${new Date(from).toISOString()}::timestamptz and time < ${new Date(to).toISOString()}::timestamptz`))[0]?.n;
+
+describe('group commit', () => {
+  it('stores every one of many concurrent small calls, acknowledging each after its commit', async () => {
+    let transactions = 0;
+    const seen: number[] = [];
+    const writer = async (_tx: DbOrTx, b: IngestBatch) => {
+      seen.push(b.points.length);
+    };
+    const committed = () => void transactions++;
+    t.app.deps.ingestPipeline.writers.push(writer);
+    t.app.deps.ingestPipeline.committed.push(committed);
+    try {
+      const calls = Array.from({ length: 40 }, (_, k) => t.gql(org.token, POST_POINTS, { items: [{ assetId: assets[k % 3], time: T0 + k, values: { i: k } }] }));
+      const results = await Promise.all(calls);
+      for (const r of results) expect(r.data?.['postMeasurePoints']?.accepted).toBe(1);
+      expect(await count(T0, T0 + 40)).toBe(40);
+      expect(seen).toHaveLength(40);
+      expect(transactions).toBe(40);
+    } finally {
+      t.app.deps.ingestPipeline.writers.pop();
+      t.app.deps.ingestPipeline.committed.pop();
+    }
+  });
+
+  it('writes batches queued behind a running transaction together in the next one', async () => {
+    const [ids] = await queryRows<{ d: number; p: number; m: number }>(t.db, sql`select d.id as d, f.id as p, f.model_id as m from devices d join model_features f on f.kind = 'MEASUREPOINT' and f.identifier = 'i' where d.asset_id = ${assets[0]}`);
+    const txs: DbOrTx[] = [];
+    const pipeline = { processors: [], writers: [async (tx: DbOrTx) => void txs.push(tx)], committed: [] };
+    const writer = createBatchWriter(t.db, pipeline, t.app.deps.log, { groupCommit: true, maxParallel: 1, maxValues: 10_000 });
+    const batch = (k: number): IngestBatch => ({
+      orgId: 'o-group',
+      channel: 'REALTIME',
+      points: [{ deviceId: ids!.d, assetId: assets[0]!, productKey: 'pkGroup', modelId: ids!.m, pointId: ids!.p, identifier: 'i', dataType: 'INT', time: T0 + 5000 + k, value: k, quality: null }],
+      events: [],
+      attributes: [],
+      files: [],
+    });
+    await Promise.all(Array.from({ length: 10 }, (_, k) => writer.write(batch(k), new Set())));
+    expect(await count(T0 + 5000, T0 + 5010)).toBe(10);
+    // The first batch took the only slot; the nine that queued meanwhile shared one transaction.
+    expect(txs).toHaveLength(10);
+    expect(new Set(txs).size).toBe(2);
+  });
+
+  it('fails only the call whose processor throws when calls share a transaction', async () => {
+    const poison = async (_tx: DbOrTx, b: IngestBatch) => {
+      if (b.points.some((p) => p.value === 13)) throw new Error('poison');
+      return b;
+    };
+    t.app.deps.ingestPipeline.processors.push(poison);
+    try {
+      const results = await Promise.all(Array.from({ length: 30 }, (_, k) => t.gql(org.token, POST_POINTS, { items: [{ assetId: assets[k % 3], time: T0 + 1000 + k, values: { i: k } }] })));
+      results.forEach((r, k) => (k === 13 ? expect(errorCode(r)).toBe('INTERNAL_SERVER_ERROR') : expect(r.errors).toBeUndefined()));
+      expect(await count(T0 + 1000, T0 + 1030)).toBe(29);
+    } finally {
+      t.app.deps.ingestPipeline.processors.pop();
+    }
+  });
+});
