@@ -36,4 +36,11 @@ export const ingestResolvers = {
     postEvents: post('events'),
     deleteFile: (_: unknown, a: { device: DeviceRef; uri: string }, ctx: GraphQLContext) => deleteFile(ctx.deps, ctx.access, a.device, a.uri),
   },
+  Query: {
+    deviceFiles: (_: unknown, a: { device: DeviceRef; first?: number | null }, ctx: GraphQLContext) =>
+      listDeviceFiles(ctx.deps, ctx.access, a.device, Math.min(Math.max(a.first ?? 100, 1), ctx.deps.config.REGISTRY_PAGE_MAX)),
+  },
+  DeviceFile: {
+    downloadPath: (f: StoredFile) => `/files/${f.uri.slice('enos-connect://'.length)}`,
+  },
 };
