@@ -12,11 +12,10 @@ export interface DeviceFile {
   readonly fileName: string;
   readonly originalName: string;
   readonly contentType: string;
-  readonly size: number;
+  readonly sizeBytes: number;
   readonly md5: string;
   readonly feature: string | null;
-  /** Epoch milliseconds. */
-  readonly createdAt: number;
+  readonly createdAt: Date;
 }
 
 type FileRow = { id: string | number; us: string; file_name: string; original_name: string; uri: string; content_type: string; size: string | number; md5: string; feature: string | null; t: number };
@@ -43,7 +42,7 @@ export async function listDeviceFiles(db: DbOrTx, access: Access, maxPageRows: n
   return toPage(
     rows,
     limit,
-    (r) => ({ uri: r.uri, fileName: r.file_name, originalName: r.original_name, contentType: r.content_type, size: Number(r.size), md5: r.md5, feature: r.feature, createdAt: r.t }),
+    (r) => ({ uri: r.uri, fileName: r.file_name, originalName: r.original_name, contentType: r.content_type, sizeBytes: Number(r.size), md5: r.md5, feature: r.feature, createdAt: new Date(r.t) }),
     (r) => encodeKeyCursor('file', [Number(r.us), Number(r.id)]),
     after !== null,
   );

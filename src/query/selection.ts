@@ -1,10 +1,10 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Access } from '../auth/permissions';
 import { badInput, notFound } from '../errors';
 import { deviceConditions, getDevice, getDevicesByAssetIds, getDevicesByKeys, type DeviceRef } from '../registry/devices';
-import { getModelsByIds, type Feature } from '../registry/models';
+import { toFeature, type Feature } from '../registry/models';
 import type { DbOrTx } from '../storage/db';
-import { devices, products, thingModels } from '../storage/schema/index';
+import { devices, modelFeatures, products, thingModels } from '../storage/schema/index';
 
 /** Which devices a data query reads (see `DeviceSelector` in schema/query.graphql). */
 export interface DeviceSelector {
@@ -81,8 +81,17 @@ export type FeatureIndex = ReadonlyMap<number, ReadonlyMap<string, Feature>>;
 
 /** Loads the features of `kind` of the models the devices use. */
 export async function loadFeatures(db: DbOrTx, modelIds: Iterable<number>, kind: Feature['kind']): Promise<FeatureIndex> {
-  const models = await getModelsByIds(db, [...new Set(modelIds)]);
-  return new Map(models.map((m) => [m.id, new Map(m.features.filter((f) => f.kind === kind).map((f) => [f.identifier, f]))]));
+  const ids = [...new Set(modelIds)];
+  const out = new Map<number, Map<string, Feature>>(ids.map((id) => [id, new Map()]));
+  if (!ids.length) return out;
+  // PERF: one query on the features alone; data reads do not need the models themselves.
+  const rows = await db
+    .select()
+    .from(modelFeatures)
+    .where(and(inArray(modelFeatures.modelId, ids), eq(modelFeatures.kind, kind)))
+    .orderBy(asc(modelFeatures.position), asc(modelFeatures.id));
+  for (const r of rows) out.get(r.modelId)?.set(r.identifier, toFeature(r));
+  return out;
 }
 
 /** One (device, feature) pair a query reads. */

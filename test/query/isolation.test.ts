@@ -22,7 +22,7 @@ function operations(assetId: string): { name: string; query: string; variables: 
     { name: 'attributeValues', query: `query($d: DeviceRefInput!) { attributeValues(device: $d) { value } }`, variables: { d: device } },
     { name: 'attributeHistory', query: `query($d: DeviceRefInput!) { attributeHistory(device: $d, attribute: "location") { edges { node { value } } } }`, variables: { d: device } },
     { name: 'eventHistory', query: `query($d: DeviceSelector!) { eventHistory(devices: $d, from: 0, to: ${T0 + 1e6}) { edges { node { event } } } }`, variables: { d: devices } },
-    { name: 'deviceFiles', query: `query($d: DeviceRefInput!) { deviceFiles(device: $d) { edges { node { uri } } } }`, variables: { d: device } },
+    { name: 'files', query: `query($d: DeviceRefInput!) { files(device: $d) { edges { node { uri } } } }`, variables: { d: device } },
   ];
 }
 

@@ -17,7 +17,7 @@ const EVENTS = `query($devices: DeviceSelector!, $events: [String!], $levels: [E
   eventHistory(devices: $devices, events: $events, levels: $levels, from: $from, to: $to, order: $order, first: $first, after: $after) {
     edges { node { assetId event level time params offline } } pageInfo { hasNextPage endCursor } } }`;
 const FILES = `query($device: DeviceRefInput!, $first: Int, $after: String) {
-  deviceFiles(device: $device, first: $first, after: $after) { edges { node { uri fileName originalName contentType size md5 feature createdAt } } pageInfo { hasNextPage endCursor } } }`;
+  files(device: $device, first: $first, after: $after) { edges { node { uri downloadPath fileName originalName contentType sizeBytes md5 feature createdAt } } pageInfo { hasNextPage endCursor } } }`;
 
 beforeAll(async () => {
   t = await startTestApp({ QUERY_PAGE_MAX_ROWS: '20' });
@@ -105,23 +105,23 @@ describe('eventHistory', () => {
   });
 });
 
-describe('deviceFiles', () => {
+describe('files', () => {
   it('lists committed files with their metadata, newest first, in pages', async () => {
     const device = { assetId: fleet.devices[0]!.assetId };
     const p1 = await t.gql(admin.token, FILES, { device, first: 3 });
     expect(p1.errors).toBeUndefined();
-    expect(p1.data!.deviceFiles.edges.map((e: { node: { fileName: string } }) => e.node.fileName)).toEqual(['f4.bin', 'f3.bin', 'f2.bin']);
-    expect(p1.data!.deviceFiles.edges[0].node).toEqual({ uri: `enos-connect://${fleet.devices[0]!.id}/f4.bin`, fileName: 'f4.bin', originalName: 'f4.bin', contentType: 'application/octet-stream', size: 104, md5: '4'.repeat(32), feature: 'mode', createdAt: T0 + 4 * MIN });
+    expect(p1.data!.files.edges.map((e: { node: { fileName: string } }) => e.node.fileName)).toEqual(['f4.bin', 'f3.bin', 'f2.bin']);
+    expect(p1.data!.files.edges[0].node).toEqual({ uri: `enos-connect://${fleet.devices[0]!.id}/f4.bin`, downloadPath: `/files/${fleet.devices[0]!.id}/f4.bin`, fileName: 'f4.bin', originalName: 'f4.bin', contentType: 'application/octet-stream', sizeBytes: 104, md5: '4'.repeat(32), feature: 'mode', createdAt: new Date(T0 + 4 * MIN).toISOString() });
     // A file committed meanwhile does not shift the next page.
     await insertFile(t.db, { orgId: 'o-rec', deviceId: fleet.devices[0]!.id, name: 'late.bin', size: 1, md5: 'b'.repeat(32), createdAt: T0 + 20 * MIN });
-    const p2 = await t.gql(admin.token, FILES, { device, first: 3, after: p1.data!.deviceFiles.pageInfo.endCursor });
-    expect(p2.data!.deviceFiles.edges.map((e: { node: { fileName: string } }) => e.node.fileName)).toEqual(['f1.bin', 'f0.bin']);
-    expect(p2.data!.deviceFiles.pageInfo.hasNextPage).toBe(false);
+    const p2 = await t.gql(admin.token, FILES, { device, first: 3, after: p1.data!.files.pageInfo.endCursor });
+    expect(p2.data!.files.edges.map((e: { node: { fileName: string } }) => e.node.fileName)).toEqual(['f1.bin', 'f0.bin']);
+    expect(p2.data!.files.pageInfo.hasNextPage).toBe(false);
     expect(errorCode(await t.gql(admin.token, FILES, { device, first: 21 }))).toBe('BAD_USER_INPUT');
   });
 
   it('answers an empty list for a device without files', async () => {
     const r = await t.gql(admin.token, FILES, { device: { assetId: fleet.devices[1]!.assetId } });
-    expect(r.data!.deviceFiles.edges).toEqual([]);
+    expect(r.data!.files.edges).toEqual([]);
   });
 });

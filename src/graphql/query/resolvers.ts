@@ -34,7 +34,7 @@ export const queryResolvers = {
       getAttributeHistory(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_PAGE_MAX_ROWS, a),
     eventHistory: (_: unknown, a: Page & { devices: DeviceSelector; events?: string[] | null; levels?: string[] | null; from: number; to: number; order?: SortOrder | null }, ctx: GraphQLContext) =>
       getEventHistory(ctx.deps.db, ctx.access, historyLimits(ctx), a),
-    deviceFiles: (_: unknown, a: Page & { device: DeviceRef }, ctx: GraphQLContext) => listDeviceFiles(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_PAGE_MAX_ROWS, a.device, a),
+    files: (_: unknown, a: Page & { device: DeviceRef }, ctx: GraphQLContext) => listDeviceFiles(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_PAGE_MAX_ROWS, a.device, a),
   },
   Device: {
     latest: (d: Device, a: { points?: string[] | null }, ctx: GraphQLContext) => {

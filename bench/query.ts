@@ -1,0 +1,198 @@
+/**
+ * Query benchmark (issue 5): loads devices x points x timestamps into a fresh PostgreSQL +
+ * TimescaleDB database, starts the service, and times each read through GraphQL against the very
+ * same SQL run directly on the database in the same run (same driver, same connection pool).
+ *
+ *   npm run bench:query                      # full: 1,000 devices x 10 points x 1,440 minutes = 14.4 M points
+ *   BENCH_SCALE=small npm run bench:query    # 50 devices (720 k points)
+ *   BENCH_SCALE=200 npm run bench:query      # 200 devices
+ *
+ * Env: BENCH_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres), BENCH_RUNS
+ * (timed runs per figure, default 7; the median is reported), BENCH_KEEP_DB=1 keeps the database.
+ */
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { createOrganisation, createServiceAccount } from '../src/auth/service-accounts';
+import { signTokenRequest } from '../src/auth/tokens';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/log';
+import { aggregateSql } from '../src/query/aggregate-sql';
+import { parseBucketSpec } from '../src/query/buckets';
+import { historySql, type HistoryKey } from '../src/query/history';
+import { latestSql } from '../src/query/latest';
+import { createModel } from '../src/registry/models';
+import { createProduct } from '../src/registry/products';
+import { createApp } from '../src/server/app';
+import { queryRows } from '../src/storage/db';
+
+const env = process.env;
+const scaleArg = env['BENCH_SCALE'] ?? 'full';
+const DEVICES = scaleArg === 'full' ? 1000 : scaleArg === 'small' ? 50 : Number(scaleArg);
+if (!Number.isInteger(DEVICES) || DEVICES < 1) throw new Error('BENCH_SCALE must be full, small or a number of devices');
+const POINTS = 10;
+const STEPS = 1440; // one value a minute for one day
+const STEP_MS = 60_000;
+const RUNS = Number(env['BENCH_RUNS'] ?? 7);
+const AGG_DEVICES = Math.min(100, DEVICES);
+const PAGE = 1000;
+const START = Date.UTC(2026, 0, 1);
+const ADMIN_URL = env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DB_NAME = `tributary_bench_${process.pid}`;
+const MASTER_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function median(fn: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 2; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${DB_NAME}`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${DB_NAME}`;
+  let stop: (() => Promise<void>) | null = null;
+  try {
+    const config = loadConfig({ DATABASE_URL: url.toString(), PORT: '0', HOST: '127.0.0.1', TIMESCALEDB: 'require', LOG_LEVEL: 'warn', SECRET_ENCRYPTION_KEY: MASTER_KEY, SCHEDULER_ENABLED: 'false', DATA_DIR: '/tmp' });
+    const app = await createApp(config, { log: createLogger('warn'), bootstrap: false });
+    stop = () => app.stop(1000);
+    const base = await app.listen();
+    const { db } = app.deps;
+
+    // --- load ---
+    const t0 = performance.now();
+    await createOrganisation(db, { id: 'bench', name: 'Bench' });
+    const { serviceAccount, secretKey } = await createServiceAccount(db, app.deps.box, { orgId: 'bench', name: 'bench', grants: [{ permission: 'ASSET_READ' }] });
+    const model = await createModel(db, 'bench', { identifier: 'meter', name: 'Meter', measurePoints: Array.from({ length: POINTS }, (_, i) => ({ identifier: `p${i}`, name: `p${i}`, type: { dataType: 'DOUBLE' }, hasQuality: true })) });
+    const product = await createProduct(db, 'bench', { productKey: 'bench-meter', name: 'Meter', modelIdentifier: 'meter' });
+    const productId = (await queryRows<{ id: number }>(db, sql`select id from products where product_key = ${product.productKey}`))[0]!.id;
+    await queryRows(
+      db,
+      sql`insert into devices (org_id, product_id, device_key, asset_id, name)
+          select 'bench', ${productId}::int, 'dev' || i, 'a' || lpad(i::text, 6, '0'), 'Device ' || i from generate_series(0, ${DEVICES - 1}::int) as i`,
+    );
+    const pointIds = model.features.map((f) => f.id);
+    const deviceRows = await queryRows<{ id: number; asset_id: string }>(db, sql`select id, asset_id from devices where org_id = 'bench' order by id`);
+    // Server-side generation, 50 devices per statement.
+    for (let i = 0; i < deviceRows.length; i += 50) {
+      const ids = deviceRows.slice(i, i + 50).map((d) => d.id);
+      await queryRows(
+        db,
+        sql`insert into point_data (time, device_id, point_id, num, quality)
+            select ${new Date(START).toISOString()}::timestamptz + s * interval '60 seconds', d, p, round((random() * 1000)::numeric, 3)::float8, 0
+            from unnest(${sql.param(ids)}::int[]) as d, unnest(${sql.param(pointIds)}::int[]) as p, generate_series(0, ${STEPS - 1}::int) as s`,
+      );
+    }
+    await queryRows(
+      db,
+      sql`insert into latest_values (device_id, point_id, time, num, quality)
+          select device_id, point_id, time, num, quality from point_data where time = ${new Date(START + (STEPS - 1) * STEP_MS).toISOString()}::timestamptz`,
+    );
+    await queryRows(db, sql`analyze`);
+    const total = DEVICES * POINTS * STEPS;
+    out(`loaded ${total.toLocaleString('en')} points (${DEVICES} devices x ${POINTS} points x ${STEPS} minutes) in ${((performance.now() - t0) / 1000).toFixed(1)} s; timescale=${app.deps.database.timescale}`);
+
+    const ts = String(Date.now());
+    const tokRes = await fetch(`${base}/apim-token-service/v2.0/token/get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appKey: serviceAccount.accessKey, encryption: signTokenRequest(serviceAccount.accessKey, ts, secretKey), timestamp: ts }) });
+    const token = ((await tokRes.json()) as { data: { accessToken: string } }).data.accessToken;
+    const gql = async (query: string, variables: Record<string, unknown>): Promise<any> => {
+      const res = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+      const body = (await res.json()) as { data?: any; errors?: unknown[] };
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      return body.data;
+    };
+    const points = model.features.map((f) => f.identifier);
+    const assetIds = deviceRows.map((d) => d.asset_id);
+    const deviceIds = deviceRows.map((d) => d.id);
+    const results: { name: string; serviceMs: number; dbMs: number; rows: number }[] = [];
+
+    // 0. Fixed cost of one authenticated GraphQL request (informational).
+    const fixedMs = await median(() => gql(`{ me { organisation { id } } }`, {}));
+    out(`fixed cost of one authenticated GraphQL request ({ me }): ${fixedMs.toFixed(1)} ms`);
+
+    // 1. Latest values of 10 points for every device.
+    {
+      let n = 0;
+      const serviceMs = await median(async () => {
+        const d = await gql(`query($a: [ID!]!, $p: [String!]) { latestValues(devices: { assetIds: $a }, points: $p) { assetId point time value quality } }`, { a: assetIds, p: points });
+        n = d.latestValues.length;
+      });
+      const dbMs = await median(() => queryRows(db, latestSql(deviceIds, pointIds, null)));
+      results.push({ name: `latest: ${POINTS} points x ${DEVICES} devices`, serviceMs, dbMs, rows: n });
+    }
+
+    // 2. One day of raw history of one point of one device, pages of 1,000.
+    {
+      const from = START;
+      const to = START + 86_400_000;
+      let n = 0;
+      const serviceMs = await median(async () => {
+        n = 0;
+        let after: string | null = null;
+        for (;;) {
+          const d = await gql(
+            `query($a: ID!, $from: Timestamp!, $to: Timestamp!, $after: String) { pointHistory(devices: { assetIds: [$a] }, points: ["p0"], from: $from, to: $to, first: ${PAGE}, after: $after) { edges { node { time value quality } } pageInfo { hasNextPage endCursor } } }`,
+            { a: assetIds[0], from, to, after },
+          );
+          n += d.pointHistory.edges.length;
+          if (!d.pointHistory.pageInfo.hasNextPage) break;
+          after = d.pointHistory.pageInfo.endCursor;
+        }
+      });
+      const dbMs = await median(async () => {
+        let after: HistoryKey | null = null;
+        for (;;) {
+          const rows: { t: number; device_id: number; point_id: number }[] = await queryRows<{ t: number; device_id: number; point_id: number }>(db, historySql({ deviceIds: [deviceIds[0]!], pointIds: [pointIds[0]!], fromMs: from, toMs: to, order: 'ASC', qualities: null, after, limit: PAGE + 1 }));
+          if (rows.length <= PAGE) break;
+          const last: { t: number; device_id: number; point_id: number } = rows[PAGE - 1]!;
+          after = [last.t, last.device_id, last.point_id];
+        }
+      });
+      results.push({ name: `raw: 1 day of 1 point, pages of ${PAGE}`, serviceMs, dbMs, rows: n });
+    }
+
+    // 3. One day of 1-minute AVG/MIN/MAX of one point for 100 devices.
+    {
+      const from = START;
+      const to = START + 86_400_000;
+      const fns = ['AVG', 'MIN', 'MAX'] as const;
+      let n = 0;
+      const serviceMs = await median(async () => {
+        const d = await gql(
+          `query($a: [ID!]!, $from: Timestamp!, $to: Timestamp!) { pointAggregates(devices: { assetIds: $a }, aggregates: [{ point: "p0", function: AVG }, { point: "p0", function: MIN }, { point: "p0", function: MAX }], from: $from, to: $to, interval: "1 minute") { assetId times columns { point function values } } }`,
+          { a: assetIds.slice(0, AGG_DEVICES), from, to },
+        );
+        n = d.pointAggregates.reduce((s: number, x: { times: unknown[] }) => s + x.times.length, 0);
+      });
+      const spec = parseBucketSpec('1 minute', null);
+      const dbMs = await median(() => queryRows(db, aggregateSql('timescale', { deviceIds: deviceIds.slice(0, AGG_DEVICES), columns: fns.map((fn) => ({ pointId: pointIds[0]!, fn })), fromMs: from, toMs: to, bucket: spec })));
+      results.push({ name: `aggregate: 1 day, 1-minute AVG/MIN/MAX, ${AGG_DEVICES} devices`, serviceMs, dbMs, rows: n });
+    }
+
+    out('');
+    out(`| query | rows | database (ms) | service (ms) | service / database |`);
+    out(`|---|---:|---:|---:|---:|`);
+    for (const r of results) out(`| ${r.name} | ${r.rows.toLocaleString('en')} | ${r.dbMs.toFixed(1)} | ${r.serviceMs.toFixed(1)} | ${(r.serviceMs / r.dbMs).toFixed(2)}x |`);
+    out('');
+    out(`median of ${RUNS} runs after 2 warm-ups; database = the service's own SQL run on the same pool; target <= 1.5x`);
+  } finally {
+    if (stop) await stop();
+    if (env['BENCH_KEEP_DB'] !== '1') await admin.unsafe(`drop database if exists ${DB_NAME} with (force)`);
+    await admin.end({ timeout: 5 });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
