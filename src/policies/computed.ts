@@ -34,12 +34,16 @@ interface Stored {
   quality: number | null;
 }
 
-/** Adds the values of computed points to a batch's (already processed) points. */
-export async function computePoints(tx: DbOrTx, points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>): Promise<PointRecord[]> {
+/**
+ * Adds the values of computed points to a batch's (already processed) points. `pending` holds
+ * the points of earlier batches of the same transaction (group commit): not stored yet, but
+ * inputs all the same.
+ */
+export async function computePoints(tx: DbOrTx, points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>, pending: ReadonlyMap<string, PointRecord> = new Map()): Promise<PointRecord[]> {
   const todo: { rec: PointRecord; c: ComputedPoint; pol: LoadedPolicies }[] = [];
   for (const pol of policies.values()) if (pol.computed.length) for (const p of points) if (p.modelId === pol.modelId) for (const c of pol.computed) todo.push({ rec: p, c, pol });
   if (!todo.length) return [...points];
-  const batchValue = new Map<string, PointRecord>();
+  const batchValue = new Map<string, PointRecord>(pending);
   for (const p of points) batchValue.set(`${p.deviceId}:${p.pointId}:${p.time}`, p);
   const out = new Map<string, PointRecord>();
   const typeOf = (pol: LoadedPolicies, pointId: number): DataType => (pol.points.find((f) => f.id === pointId)?.type?.dataType ?? 'DOUBLE') as DataType;
@@ -102,7 +106,7 @@ export async function computePoints(tx: DbOrTx, points: readonly PointRecord[], 
       if (list) list.push(i);
       else bySeries.set(k, [i]);
     });
-    for (const p of points) {
+    for (const p of [...pending.values(), ...points]) {
       if (typeof p.value !== 'number') continue;
       for (const i of bySeries.get(`${p.deviceId}:${p.pointId}`) ?? []) {
         const w = ws[i]!;

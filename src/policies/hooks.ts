@@ -9,10 +9,10 @@ import { parseFormList } from './input';
 import type { LoadedPolicies } from './load';
 import type { PolicySettings } from './manage';
 import { upsertNormalized } from './normalized';
-import { processPoints } from './processing';
+import { processPoints, type Kept } from './processing';
 import { createRollupRouter } from './rollup-query';
 import { startRetentionScheduler, type RetentionScheduler } from './retention';
-import { findStoredKeys, updateRollups } from './rollups';
+import { findStoredKeys, updateRollups, type RollupTxState } from './rollups';
 import { ROLLUP_FORMS, hasForm, type RollupForm, type StorageFormSpec } from './types';
 
 /** What the policies of one instance hold: the cache, settings and the retention scheduler. */
@@ -40,6 +40,19 @@ const stateByPoints = new WeakMap<readonly PointRecord[], PolicyState>();
 
 const runtimes = new WeakMap<AppDeps, PolicyRuntime>();
 
+/** State shared by the batches of one ingest transaction (group commit writes several). */
+interface TxState {
+  readonly kept: Map<string, Kept>;
+  readonly pending: Map<string, PointRecord>;
+  readonly rollups: RollupTxState;
+}
+const txStates = new WeakMap<object, TxState>();
+function txState(tx: DbOrTx): TxState {
+  let s = txStates.get(tx);
+  if (!s) txStates.set(tx, (s = { kept: new Map(), pending: new Map(), rollups: { merged: new Set(), recomputed: new Set() } }));
+  return s;
+}
+
 /** The policy runtime of an instance (after {@link registerPolicyHooks}). */
 export function policyRuntime(deps: AppDeps): PolicyRuntime {
   const r = runtimes.get(deps);
@@ -63,8 +76,10 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
   deps.ingestPipeline.processors.push(async (tx: DbOrTx, batch: IngestBatch): Promise<IngestBatch> => {
     if (!batch.points.length) return batch;
     const policies = await cache.get(tx, [...new Set(batch.points.map((p) => p.modelId))]);
-    let points = await processPoints(tx, batch.points, policies);
-    points = await computePoints(tx, points, policies);
+    const st = txState(tx);
+    let points = await processPoints(tx, batch.points, policies, st.kept);
+    points = await computePoints(tx, points, policies, st.pending);
+    for (const p of points) st.pending.set(`${p.deviceId}:${p.pointId}:${p.time}`, p);
     points = points.map((p) => (hasForm(formsOf(policies, p), 'RAW') ? p : { ...p, history: false }));
     const rollupCandidates = points.filter((p) => {
       const forms = formsOf(policies, p);
@@ -87,7 +102,7 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
       const forms = formsOf(state.policies, p);
       return ROLLUP_FORMS.filter((f) => hasForm(forms, f));
     };
-    await updateRollups(tx, batch.points, levelsOf, state.replaced);
+    await updateRollups(tx, batch.points, levelsOf, state.replaced, txState(tx).rollups);
   });
 
   const scheduler = deps.config.SCHEDULER_ENABLED ? startRetentionScheduler(deps.database, { intervalMs: deps.config.RETENTION_INTERVAL_MS, batchRows: deps.config.RETENTION_BATCH_ROWS, serviceDefault, log: deps.log }) : null;

@@ -8,7 +8,7 @@ import { QUALITY_BAD, type ProcessingStep } from './types';
 import { toValueColumns } from './values';
 
 /** The last kept value of a series, for deadbands. */
-interface Kept {
+export interface Kept {
   time: number;
   value: number;
 }
@@ -66,9 +66,11 @@ export function applySteps(steps: readonly ProcessingStep[], rec: { readonly val
 /**
  * Runs the processing policies over a batch's points: returns the points to store, and writes
  * the values as received to `point_raw_values` for points whose policy keeps raw values.
- * Deadband state comes from `latest_values` (the last value kept) and moves within the batch.
+ * Deadband state comes from `latest_values` (the last value kept) and moves within the batch;
+ * `kept` carries it across the batches of one transaction (group commit), whose earlier rows
+ * are not stored yet when a later batch is processed.
  */
-export async function processPoints(tx: DbOrTx, points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>): Promise<PointRecord[]> {
+export async function processPoints(tx: DbOrTx, points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>, kept: Map<string, Kept> = new Map()): Promise<PointRecord[]> {
   const withPolicy = points.filter((p) => policies.get(p.modelId)?.processing.has(p.pointId));
   if (!withPolicy.length) return [...points];
   const deadbandKeys = new Map<string, { d: number; p: number }>();
@@ -78,7 +80,7 @@ export async function processPoints(tx: DbOrTx, points: readonly PointRecord[], 
     if (pol.keepRaw) raw.push(p);
     if (pol.steps.some((s) => s.kind === 'DEADBAND')) deadbandKeys.set(`${p.deviceId}:${p.pointId}`, { d: p.deviceId, p: p.pointId });
   }
-  const last = new Map<string, Kept>();
+  const last = kept;
   if (deadbandKeys.size) {
     const keys = [...deadbandKeys.values()];
     const rows = await queryRows<{ device_id: number; point_id: number; t: string | number; num: number | null }>(
@@ -88,7 +90,11 @@ export async function processPoints(tx: DbOrTx, points: readonly PointRecord[], 
           join unnest(${sql.param(keys.map((k) => k.d))}::int[], ${sql.param(keys.map((k) => k.p))}::int[]) as k(d, p)
             on l.device_id = k.d and l.point_id = k.p`,
     );
-    for (const r of rows) if (r.num !== null) last.set(`${r.device_id}:${r.point_id}`, { time: Number(r.t), value: Number(r.num) });
+    for (const r of rows) {
+      const key = `${r.device_id}:${r.point_id}`;
+      const cur = last.get(key);
+      if (r.num !== null && (!cur || cur.time < Number(r.t))) last.set(key, { time: Number(r.t), value: Number(r.num) });
+    }
   }
   if (raw.length) await writeRawValues(tx, raw);
   const out: PointRecord[] = [];

@@ -39,10 +39,23 @@ interface Acc {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
+ * What the rollup writer remembers within one transaction: with group commit, every batch of
+ * the transaction is stored before the first writer runs, so a key seen by an earlier batch's
+ * writer is a replacement, and a bucket recomputed from point_data already holds every value
+ * of the transaction.
+ */
+export interface RollupTxState {
+  readonly merged: Set<string>;
+  readonly recomputed: Set<string>;
+}
+
+/**
  * Maintains the rollups of `points` (numeric values only) at the levels each point stores.
  * `replaced` holds the series keys (`device:point:time`) that overwrote a stored value.
  */
-export async function updateRollups(tx: DbOrTx, points: readonly PointRecord[], levelsOf: (p: PointRecord) => readonly RollupForm[], replaced: ReadonlySet<string>): Promise<void> {
+export async function updateRollups(tx: DbOrTx, points: readonly PointRecord[], levelsOf: (p: PointRecord) => readonly RollupForm[], replaced: ReadonlySet<string>, state: RollupTxState = { merged: new Set(), recomputed: new Set() }): Promise<void> {
+  const seenBefore = new Set(state.merged);
+  for (const p of points) state.merged.add(`${p.deviceId}:${p.pointId}:${p.time}`);
   for (const level of ROLLUP_LEVELS) {
     const merged = new Map<string, Acc>();
     const recompute = new Map<string, { d: number; p: number; bucket: number }>();
@@ -50,7 +63,9 @@ export async function updateRollups(tx: DbOrTx, points: readonly PointRecord[], 
       if (typeof r.value !== 'number' || !levelsOf(r).includes(level.form)) continue;
       const bucket = Math.floor(r.time / level.ms) * level.ms;
       const bkey = `${r.deviceId}:${r.pointId}:${bucket}`;
-      if (replaced.has(`${r.deviceId}:${r.pointId}:${r.time}`)) {
+      if (state.recomputed.has(`${level.form}:${bkey}`)) continue;
+      const key = `${r.deviceId}:${r.pointId}:${r.time}`;
+      if (replaced.has(key) || seenBefore.has(key)) {
         recompute.set(bkey, { d: r.deviceId, p: r.pointId, bucket });
         continue;
       }
@@ -67,7 +82,10 @@ export async function updateRollups(tx: DbOrTx, points: readonly PointRecord[], 
       }
     }
     // NOTE: a bucket that is recomputed from point_data already includes the batch's new values.
-    for (const k of recompute.keys()) merged.delete(k);
+    for (const k of recompute.keys()) {
+      merged.delete(k);
+      state.recomputed.add(`${level.form}:${k}`);
+    }
     if (merged.size) await mergeBuckets(tx, level.table, [...merged.values()]);
     if (recompute.size) await recomputeBuckets(tx, level.table, level.interval, [...recompute.values()]);
   }
