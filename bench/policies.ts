@@ -89,7 +89,8 @@ async function runClient(job: ClientJob): Promise<ClientReport> {
       while (next < bodies.length) {
         const body = bodies[next++]!;
         try {
-          points += await post(agent, job, body);
+          const accepted = await post(agent, job, body);
+          points += accepted;
         } catch (e) {
           if (++failures < 3) process.stderr.write(`batch failed: ${(e as Error).message}\n`);
         }

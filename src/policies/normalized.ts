@@ -16,7 +16,7 @@ export async function upsertNormalized(tx: DbOrTx, points: readonly PointRecord[
     if (!cur || p.time >= cur.time) last.set(k, p);
   }
   if (!last.size) return;
-  const rows = [...last.values()].map((p) => ({ p, c: toValueColumns(p.dataType, p.value) }));
+  const rows = [...last.values()].sort((a, b) => a.deviceId - b.deviceId || a.pointId - b.pointId || a.time - b.time).map((p) => ({ p, c: toValueColumns(p.dataType, p.value) }));
   const col = <T>(f: (r: (typeof rows)[number]) => T) => sql.param(rows.map(f));
   await queryRows(
     tx,

@@ -86,7 +86,8 @@ export async function updateRollups(tx: DbOrTx, points: readonly PointRecord[], 
       merged.delete(k);
       state.recomputed.add(`${level.form}:${k}`);
     }
-    if (merged.size) await mergeBuckets(tx, level.table, [...merged.values()]);
+    // NOTE: rows in key order, so that concurrent transactions lock hot buckets in the same order (no deadlocks).
+    if (merged.size) await mergeBuckets(tx, level.table, [...merged.values()].sort((a, b) => a.d - b.d || a.p - b.p || a.bucket - b.bucket));
     if (recompute.size) await recomputeBuckets(tx, level.table, level.interval, [...recompute.values()]);
   }
 }
@@ -139,11 +140,19 @@ export async function recomputeBuckets(tx: DbOrTx, table: PgTable, interval: str
 export async function findStoredKeys(tx: DbOrTx, points: readonly PointRecord[]): Promise<Set<string>> {
   const out = new Set<string>();
   if (!points.length) return out;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const p of points) {
+    lo = Math.min(lo, p.time);
+    hi = Math.max(hi, p.time);
+  }
+  // NOTE: the time bounds let TimescaleDB exclude chunks outside the batch's range.
   const rows = await queryRows<{ device_id: number; point_id: number; t: string | number }>(
     tx,
     sql`select x.device_id, x.point_id, (extract(epoch from x.time) * 1000)::float8 as t
         from unnest(${sql.param(points.map((p) => p.deviceId))}::int[], ${sql.param(points.map((p) => p.pointId))}::int[], ${sql.param(points.map((p) => iso(p.time)))}::text[]::timestamptz[]) as k(d, p, t)
-        join point_data x on x.device_id = k.d and x.point_id = k.p and x.time = k.t`,
+        join point_data x on x.device_id = k.d and x.point_id = k.p and x.time = k.t
+        where x.time >= ${iso(lo)}::timestamptz and x.time <= ${iso(hi)}::timestamptz`,
   );
   for (const r of rows) out.add(`${r.device_id}:${r.point_id}:${Number(r.t)}`);
   return out;
