@@ -34,6 +34,7 @@ interface ClientJob {
   readonly batchPoints: number;
   readonly clients: number;
   readonly singleRequests: number;
+  readonly singleClients: number;
   readonly startTime: number;
 }
 
@@ -71,7 +72,7 @@ function post(agent: Agent, job: ClientJob, body: string): Promise<number> {
 
 /** The client process: concurrent loops posting prepared bodies. */
 async function runClient(job: ClientJob): Promise<ClientReport> {
-  const agent = new Agent({ keepAlive: true, maxSockets: job.clients });
+  const agent = new Agent({ keepAlive: true, maxSockets: Math.max(job.clients, job.singleClients) });
   const perItem = job.pointIds.length;
   const itemsPerBatch = Math.max(1, Math.floor(job.batchPoints / perItem));
   let t = job.startTime;
@@ -109,7 +110,7 @@ async function runClient(job: ClientJob): Promise<ClientReport> {
   let sent = 0;
   const singleStarted = performance.now();
   await Promise.all(
-    Array.from({ length: job.clients }, async () => {
+    Array.from({ length: job.singleClients }, async () => {
       while (sent < job.singleRequests) {
         const k = sent++;
         const body = JSON.stringify({ query: QUERY, variables: { items: [{ assetId: job.assetIds[k % job.assetIds.length], time: t + k, values: { [job.pointIds[0]!]: k } }] } });
@@ -141,6 +142,7 @@ async function main() {
   const deviceCount = num('BENCH_DEVICES', full ? 200 : 50);
   const pointsPerDevice = num('BENCH_POINTS_PER_DEVICE', 10);
   const singleRequests = num('BENCH_SINGLE_REQUESTS', full ? 5000 : 500);
+  const singleClients = num('BENCH_SINGLE_CLIENTS', 16);
   const dbName = `tributary_bench_${process.pid}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${dbName}`);
@@ -162,7 +164,42 @@ async function main() {
     const assetIds: string[] = [];
     for (let k = 0; k < deviceCount; k++) assetIds.push((await gql(url, token, 'mutation($i: CreateDeviceInput!) { createDevice(input: $i) { assetId } }', { i: { productKey: 'pkBench', deviceKey: `bench${k}`, name: `bench${k}` } }))['createDevice'].assetId);
 
-    const job: ClientJob = { url, token, assetIds, pointIds, batches, batchPoints, clients, singleRequests, startTime: 1_700_000_000_000 };
+    const job: ClientJob = { url, token, assetIds, pointIds, batches, batchPoints, clients, singleRequests, singleClients, startTime: 1_700_000_000_000 };
+    const sql = postgres(u.toString(), { max: clients, onnotice: () => {} });
+    const [ids] = await sql<{ d: number[]; p: number[] }[]>`select (select array_agg(id order by id) from devices) as d, (select array_agg(id order by id) from model_features where kind = 'MEASUREPOINT') as p`;
+    const rows = batches * batchPoints;
+    let epoch = 0;
+    // The database's own rate: the same rows (count, tables, batch size, concurrency) generated server side.
+    const measureDb = async () => {
+      const base = `${2030 + epoch++}-01-01`;
+      const series = ids!.d.length * ids!.p.length;
+      let nextOff = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          while (nextOff < rows) {
+            const off = nextOff;
+            nextOff += batchPoints;
+            const n = Math.min(batchPoints, rows - off);
+            await sql.begin(async (tx) => {
+              await tx`with u as materialized (
+                         select ${base}::timestamptz + ((${off}::int8 + g) / ${series}) * interval '1 millisecond' as t,
+                                (${ids!.d}::int4[])[1 + ((${off}::int8 + g) / ${ids!.p.length}) % ${ids!.d.length}] as d,
+                                (${ids!.p}::int4[])[1 + (${off}::int8 + g) % ${ids!.p.length}] as p, random() * 1000 as v
+                         from generate_series(0, ${n - 1}) g),
+                       h as (insert into point_data (time, device_id, point_id, num, offline) select t, d, p, v, false from u
+                             on conflict (device_id, point_id, time) do update set num = excluded.num)
+                       insert into latest_values (device_id, point_id, time, num, updated_at)
+                       select distinct on (d, p) d, p, t, v, now() from u order by d, p, t desc
+                       on conflict (device_id, point_id) do update set time = excluded.time, num = excluded.num, updated_at = now() where excluded.time >= latest_values.time`;
+            });
+          }
+        }),
+      );
+      return rows / ((performance.now() - started) / 1000);
+    };
+    const dbBefore = await measureDb();
+
     const child = fork(fileURLToPath(import.meta.url), ['client'], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
     const report = await new Promise<ClientReport>((resolve, reject) => {
       child.once('message', (m) => resolve(m as ClientReport));
@@ -171,34 +208,9 @@ async function main() {
       child.send(job);
     });
     child.kill();
-
     const e2eRate = report.points / report.batchSeconds;
-    // The database's own rate: the same number of rows into the same tables, generated server side.
-    const sql = postgres(u.toString(), { max: 1, onnotice: () => {} });
-    const [ids] = await sql<{ d: number[]; p: number[] }[]>`select (select array_agg(id order by id) from devices) as d, (select array_agg(id order by id) from model_features where kind = 'MEASUREPOINT') as p`;
-    const rows = report.points;
-    const series = ids!.d.length * ids!.p.length;
-    const dbStarted = performance.now();
-    for (let off = 0; off < rows; off += batchPoints) {
-      const n = Math.min(batchPoints, rows - off);
-      await sql.begin(async (tx) => {
-        await tx`insert into point_data (time, device_id, point_id, num, offline)
-                 select '2030-01-01'::timestamptz + ((${off}::int8 + g) / ${series}) * interval '1 millisecond',
-                        (${ids!.d}::int4[])[1 + ((${off}::int8 + g) / ${ids!.p.length}) % ${ids!.d.length}],
-                        (${ids!.p}::int4[])[1 + (${off}::int8 + g) % ${ids!.p.length}], random() * 1000, false
-                 from generate_series(0, ${n - 1}) g
-                 on conflict (device_id, point_id, time) do update set num = excluded.num`;
-        await tx`insert into latest_values (device_id, point_id, time, num, updated_at)
-                 select distinct on (d, p) d, p, t, v, now() from (
-                   select (${ids!.d}::int4[])[1 + ((${off}::int8 + g) / ${ids!.p.length}) % ${ids!.d.length}] as d,
-                          (${ids!.p}::int4[])[1 + (${off}::int8 + g) % ${ids!.p.length}] as p,
-                          '2030-01-01'::timestamptz + ((${off}::int8 + g) / ${series}) * interval '1 millisecond' as t, random() * 1000 as v
-                   from generate_series(0, ${n - 1}) g) x
-                 order by d, p, t desc
-                 on conflict (device_id, point_id) do update set time = excluded.time, num = excluded.num, updated_at = now() where excluded.time >= latest_values.time`;
-      });
-    }
-    const dbRate = rows / ((performance.now() - dbStarted) / 1000);
+    const dbAfter = await measureDb();
+    const dbRate = (dbBefore + dbAfter) / 2;
     const timescale = app.deps.database.timescale;
     const [size] = await sql<{ bytes: string; n: string }[]>`select ${timescale ? sql`hypertable_size('point_data')` : sql`pg_total_relation_size('point_data')`}::text as bytes, (select count(*) from point_data)::text as n`;
     await sql.end();
@@ -209,9 +221,9 @@ async function main() {
         `ingest bench (${full ? 'full' : 'small'} scale): ${batches} batches x ${batchPoints} points, ${clients} concurrent clients, ${deviceCount} devices x ${pointsPerDevice} DOUBLE points, timescale=${timescale}, group commit=${config.INGEST_GROUP_COMMIT}`,
         `machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared machine: figures are indicative)`,
         `end to end:          ${f(e2eRate)} points/s (${f(report.points)} points in ${report.batchSeconds.toFixed(2)} s, ${report.failures} failed requests)`,
-        `database own rate:   ${f(dbRate)} points/s (INSERT ... SELECT of the same rows into point_data + latest_values, ${batchPoints} per transaction)`,
+        `database own rate:   ${f(dbRate)} points/s (INSERT ... SELECT of the same rows into point_data + latest_values, ${batchPoints} per transaction, ${clients} connections; ${f(dbBefore)} before, ${f(dbAfter)} after the HTTP run)`,
         `ratio e2e / db:      ${(e2eRate / dbRate).toFixed(2)}`,
-        `single-point:        ${f(report.singleRequests / report.singleSeconds)} requests/s (${report.singleRequests} requests)`,
+        `single-point:        ${f(report.singleRequests / report.singleSeconds)} requests/s (${report.singleRequests} requests, ${singleClients} concurrent clients)`,
         `bytes per point:     ${(Number(size!.bytes) / Number(size!.n)).toFixed(1)} (point_data with indexes, ${f(Number(size!.n))} rows)`,
       ].join('\n') + '\n',
     );

@@ -1,7 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { and, desc, eq } from 'drizzle-orm';
-import parseRange from 'range-parser';
 import type { Access } from '../auth/permissions';
 import type { Config } from '../config';
 import { notFound } from '../errors';
@@ -12,7 +9,8 @@ import { storeFor } from './file-store';
 
 /*
  * The files service: what GraphQL, the /files download route and the REST shim call. Every
- * function takes the caller's Access; other organisations' files are NOT_FOUND.
+ * function takes the caller's Access; other organisations' files are NOT_FOUND. HTTP range
+ * answers are in server/send-file.ts.
  */
 
 /** The services files need (AppDeps provides them). */
@@ -100,45 +98,4 @@ export async function deleteFile(deps: FilesDeps, access: Access, device: Device
 /** Bytes `start`..`end` (inclusive) of a file as a stream. */
 export function readFileRange(deps: FilesDeps, file: StoredFile, start = 0, end = file.sizeBytes - 1) {
   return storeFor(deps.config, deps.db, file).read(file, start, end);
-}
-
-/**
- * Answers a download: 200 with Accept-Ranges and the whole file, 206 with Content-Range and an
- * exact Content-Length for one satisfiable range, 416 when none is satisfiable. Ranges are
- * never sent chunked (the EnOS SDK fails on that). Several ranges are served as the whole file.
- */
-export async function sendFile(deps: FilesDeps, req: IncomingMessage, res: ServerResponse, file: StoredFile): Promise<void> {
-  const size = file.sizeBytes;
-  const header = req.headers['range'];
-  let start = 0;
-  let end = size - 1;
-  let status = 200;
-  if (typeof header === 'string' && header) {
-    const r = parseRange(size, header, { combine: true });
-    if (r === -1) {
-      res.writeHead(416, { 'content-range': `bytes */${size}`, 'accept-ranges': 'bytes', 'content-length': 0 });
-      res.end();
-      return;
-    }
-    if (r !== -2 && r.type === 'bytes' && r.length === 1) {
-      start = r[0]!.start;
-      end = r[0]!.end;
-      status = 206;
-    }
-  }
-  const headers: Record<string, string | number> = {
-    'content-type': file.contentType || 'application/octet-stream',
-    'content-length': size === 0 ? 0 : end - start + 1,
-    'accept-ranges': 'bytes',
-    etag: `"${file.md5}"`,
-    'content-disposition': `attachment; filename="${file.fileName}"`,
-    'x-content-type-options': 'nosniff',
-  };
-  if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${size}`;
-  res.writeHead(status, headers);
-  if (req.method === 'HEAD' || size === 0) {
-    res.end();
-    return;
-  }
-  await pipeline(readFileRange(deps, file, start, end), res);
 }

@@ -143,6 +143,14 @@ export async function drainUpload(input: UploadInput): Promise<void> {
     const s = upload.createReadStream();
     for await (const _ of s);
   } catch {
-    // NOTE: a part that never arrived or failed matters only if referenced.
+    // NOTE: a part already read, that never arrived or that failed matters only if referenced.
   }
+}
+
+/**
+ * Reads every part not read yet, in order, discarding it. A refused request must still consume
+ * its body: the multipart parser stops at an unread part, and the connection would stall.
+ */
+export async function drainUploads(inputs: readonly UploadInput[]): Promise<void> {
+  for (const input of inputs) await drainUpload(input);
 }

@@ -3,7 +3,7 @@ import type { Access } from '../auth/permissions';
 import type { Config } from '../config';
 import { AppError, ErrorCode, badInput } from '../errors';
 import type { FileStore } from '../files/file-store';
-import { discardStaged, drainUpload, FileRejected, stageUpload, type StagedFile, type UploadInput } from '../files/file-upload';
+import { discardStaged, drainUpload, drainUploads, FileRejected, stageUpload, type StagedFile, type UploadInput } from '../files/file-upload';
 import type { Logger } from '../log';
 import type { NormalValue } from '../model/validate-value';
 import type { Db } from '../storage/db';
@@ -120,6 +120,16 @@ function withStoredUris(v: ValidItem, model: CompiledModel, uris: ReadonlyMap<st
  * (see {@link refusal}); PARTIAL stores the good items and reports the others.
  */
 export async function ingest(deps: IngestDeps, access: Access, req: IngestRequest): Promise<IngestResult> {
+  try {
+    return await ingestOnce(deps, access, req);
+  } catch (e) {
+    // The answer need not wait for the rest of the body; the body must still be read.
+    if (req.files.length) void drainUploads(req.files);
+    throw e;
+  }
+}
+
+async function ingestOnce(deps: IngestDeps, access: Access, req: IngestRequest): Promise<IngestResult> {
   const caller = access.require('ASSET_WRITE');
   const { config, db } = deps;
   const n = countValues(req.kind, req.items);

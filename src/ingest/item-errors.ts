@@ -41,6 +41,5 @@ export function requestCodeOf(code: ItemErrorCode): ErrorCode {
 export function refusal(errors: readonly ItemError[]): AppError {
   const first = errors[0]!;
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-  const where = first.identifier ? ` ${first.identifier}` : '';
-  return new AppError(requestCodeOf(first.code), `item ${first.index}${where}: ${first.reason}${more}`, { errors: errors.slice(0, 100) });
+  return new AppError(requestCodeOf(first.code), `item ${first.index}: ${first.reason}${more}`, { errors: errors.slice(0, 100) });
 }

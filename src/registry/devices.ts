@@ -5,6 +5,7 @@ import { AppError, ErrorCode, badInput, notFound, translatePgError } from '../er
 import { validateValue } from '../model/validate-value';
 import type { Db, DbOrTx } from '../storage/db';
 import { attributeHistory, attributeValues, devices, eventData, files, latestValues, modelFeatures, pointData, products, thingModels } from '../storage/schema/index';
+import { parseInput } from './parse-input';
 import { escapeLike, getModelsByIds } from './models';
 import { decodeIdCursor, encodeIdCursor, pageSize, toConnection, type Connection, type PageArgs } from './pagination';
 import { KEY_RE, generateKey } from './products';
@@ -178,11 +179,6 @@ const createSchema = z.object({
 });
 const updateSchema = createSchema.omit({ productKey: true, deviceKey: true }).partial().extend({ name: z.string().trim().min(1).max(256).nullish() });
 
-function parse<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const p = schema.safeParse(input);
-  if (!p.success) throw badInput(`invalid ${what}: ${p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return p.data;
-}
 
 /** Validates registry-set attribute values against the model; FILE attributes are set by ingest only. */
 async function checkAttributes(db: DbOrTx, modelId: number, attrs: Record<string, unknown>): Promise<{ id: number; value: unknown }[]> {
@@ -212,7 +208,7 @@ async function writeAttributes(db: DbOrTx, deviceId: number, values: { id: numbe
 
 /** Creates a device under one of the organisation's products; assetId is generated. */
 export async function createDevice(db: Db, orgId: string, input: unknown): Promise<Device> {
-  const p = parse(createSchema, input, 'device');
+  const p = parseInput(createSchema, input, 'device');
   return db.transaction(async (tx) => {
     const [prod] = await tx.select().from(products).where(and(eq(products.orgId, orgId), eq(products.productKey, p.productKey)));
     if (!prod) throw notFound('product', { productKey: p.productKey });
@@ -236,7 +232,7 @@ export async function createDevice(db: Db, orgId: string, input: unknown): Promi
 
 /** Updates a device's name, timezone, description, tags (replaced) and attributes (merged). */
 export async function updateDevice(db: Db, orgId: string, ref: DeviceRef, input: unknown): Promise<Device> {
-  const p = parse(updateSchema, input, 'device update');
+  const p = parseInput(updateSchema, input, 'device update');
   return db.transaction(async (tx) => {
     const cur = await getDevice(tx, orgId, ref);
     const set: Partial<typeof devices.$inferInsert> = { updatedAt: new Date() };

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { badInput, conflict, notFound, translatePgError } from '../errors';
+import { conflict, notFound, translatePgError } from '../errors';
 import type { Db, DbOrTx } from '../storage/db';
 import { devices, products, thingModels } from '../storage/schema/index';
+import { parseInput } from './parse-input';
 import { escapeLike } from './models';
 import { decodeIdCursor, encodeIdCursor, pageSize, toConnection, type Connection, type PageArgs } from './pagination';
 
@@ -46,11 +47,6 @@ const updateSchema = z.object({
   dataFormat: z.enum(DATA_FORMATS).nullish(),
 });
 
-function parse<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const p = schema.safeParse(input);
-  if (!p.success) throw badInput(`invalid ${what}: ${p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return p.data;
-}
 
 const columns = {
   id: products.id,
@@ -108,7 +104,7 @@ async function modelIdOf(db: DbOrTx, orgId: string, identifier: string): Promise
 
 /** Creates a product bound to one of the organisation's models. */
 export async function createProduct(db: DbOrTx, orgId: string, input: unknown): Promise<Product> {
-  const p = parse(createSchema, input, 'product');
+  const p = parseInput(createSchema, input, 'product');
   const modelId = await modelIdOf(db, orgId, p.modelIdentifier);
   const productKey = p.productKey ?? generateKey(10);
   try {
@@ -126,7 +122,7 @@ async function deviceCount(db: DbOrTx, productId: number): Promise<number> {
 
 /** Updates a product; rebinding to another model is refused while it has devices. */
 export async function updateProduct(db: Db, orgId: string, productKey: string, input: unknown): Promise<Product> {
-  const p = parse(updateSchema, input, 'product update');
+  const p = parseInput(updateSchema, input, 'product update');
   return db.transaction(async (tx) => {
     const cur = await getProduct(tx, orgId, productKey);
     const set: Partial<typeof products.$inferInsert> = { updatedAt: new Date() };

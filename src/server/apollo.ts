@@ -18,6 +18,7 @@ export function formatGraphQLError(log: Logger) {
     const app = findAppError(error);
     const base = { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
     if (app) return { ...base, message: app.message, extensions: { code: app.code, ...(app.details ? { details: app.details } : {}) } };
+    if (formatted.extensions?.['queryLimit']) return { ...base, extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } };
     const original = unwrapResolverError(error);
     const code = formatted.extensions?.code;
     if (original instanceof GraphQLError && typeof original.extensions?.code === 'string' && CLIENT_CODES.has(original.extensions.code)) {

@@ -1,8 +1,9 @@
 import { toSafeError, httpStatusOf } from '../errors';
-import { findFile, sendFile } from '../files/file-service';
+import { findFile } from '../files/file-service';
 import { uriFromDownloadPath } from '../files/file-uri';
 import { authenticate, tokenFromHeaders } from './authenticate';
 import { sendJson } from './http-util';
+import { sendFile } from './send-file';
 import type { Route } from './routes';
 
 const PREFIX = '/files/';

@@ -52,6 +52,7 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
       return createContext(deps, access, rc.requestId);
     },
   });
+  if (contentType.startsWith('multipart/form-data')) drainUnreadUploads(body);
   res.statusCode = result.status ?? 200;
   for (const [k, v] of result.headers) res.setHeader(k, v);
   if (result.body.kind === 'complete') {
@@ -61,4 +62,33 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
     for await (const chunk of result.body.asyncIterator) res.write(chunk);
     res.end();
   }
+}
+
+/**
+ * Reads and discards every upload of a multipart request that the operation left unread (an
+ * operation refused before its resolver ran, say): busboy stops at an unread part, and the
+ * connection would stall. Parts already read refuse a second read; that is ignored.
+ */
+function drainUnreadUploads(body: unknown): void {
+  const seen = new Set<unknown>();
+  const visit = (v: unknown, depth: number): void => {
+    if (depth > 20 || typeof v !== 'object' || v === null || seen.has(v)) return;
+    seen.add(v);
+    const promise = (v as { promise?: unknown }).promise;
+    if (promise instanceof Promise) {
+      promise.then(
+        (f: { createReadStream(): NodeJS.ReadableStream }) => {
+          try {
+            f.createReadStream().resume();
+          } catch {
+            // NOTE: already read by the resolver.
+          }
+        },
+        () => {},
+      );
+      return;
+    }
+    for (const x of Array.isArray(v) ? v : Object.values(v)) visit(x, depth + 1);
+  };
+  visit(body, 0);
 }

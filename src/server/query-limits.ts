@@ -12,7 +12,9 @@ const LIST_ARGS = ['first', 'last', 'limit'];
 const DEFAULT_LIST_SIZE = 10;
 
 function refuse(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX' } });
+  // NOTE: Apollo re-codes validation errors as GRAPHQL_VALIDATION_FAILED; `queryLimit` lets
+  // formatGraphQLError restore our code.
+  return new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX', queryLimit: true } });
 }
 
 /**

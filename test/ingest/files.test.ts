@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +127,71 @@ describe('file upload with points', () => {
     expect(await fileRows()).toBe(0);
     const pts = await queryRows<{ n: number }>(t.db, sql`select count(*)::int as n from point_data where time = ${new Date(T0 + 6).toISOString()}::timestamptz`);
     expect(pts[0]?.n).toBe(0);
+  });
+
+  it('refuses a bad item without storing the request\'s files, even a large one', async () => {
+    const r = await postMultipart(t, org.token, POST_POINTS, { items: [{ assetId: assets[0], time: T0 + 40, values: { file: 'local://refused.bin', nope: 1 } }] }, [{ name: 'refused.bin', content: randomBytes(3_000_000) }]);
+    expect(errorCode(r as never)).toBe('MODEL_VIOLATION');
+    const rows = await queryRows<{ n: number }>(t.db, sql`select count(*)::int as n from files where original_name = 'refused.bin'`);
+    expect(rows[0]?.n).toBe(0);
+  });
+
+  it('reads the files of a refused operation, so that the same connection serves the next request', async () => {
+    // One keep-alive socket: a stalled multipart body would block the second request.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = async (variables: Record<string, unknown>, content: Buffer) => {
+      const form = new FormData();
+      form.append('operations', JSON.stringify({ query: POST_POINTS, variables: { ...variables, files: [{ name: 'x', file: null }] } }));
+      form.append('map', JSON.stringify({ 0: ['variables.files.0.file'] }));
+      form.append('0', new Blob([content]), 'x');
+      const encoded = new Response(form);
+      const bytes = Buffer.from(await encoded.arrayBuffer());
+      const url = new URL(`${t.url}/graphql`);
+      return new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const req = request({ host: url.hostname, port: url.port, path: '/graphql', method: 'POST', agent, timeout: 10_000, headers: { 'content-type': encoded.headers.get('content-type')!, 'content-length': bytes.length, authorization: `Bearer ${org.token}`, 'apollo-require-preflight': '1' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+        });
+        req.on('timeout', () => req.destroy(new Error('stalled')));
+        req.on('error', reject);
+        req.end(bytes);
+      });
+    };
+    try {
+      const big = randomBytes(2_000_000);
+      const early = await send({ items: [{ assetId: assets[0], values: { file: 'local://x' } }] }, big);
+      expect(early.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+      const refused = await send({ items: [{ assetId: assets[0], time: T0 + 43, values: { file: 'local://x', nope: 1 } }] }, big);
+      expect(refused.body.errors[0].extensions.code).toBe('MODEL_VIOLATION');
+      const ok = await send({ items: [{ assetId: assets[0], time: T0 + 42, values: { file: 'local://x' } }] }, Buffer.from('after'));
+      expect(ok.body.errors).toBeUndefined();
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('stores in PARTIAL mode only the files of accepted items', async () => {
+    const r = await postMultipart(
+      t,
+      org.token,
+      POST_POINTS,
+      {
+        mode: 'PARTIAL',
+        items: [
+          { assetId: assets[0], time: T0 + 41, values: { file: 'local://kept.txt' } },
+          { assetId: assets[1], time: T0 + 41, values: { file: 'local://dropped.txt', i: 'bad' } },
+        ],
+      },
+      [
+        { name: 'kept.txt', content: 'kept' },
+        { name: 'dropped.txt', content: 'dropped' },
+      ],
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.['postMeasurePoints']).toMatchObject({ accepted: 1, rejected: 1, files: [{ name: 'kept.txt' }] });
+    const rows = await queryRows<{ n: number }>(t.db, sql`select count(*)::int as n from files where original_name = 'dropped.txt'`);
+    expect(rows[0]?.n).toBe(0);
   });
 
   it('makes a path-traversal file name harmless', async () => {

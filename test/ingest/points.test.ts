@@ -158,6 +158,15 @@ describe('postMeasurePoints storage', () => {
     expect(r.data?.['device']?.measurepointLastUpdate).toBeTruthy();
   });
 
+  it('stores a call of 10,000 values across devices in one go', async () => {
+    const items = Array.from({ length: 1000 }, (_, k) => ({ assetId: assets[k % 3], time: T0 + 100_000 + k, values: { i: k, d: k / 2, f: 1, b: k % 2, s: 'x', ts: k, ei: 1, es: 'on', dt: '2024-01-01 00:00:00', arr: [k] } }));
+    const r = await t.gql(org.token, POST_POINTS, { items });
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.['postMeasurePoints']?.accepted).toBe(10_000);
+    const rows = await queryRows<{ n: number }>(t.db, sql`select count(*)::int as n from point_data where time >= ${new Date(T0 + 100_000).toISOString()}::timestamptz`);
+    expect(rows[0]?.n).toBe(10_000);
+  });
+
   it('names devices by productKey and deviceKey as well as assetId', async () => {
     const r = await t.gql(org.token, POST_POINTS, { items: [{ productKey: 'pkPoints', deviceKey: 'dev1', time: T0 + 77, values: { i: 7 } }] });
     expect(r.data?.['postMeasurePoints']?.accepted).toBe(1);

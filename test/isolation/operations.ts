@@ -1,0 +1,61 @@
+import type { Permission } from '../../src/auth/permissions';
+import { meterModel } from '../fixtures/models';
+import type { OrgFixtures } from './fixtures';
+
+/**
+ * One GraphQL operation of the isolation matrix. Adding an operation is one entry:
+ * the permission it needs, the document, and its variables built from the target
+ * organisation's fixtures (fresh fixtures are made for every run, so destructive
+ * operations are fine).
+ */
+export interface GraphQLMatrixOp {
+  readonly name: string;
+  readonly permission: Permission;
+  readonly query: string;
+  readonly vars: (f: OrgFixtures) => Record<string, unknown>;
+  /** false for operations that target nothing of another organisation (e.g. creating a new model). */
+  readonly crossOrg?: boolean;
+}
+
+const op = (name: string, permission: Permission, query: string, vars: (f: OrgFixtures) => Record<string, unknown> = () => ({}), crossOrg = true): GraphQLMatrixOp => ({ name, permission, query, vars, crossOrg });
+
+/** Every GraphQL operation that exists. */
+export const graphqlOperations: readonly GraphQLMatrixOp[] = [
+  // Registry: reads
+  op('thingModel', 'REGISTRY_READ', 'query($m: ID!) { thingModel(identifier: $m) { identifier } }', (f) => ({ m: f.model })),
+  op('thingModels', 'REGISTRY_READ', '{ thingModels { totalCount edges { node { identifier } } } }'),
+  op('exportThingModel', 'REGISTRY_READ', 'query($m: ID!) { exportThingModel(identifier: $m) }', (f) => ({ m: f.model })),
+  op('product', 'REGISTRY_READ', 'query($k: ID!) { product(productKey: $k) { productKey } }', (f) => ({ k: f.productKey })),
+  op('products', 'REGISTRY_READ', '{ products { totalCount edges { node { productKey } } } }'),
+  op('device by assetId', 'REGISTRY_READ', 'query($a: ID!) { device(assetId: $a) { assetId } }', (f) => ({ a: f.assetId })),
+  op('device by keys', 'REGISTRY_READ', 'query($k: String!, $d: String!) { device(productKey: $k, deviceKey: $d) { assetId } }', (f) => ({ k: f.productKey, d: f.deviceKey })),
+  op('devices', 'REGISTRY_READ', '{ devices { totalCount edges { node { assetId deviceKey } } } }'),
+  // Registry: writes
+  op('createThingModel', 'REGISTRY_FULL', 'mutation { createThingModel(input: { identifier: "MatrixNew", name: "n" }) { identifier } }', () => ({}), false),
+  op('updateThingModel', 'REGISTRY_FULL', 'mutation($m: ID!, $i: ThingModelInput!) { updateThingModel(identifier: $m, input: $i) { identifier } }', (f) => ({ m: f.model, i: { ...meterModel(f.model), name: 'changed' } })),
+  op('deleteThingModel', 'REGISTRY_FULL', 'mutation($m: ID!) { deleteThingModel(identifier: $m) }', (f) => ({ m: f.spareModel })),
+  // Import creates or replaces within the caller's own organisation: there is nothing of another to target.
+  op('importThingModel', 'REGISTRY_FULL', 'mutation($d: JSON!) { importThingModel(document: $d, replace: true) { identifier } }', (f) => ({ d: { ...meterModel(f.model), name: 'imported' } }), false),
+  op('createProduct', 'REGISTRY_FULL', 'mutation($m: String!) { createProduct(input: { name: "n", modelIdentifier: $m }) { productKey } }', (f) => ({ m: f.model })),
+  op('updateProduct', 'REGISTRY_FULL', 'mutation($k: ID!) { updateProduct(productKey: $k, input: { name: "changed" }) { productKey } }', (f) => ({ k: f.productKey })),
+  op('deleteProduct', 'REGISTRY_FULL', 'mutation($k: ID!) { deleteProduct(productKey: $k) }', (f) => ({ k: f.spareProductKey })),
+  op('createDevice', 'REGISTRY_FULL', 'mutation($k: String!) { createDevice(input: { productKey: $k, name: "n" }) { assetId } }', (f) => ({ k: f.productKey })),
+  op('updateDevice', 'REGISTRY_FULL', 'mutation($a: ID!) { updateDevice(device: { assetId: $a }, input: { name: "changed" }) { assetId } }', (f) => ({ a: f.assetId })),
+  op('enableDevice', 'REGISTRY_FULL', 'mutation($a: ID!) { enableDevice(device: { assetId: $a }) { assetId } }', (f) => ({ a: f.assetId })),
+  op('disableDevice', 'REGISTRY_FULL', 'mutation($a: ID!) { disableDevice(device: { assetId: $a }) { assetId } }', (f) => ({ a: f.assetId })),
+  op('deleteDevice', 'REGISTRY_FULL', 'mutation($a: ID!) { deleteDevice(device: { assetId: $a }) }', (f) => ({ a: f.assetId })),
+  // Ingest and files
+  op('postMeasurePoints', 'ASSET_WRITE', 'mutation($a: ID!) { postMeasurePoints(items: [{ assetId: $a, time: 1700000000001, values: { count: 1 } }]) { accepted } }', (f) => ({ a: f.assetId })),
+  op('postAttributes', 'ASSET_WRITE', 'mutation($a: ID!) { postAttributes(items: [{ assetId: $a, values: { location: "x" } }]) { accepted } }', (f) => ({ a: f.assetId })),
+  op('postEvents', 'ASSET_WRITE', 'mutation($a: ID!) { postEvents(items: [{ assetId: $a, time: 1700000000001, events: { alarm: { code: 1 } } }]) { accepted } }', (f) => ({ a: f.assetId })),
+  op('deviceFiles', 'ASSET_READ', 'query($a: ID!) { deviceFiles(device: { assetId: $a }) { uri } }', (f) => ({ a: f.assetId })),
+  op('deleteFile', 'ASSET_WRITE', 'mutation($a: ID!, $u: String!) { deleteFile(device: { assetId: $a }, uri: $u) }', (f) => ({ a: f.assetId, u: f.fileUri })),
+  // Service accounts
+  op('serviceAccounts', 'ORG_ADMIN', '{ serviceAccounts { accessKey } }'),
+  op('createServiceAccount', 'ORG_ADMIN', 'mutation { createServiceAccount(name: "n", grants: [{ permission: ASSET_READ }]) { accessKey } }', () => ({}), false),
+  op('updateServiceAccountGrants', 'ORG_ADMIN', 'mutation($s: ID!) { updateServiceAccountGrants(accessKey: $s, grants: [{ permission: ASSET_WRITE }]) { accessKey } }', (f) => ({ s: f.saAccessKey })),
+  op('disableServiceAccount', 'ORG_ADMIN', 'mutation($s: ID!) { disableServiceAccount(accessKey: $s) { accessKey } }', (f) => ({ s: f.saAccessKey })),
+  op('enableServiceAccount', 'ORG_ADMIN', 'mutation($s: ID!) { enableServiceAccount(accessKey: $s) { accessKey } }', (f) => ({ s: f.saAccessKey })),
+  op('rotateServiceAccountSecret', 'ORG_ADMIN', 'mutation($s: ID!) { rotateServiceAccountSecret(accessKey: $s) { accessKey } }', (f) => ({ s: f.saAccessKey })),
+  op('deleteServiceAccount', 'ORG_ADMIN', 'mutation($s: ID!) { deleteServiceAccount(accessKey: $s) }', (f) => ({ s: f.saAccessKey })),
+];
