@@ -43,6 +43,13 @@ export interface DeviceAggregates {
   readonly columns: { readonly point: string; readonly function: AggregateFunction; readonly values: (number | null)[] }[];
 }
 
+/** A zone that Intl knows but the database does not (22023) is the caller's mistake. */
+function unknownZone(err: unknown): never {
+  const code = (err as { code?: string; cause?: { code?: string } }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+  if (code === '22023') throw badInput('timezone is not known to the database', {});
+  throw err;
+}
+
 type AggRow = { device_id: number; t: number } & Record<string, number | null>;
 
 /**
@@ -79,14 +86,14 @@ export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, acc
     const feats = index.get(modelId);
     const columns: AggregateColumnSpec[] = args.aggregates.map((a) => ({ pointId: feats?.get(a.point)?.id ?? -1, fn: a.function }));
     const q: AggregateQuery = { deviceIds: group.map((d) => d.id), columns, fromMs: args.from, toMs: args.to, bucket: spec };
-    const rows = await queryRows<AggRow>(db, (await router?.(db, dialect, modelId, q)) ?? aggregateSql(dialect, q));
+    const rows = await queryRows<AggRow>(db, (await router?.(db, dialect, modelId, q)) ?? aggregateSql(dialect, q)).catch(unknownZone);
     for (const r of rows) {
       const list = rowsByDevice.get(r.device_id);
       if (list) list.push(r);
       else rowsByDevice.set(r.device_id, [r]);
     }
   }
-  const starts = fill === 'NONE' ? null : (await queryRows<{ t: number }>(db, bucketStartsSql(dialect, spec, new Date(args.from).toISOString(), new Date(args.to).toISOString()))).map((r) => r.t);
+  const starts = fill === 'NONE' ? null : (await queryRows<{ t: number }>(db, bucketStartsSql(dialect, spec, new Date(args.from).toISOString(), new Date(args.to).toISOString())).catch(unknownZone)).map((r) => r.t);
 
   const isCount = args.aggregates.map((a) => a.function === 'COUNT');
   for (const d of devs) {

@@ -1,9 +1,9 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Access } from '../auth/permissions';
 import { badInput, notFound } from '../errors';
-import { deviceConditions, getDevice, getDevicesByAssetIds, getDevicesByKeys, type DeviceRef } from '../registry/devices';
+import { deviceConditions, getDevice, type DeviceRef } from '../registry/devices';
 import { toFeature, type Feature } from '../registry/models';
-import type { DbOrTx } from '../storage/db';
+import { queryRows, type DbOrTx } from '../storage/db';
 import { devices, modelFeatures, products, thingModels } from '../storage/schema/index';
 
 /** Which devices a data query reads (see `DeviceSelector` in schema/query.graphql). */
@@ -55,7 +55,7 @@ export async function selectDevices(db: DbOrTx, access: Access, sel: DeviceSelec
   }
   const assetIds = refs.flatMap((r) => ('assetId' in r ? [r.assetId] : []));
   const keys = refs.flatMap((r) => ('assetId' in r ? [] : [r]));
-  const found = [...(await getDevicesByAssetIds(db, orgId, assetIds)), ...(await getDevicesByKeys(db, orgId, keys))];
+  const found = await findNamedDevices(db, orgId, assetIds, keys);
   const byAsset = new Map(found.map((d) => [d.assetId, d]));
   const byKey = new Map(found.map((d) => [`${d.productKey}\u0000${d.deviceKey}`, d]));
   const out = new Map<number, SelectedDevice>();
@@ -66,6 +66,26 @@ export async function selectDevices(db: DbOrTx, access: Access, sel: DeviceSelec
     if (!out.has(d.id)) out.set(d.id, { id: d.id, assetId: d.assetId, productKey: d.productKey, modelId: d.modelId });
   }
   return [...out.values()];
+}
+
+/**
+ * Devices of the organisation by assetId and by (productKey, deviceKey), with only the columns a
+ * data query needs.
+ *
+ * PERF: a lean lookup (arrays bound as one parameter each, no timestamp columns to parse) rather
+ * than the registry's full device read, since a latest-values call may name thousands of devices.
+ */
+async function findNamedDevices(db: DbOrTx, orgId: string, assetIds: readonly string[], keys: readonly { productKey: string; deviceKey: string }[]): Promise<(SelectedDevice & { deviceKey: string })[]> {
+  if (!assetIds.length && !keys.length) return [];
+  const rows = await queryRows<{ id: number; asset_id: string; product_key: string; model_id: number; device_key: string }>(
+    db,
+    sql`select d.id, d.asset_id, p.product_key, p.model_id, d.device_key
+        from devices d join products p on p.id = d.product_id
+        where d.org_id = ${orgId} and (
+          d.asset_id = any(${sql.param([...assetIds])}::text[])
+          or (p.product_key, d.device_key) in (select * from unnest(${sql.param(keys.map((k) => k.productKey))}::text[], ${sql.param(keys.map((k) => k.deviceKey))}::text[])))`,
+  );
+  return rows.map((r) => ({ id: r.id, assetId: r.asset_id, productKey: r.product_key, modelId: r.model_id, deviceKey: r.device_key }));
 }
 
 /** One device named by reference, checked for ASSET_READ (NOT_FOUND outside the caller's reach). */
