@@ -37,11 +37,6 @@ export function toValueColumns(dataType: DataType, value: NormalValue): ValueCol
   }
 }
 
-/** Key of one series value: device, point and time. */
-export function seriesKey(deviceId: number, pointId: number, time: number): string {
-  return `${deviceId}:${pointId}:${time}`;
-}
-
 /** Worst of two qualities (higher EnOS codes are worse; null means none given). */
 export function worstQuality(a: number | null, b: number | null): number | null {
   if (a === null) return b;
