@@ -106,6 +106,12 @@ const envSchema = z.object({
   SCHEDULER_ENABLED: bool(true),
   /** Period of the retention scheduler. Default 3600000 ms. */
   RETENTION_INTERVAL_MS: int(3_600_000, 1_000),
+  /** Storage policy of points whose model has none: `NONE` (latest value only, as EnOS) or forms with retention days, e.g. `RAW:365,ROLLUP_1H:1825`. Default `RAW:7305`. */
+  POLICY_DEFAULT_STORAGE: str('RAW:7305').pipe(z.string().regex(/^(NONE|(RAW|NORMALIZED_1M|ROLLUP_1M|ROLLUP_1H|ROLLUP_1D):\d{1,4}(,(RAW|NORMALIZED_1M|ROLLUP_1M|ROLLUP_1H|ROLLUP_1D):\d{1,4})*)$/, 'must be NONE or FORM:DAYS[,FORM:DAYS...]')),
+  /** How long an instance trusts its cached policies before checking the model's policy revision. Default 2000 ms. */
+  POLICY_CACHE_TTL_MS: int(2_000, 0, 600_000),
+  /** Rows deleted per statement by the retention scheduler (small, so that ingestion never waits). Default 5000. */
+  RETENTION_BATCH_ROWS: int(5_000, 1, 1_000_000),
 });
 
 /** The validated, frozen configuration. */

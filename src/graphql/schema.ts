@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildASTSchema, GraphQLObjectType, GraphQLScalarType, parse, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { authResolvers } from './auth/resolvers';
+import { policyResolvers } from './policies/resolvers';
 import { queryResolvers } from './query/resolvers';
 import { registryResolvers } from './registry/resolvers';
 import { DateTimeScalar, JSONScalar, TimestampScalar } from './scalars';
@@ -35,7 +36,7 @@ export function mergeResolvers(...maps: ResolverMap[]): ResolverMap {
 }
 
 /** Resolver maps contributed by each domain; later issues add theirs here. */
-export const domainResolvers: ResolverMap[] = [registryResolvers, authResolvers, heartbeatResolvers, ingestResolvers, queryResolvers, liveResolvers];
+export const domainResolvers: ResolverMap[] = [registryResolvers, authResolvers, heartbeatResolvers, ingestResolvers, queryResolvers, liveResolvers, policyResolvers];
 
 /** Builds the executable schema from `schema/` and the domain resolvers. */
 export function buildSchema(): GraphQLSchema {

@@ -118,13 +118,19 @@ export async function writePoints(tx: DbOrTx, points: readonly PointRecord[], of
       ? { arg: sql`, ${sql.param(values)}::${sql.raw(arrayType)}`, alias: `, ${alias}`, expr: sql.raw(expr) }
       : { arg: sql``, alias: '', expr: sql.raw(`null::${nullType}`) };
   const [n, b, x, j, q] = [value('n', c.n, 'float8[]', 'u.n', 'float8'), value('b', c.b, 'text[]', 'u.b::bool', 'bool'), value('x', c.x, 'text[]', 'u.x', 'text'), value('j', c.j, 'text[]', 'u.j::jsonb', 'jsonb'), value('q', c.q, 'int2[]', 'u.q', 'int2')] as const;
+  // NOTE: `history: false` (set by storage policies) means the point keeps only its latest value:
+  // no point_data row. Batches without such points send no flag array and skip the filter.
+  const latestOnly = rows.some((r) => r.history === false);
+  const h = latestOnly
+    ? { arg: sql`, ${sql.param(rows.map((r) => (r.history === false ? 'false' : 'true')))}::text[]`, alias: ', h', expr: sql`, u.h::bool as h`, where: sql`where h` }
+    : { arg: sql``, alias: '', expr: sql``, where: sql`` };
   const input = sql`
-    select ${EPOCH} + u.t * interval '1 millisecond' as time, u.d, u.p, ${n.expr} as n, ${b.expr} as b, ${x.expr} as x, ${j.expr} as j, ${q.expr} as q
-    from unnest(${sql.param(c.t)}::int8[], ${sql.param(c.d)}::int4[], ${sql.param(c.p)}::int4[]${n.arg}${b.arg}${x.arg}${j.arg}${q.arg})
-      as u(t, d, p${sql.raw(n.alias + b.alias + x.alias + j.alias + q.alias)})`;
+    select ${EPOCH} + u.t * interval '1 millisecond' as time, u.d, u.p, ${n.expr} as n, ${b.expr} as b, ${x.expr} as x, ${j.expr} as j, ${q.expr} as q${h.expr}
+    from unnest(${sql.param(c.t)}::int8[], ${sql.param(c.d)}::int4[], ${sql.param(c.p)}::int4[]${n.arg}${b.arg}${x.arg}${j.arg}${q.arg}${h.arg})
+      as u(t, d, p${sql.raw(n.alias + b.alias + x.alias + j.alias + q.alias + h.alias)})`;
   const history = sql`
     insert into point_data (time, device_id, point_id, num, bool, txt, json, quality, offline)
-    select time, d, p, n, b, x, j, q, ${offline} from u
+    select time, d, p, n, b, x, j, q, ${offline} from u ${h.where}
     on conflict (device_id, point_id, time) do update
       set num = excluded.num, bool = excluded.bool, txt = excluded.txt, json = excluded.json,
           quality = excluded.quality, offline = excluded.offline, ingested_at = now()`;

@@ -22,6 +22,12 @@ export interface PointRecord extends RecordDevice {
   readonly time: number;
   readonly value: NormalValue;
   readonly quality: number | null;
+  /**
+   * Set by the storage policies (a processor): `false` when the point keeps only its latest value
+   * (no RAW form), so ingest must not write a `point_data` row for it, only `latest_values`.
+   * Absent or `true`: store the history row as usual.
+   */
+  readonly history?: boolean;
 }
 
 /** One validated event. */

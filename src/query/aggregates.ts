@@ -1,10 +1,18 @@
 import type { Access } from '../auth/permissions';
 import { badInput } from '../errors';
 import { queryRows, type DbOrTx } from '../storage/db';
-import { aggregateSql, type AggregateColumnSpec, type AggregateFunction } from './aggregate-sql';
+import type { SQL } from 'drizzle-orm';
+import { aggregateSql, type AggregateColumnSpec, type AggregateFunction, type AggregateQuery } from './aggregate-sql';
 import { bucketStartsSql, estimateBuckets, parseBucketSpec, type BucketDialect } from './buckets';
 import { isNumeric, loadFeatures, selectDevices, type DeviceSelector } from './selection';
 import { checkRange } from './sql-util';
+
+/**
+ * Answers an aggregate of one model's devices from another source (storage policies' rollups)
+ * when it can do so exactly: returns SQL with the row shape of {@link aggregateSql}, or null for
+ * the raw data.
+ */
+export type AggregateRouter = (db: DbOrTx, dialect: BucketDialect, modelId: number, q: AggregateQuery) => Promise<SQL | null>;
 
 /** How buckets without data appear. */
 export type GapFill = 'NONE' | 'NULL' | 'PREVIOUS';
@@ -48,7 +56,7 @@ type AggRow = { device_id: number; t: number } & Record<string, number | null>;
  * Aggregates of points of devices over time buckets of [from, to). Devices without data are
  * present with no buckets (fill NONE) or with empty buckets (NULL, PREVIOUS).
  */
-export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, access: Access, limits: AggregateLimits, args: AggregateArgs): Promise<DeviceAggregates[]> {
+export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, access: Access, limits: AggregateLimits, args: AggregateArgs, router?: AggregateRouter): Promise<DeviceAggregates[]> {
   checkRange(args.from, args.to);
   if (!args.aggregates.length) throw badInput('name at least one aggregate');
   const spec = parseBucketSpec(args.interval, args.timezone);
@@ -77,7 +85,8 @@ export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, acc
   for (const [modelId, group] of byModel) {
     const feats = index.get(modelId);
     const columns: AggregateColumnSpec[] = args.aggregates.map((a) => ({ pointId: feats?.get(a.point)?.id ?? -1, fn: a.function }));
-    const rows = await queryRows<AggRow>(db, aggregateSql(dialect, { deviceIds: group.map((d) => d.id), columns, fromMs: args.from, toMs: args.to, bucket: spec })).catch(unknownZone);
+    const q: AggregateQuery = { deviceIds: group.map((d) => d.id), columns, fromMs: args.from, toMs: args.to, bucket: spec };
+    const rows = await queryRows<AggRow>(db, (await router?.(db, dialect, modelId, q)) ?? aggregateSql(dialect, q)).catch(unknownZone);
     for (const r of rows) {
       const list = rowsByDevice.get(r.device_id);
       if (list) list.push(r);

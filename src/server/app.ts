@@ -14,6 +14,7 @@ import { createModelCache } from '../ingest/model-cache';
 import { createIngestPipeline } from '../ingest/pipeline';
 import { registerLiveHooks } from '../live/service';
 import { createLogger, type Logger } from '../log';
+import { registerPolicyHooks } from '../policies/hooks';
 import { openDatabase, pingDatabase, type Database } from '../storage/db';
 import { countAppliedMigrations, countMigrationFiles, runMigrations } from '../storage/migrate';
 import { createApollo } from './apollo';
@@ -68,6 +69,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     modelCache: createModelCache(),
     executeGraphQL: (document, variables, access, requestId) => executeGraphQL(document, variables, access, requestId),
   };
+  // NOTE: policies before live: live's log writer takes a lock held until commit, so it runs last.
+  const policies = registerPolicyHooks(deps);
   const live = registerLiveHooks(deps);
   const stopFileJanitor = startFileJanitor(deps);
   if (opts.bootstrap ?? database.client.kind === 'pglite') await bootstrapIfEmpty(deps.db, box, config.DATA_DIR, log);
@@ -157,6 +160,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       server.closeAllConnections();
       await closed;
       await apollo.stop();
+      await policies.stop();
       if (!opts.database) await database.close();
       log.info({}, 'stopped');
     },

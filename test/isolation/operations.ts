@@ -52,6 +52,15 @@ export const graphqlOperations: readonly GraphQLMatrixOp[] = [
   op('postEvents', 'ASSET_WRITE', 'mutation($a: ID!) { postEvents(items: [{ assetId: $a, time: 1700000000001, events: { alarm: { code: 1 } } }]) { accepted } }', (f) => ({ a: f.assetId })),
   op('deviceFiles', 'ASSET_READ', 'query($a: ID!) { deviceFiles(device: { assetId: $a }) { uri } }', (f) => ({ a: f.assetId })),
   op('deleteFile', 'ASSET_WRITE', 'mutation($a: ID!, $u: String!) { deleteFile(device: { assetId: $a }, uri: $u) }', (f) => ({ a: f.assetId, u: f.fileUri })),
+  // Data policies (a delete follows its set in the same document, so there is something to delete)
+  op('modelPolicies', 'REGISTRY_READ', 'query($m: ID!) { modelPolicies(model: $m) { model revision } }', (f) => ({ m: f.model })),
+  op('effectivePointPolicy', 'REGISTRY_READ', 'query($m: ID!) { effectivePointPolicy(model: $m, point: "temp") { point storage { source } } }', (f) => ({ m: f.model })),
+  op('setProcessingPolicy', 'REGISTRY_FULL', 'mutation($m: ID!) { setProcessingPolicy(model: $m, point: "temp", input: { steps: [{ scale: { multiplier: 2 } }] }) { point } }', (f) => ({ m: f.model })),
+  op('deleteProcessingPolicy', 'REGISTRY_FULL', 'mutation($m: ID!) { setProcessingPolicy(model: $m, point: "temp", input: { steps: [] }) { point } deleteProcessingPolicy(model: $m, point: "temp") }', (f) => ({ m: f.model })),
+  op('setStoragePolicy', 'REGISTRY_FULL', 'mutation($m: ID!) { setStoragePolicy(model: $m, input: { name: "g", points: ["temp"], forms: [{ form: RAW, retentionDays: 30 }] }) { name } }', (f) => ({ m: f.model })),
+  op('deleteStoragePolicy', 'REGISTRY_FULL', 'mutation($m: ID!) { setStoragePolicy(model: $m, input: { name: "g", forms: [] }) { name } deleteStoragePolicy(model: $m, name: "g") }', (f) => ({ m: f.model })),
+  op('setComputedPoint', 'REGISTRY_FULL', 'mutation($m: ID!) { setComputedPoint(model: $m, input: { point: "count", expression: "temp * 2" }) { point } }', (f) => ({ m: f.model })),
+  op('deleteComputedPoint', 'REGISTRY_FULL', 'mutation($m: ID!) { setComputedPoint(model: $m, input: { point: "count", expression: "temp * 2" }) { point } deleteComputedPoint(model: $m, point: "count") }', (f) => ({ m: f.model })),
   // Service accounts
   // Query API
   op('latestValues', 'ASSET_READ', 'query($a: ID!) { latestValues(devices: { assetIds: [$a] }) { assetId point value } }', (f) => ({ a: f.assetId })),

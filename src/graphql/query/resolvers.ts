@@ -1,5 +1,6 @@
 import type { Device, DeviceRef } from '../../registry/devices';
 import type { AggregateFunction } from '../../query/aggregate-sql';
+import { policyRuntime } from '../../policies/hooks';
 import { getPointAggregates, type GapFill } from '../../query/aggregates';
 import { getAttributeHistory, getAttributeValues } from '../../query/attributes';
 import { getEventHistory } from '../../query/events';
@@ -27,7 +28,7 @@ export const queryResolvers = {
       a: { devices: DeviceSelector; aggregates: { point: string; function: AggregateFunction }[]; from: number; to: number; interval: string; timezone?: string | null; fill?: GapFill | null },
       ctx: GraphQLContext,
     ) =>
-      getPointAggregates(ctx.deps.db, ctx.deps.database.timescale ? 'timescale' : 'postgres', ctx.access, { maxSeries: ctx.deps.config.QUERY_MAX_SERIES, maxValues: ctx.deps.config.QUERY_MAX_AGGREGATE_VALUES }, a),
+      getPointAggregates(ctx.deps.db, ctx.deps.database.timescale ? 'timescale' : 'postgres', ctx.access, { maxSeries: ctx.deps.config.QUERY_MAX_SERIES, maxValues: ctx.deps.config.QUERY_MAX_AGGREGATE_VALUES }, a, policyRuntime(ctx.deps).aggregateRouter),
     attributeValues: (_: unknown, a: { device: DeviceRef; attributes?: string[] | null }, ctx: GraphQLContext) => getAttributeValues(ctx.deps.db, ctx.access, a.device, a.attributes),
     attributeHistory: (_: unknown, a: Page & { device: DeviceRef; attribute: string; from?: number | null; to?: number | null; order?: SortOrder | null }, ctx: GraphQLContext) =>
       getAttributeHistory(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_PAGE_MAX_ROWS, a),

@@ -3,3 +3,4 @@ export * from './auth';
 export * from './timeseries';
 export * from './files';
 export * from './live';
+export * from './policies';

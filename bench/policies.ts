@@ -1,0 +1,192 @@
+/**
+ * Policies benchmark: `npm run bench:policies`.
+ *
+ * Runs the same ingest load twice against PostgreSQL (+ TimescaleDB when available), each time in
+ * a fresh database and a fresh instance of the service in this process, with a forked client
+ * process posting batches over HTTP:
+ * 1. without policies (service default: raw history only);
+ * 2. with policies: a processing policy (scale, then range CLAMP) on one point and a deadband on
+ *    another, a storage policy (raw kept 90 days and 1-hour rollups kept 5 years, as in
+ *    docs/policies.md; normalized 1-minute values as well for one point) and one computed point per device (`p0 * p1 / 1000`).
+ * Prints both throughputs and the ratio of the second to the first (target >= 0.7).
+ *
+ * Scale via env: BENCH_SCALE=small (default) | full, or BENCH_BATCHES, BENCH_BATCH_POINTS,
+ * BENCH_CLIENTS, BENCH_DEVICES, BENCH_POINTS_PER_DEVICE; BENCH_PG_URL (default
+ * postgres://postgres@127.0.0.1:5432/postgres) names the admin database.
+ */
+import { fork } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { createOrganisation, createServiceAccount } from '../src/auth/service-accounts';
+import { signTokenRequest } from '../src/auth/tokens';
+import { loadConfig } from '../src/config';
+import { createApp } from '../src/server/app';
+
+interface ClientJob {
+  readonly url: string;
+  readonly token: string;
+  readonly assetIds: readonly string[];
+  readonly pointIds: readonly string[];
+  readonly batches: number;
+  readonly batchPoints: number;
+  readonly clients: number;
+}
+
+interface ClientReport {
+  readonly points: number;
+  readonly seconds: number;
+  readonly failures: number;
+}
+
+const env = process.env;
+const full = env['BENCH_SCALE'] === 'full';
+const num = (k: string, d: number) => (env[k] ? Number(env[k]) : d);
+const QUERY = 'mutation($items: [PointsItemInput!]!) { postMeasurePoints(items: $items) { accepted } }';
+
+function post(agent: Agent, job: ClientJob, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(`${job.url}/graphql`);
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${job.token}`, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        const parsed = JSON.parse(text) as { data?: { postMeasurePoints?: { accepted: number } }; errors?: unknown };
+        if (parsed.errors || !parsed.data?.postMeasurePoints) reject(new Error(text.slice(0, 500)));
+        else resolve(parsed.data.postMeasurePoints.accepted);
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The client process: concurrent loops posting prepared bodies (one second per device and item). */
+async function runClient(job: ClientJob): Promise<ClientReport> {
+  const agent = new Agent({ keepAlive: true, maxSockets: job.clients });
+  const itemsPerBatch = Math.max(1, Math.floor(job.batchPoints / job.pointIds.length));
+  let t = 1_700_000_000_000;
+  let seq = 0;
+  const bodies: string[] = [];
+  for (let b = 0; b < job.batches; b++) {
+    const items = [];
+    for (let k = 0; k < itemsPerBatch; k++) {
+      const values: Record<string, number> = {};
+      for (const p of job.pointIds) values[p] = Math.round(Math.random() * 1e6) / 100;
+      items.push({ assetId: job.assetIds[seq % job.assetIds.length], time: t, values });
+      if (++seq % job.assetIds.length === 0) t += 1000;
+    }
+    bodies.push(JSON.stringify({ query: QUERY, variables: { items } }));
+  }
+  let failures = 0;
+  let points = 0;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: job.clients }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        try {
+          const accepted = await post(agent, job, body);
+          points += accepted;
+        } catch (e) {
+          if (++failures < 3) process.stderr.write(`batch failed: ${(e as Error).message}\n`);
+        }
+      }
+    }),
+  );
+  agent.destroy();
+  return { points, seconds: (performance.now() - started) / 1000, failures };
+}
+
+async function gql(url: string, token: string, query: string, variables: Record<string, unknown>) {
+  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data!;
+}
+
+/** One run in a fresh database; returns the client's report. */
+async function runOnce(adminUrl: string, withPolicies: boolean): Promise<ClientReport & { timescale: boolean }> {
+  const batches = num('BENCH_BATCHES', full ? 400 : 30);
+  const batchPoints = num('BENCH_BATCH_POINTS', 1000);
+  const clients = num('BENCH_CLIENTS', 4);
+  const deviceCount = num('BENCH_DEVICES', full ? 200 : 50);
+  const pointsPerDevice = num('BENCH_POINTS_PER_DEVICE', 10);
+  const dbName = `tributary_bench_pol_${process.pid}_${withPolicies ? 'on' : 'off'}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${dbName}`);
+  const u = new URL(adminUrl);
+  u.pathname = `/${dbName}`;
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: u.toString(), LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn', SECRET_ENCRYPTION_KEY: '11'.repeat(32), SCHEDULER_ENABLED: 'false', TIMESCALEDB: env['BENCH_TIMESCALEDB'] ?? 'auto', DB_POOL_MAX: env['DB_POOL_MAX'] ?? '10' });
+  const app = await createApp(config, { bootstrap: false });
+  try {
+    const url = await app.listen();
+    const db = app.deps.db;
+    await createOrganisation(db, { id: 'o-bench', name: 'Bench' });
+    const { serviceAccount, secretKey } = await createServiceAccount(db, app.deps.box, { orgId: 'o-bench', name: 'bench', grants: [{ permission: 'REGISTRY_FULL' }, { permission: 'ASSET_WRITE' }, { permission: 'ASSET_READ' }] });
+    const timestamp = String(Date.now());
+    const tokRes = await fetch(`${url}/apim-token-service/v2.0/token/get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appKey: serviceAccount.accessKey, encryption: signTokenRequest(serviceAccount.accessKey, timestamp, secretKey), timestamp }) });
+    const token = ((await tokRes.json()) as { data: { accessToken: string } }).data.accessToken;
+    const pointIds = Array.from({ length: pointsPerDevice }, (_, k) => `p${k}`);
+    const measurePoints = [...pointIds, 'kw'].map((p) => ({ identifier: p, type: { dataType: 'DOUBLE' } }));
+    await gql(url, token, 'mutation($i: ThingModelInput!) { createThingModel(input: $i) { identifier } }', { i: { identifier: 'Bench', name: 'Bench', measurePoints } });
+    await gql(url, token, 'mutation($i: CreateProductInput!) { createProduct(input: $i) { productKey } }', { i: { productKey: 'pkBench', name: 'Bench', modelIdentifier: 'Bench' } });
+    const assetIds: string[] = [];
+    for (let k = 0; k < deviceCount; k++) assetIds.push((await gql(url, token, 'mutation($i: CreateDeviceInput!) { createDevice(input: $i) { assetId } }', { i: { productKey: 'pkBench', deviceKey: `bench${k}`, name: `bench${k}` } }))['createDevice'].assetId);
+    if (withPolicies) {
+      const m = 'Bench';
+      await gql(url, token, 'mutation($m: ID!, $p: String!, $i: ProcessingPolicyInput!) { setProcessingPolicy(model: $m, point: $p, input: $i) { point } }', { m, p: 'p0', i: { steps: [{ scale: { multiplier: 0.1, offset: -5 } }, { range: { min: 0, max: 900, action: 'CLAMP' } }] } });
+      await gql(url, token, 'mutation($m: ID!, $p: String!, $i: ProcessingPolicyInput!) { setProcessingPolicy(model: $m, point: $p, input: $i) { point } }', { m, p: 'p2', i: { steps: [{ deadband: { delta: 1, intervalS: 600 } }] } });
+      await gql(url, token, 'mutation($m: ID!, $i: StoragePolicyInput!) { setStoragePolicy(model: $m, input: $i) { name } }', { m, i: { name: 'all', forms: [{ form: 'RAW', retentionDays: 90 }, { form: 'ROLLUP_1H', retentionDays: 1826 }] } });
+      await gql(url, token, 'mutation($m: ID!, $i: StoragePolicyInput!) { setStoragePolicy(model: $m, input: $i) { name } }', { m, i: { name: 'p1', points: ['p1'], forms: [{ form: 'RAW', retentionDays: 90 }, { form: 'NORMALIZED_1M', retentionDays: 365 }] } });
+      await gql(url, token, 'mutation($m: ID!, $i: ComputedPointInput!) { setComputedPoint(model: $m, input: $i) { point } }', { m, i: { point: 'kw', expression: 'p0 * p1 / 1000' } });
+    }
+    const job: ClientJob = { url, token, assetIds, pointIds, batches, batchPoints, clients };
+    const child = fork(fileURLToPath(import.meta.url), ['client'], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+    const report = await new Promise<ClientReport>((resolve, reject) => {
+      child.once('message', (msg) => resolve(msg as ClientReport));
+      child.once('error', reject);
+      child.once('exit', (code) => code && reject(new Error(`client exited with ${code}`)));
+      child.send(job);
+    });
+    child.kill();
+    return { ...report, timescale: app.deps.database.timescale };
+  } finally {
+    await app.stop(2000);
+    await admin.unsafe(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+  }
+}
+
+async function main() {
+  const adminUrl = env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const off = await runOnce(adminUrl, false);
+  const on = await runOnce(adminUrl, true);
+  const f = (x: number) => Math.round(x).toLocaleString('en-US');
+  const rateOff = off.points / off.seconds;
+  const rateOn = on.points / on.seconds;
+  process.stdout.write(
+    [
+      `policies bench (${full ? 'full' : 'small'} scale), timescale=${on.timescale}; machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared machine: figures are indicative)`,
+      `without policies: ${f(rateOff)} points/s (${f(off.points)} points in ${off.seconds.toFixed(2)} s, ${off.failures} failed requests)`,
+      `with policies:    ${f(rateOn)} points/s (${f(on.points)} points accepted in ${on.seconds.toFixed(2)} s, ${on.failures} failed requests; scale+clamp, deadband, raw+1h rollups, normalized for one point, 1 computed point per device)`,
+      `ratio with / without: ${(rateOn / rateOff).toFixed(2)} (target >= 0.7)`,
+    ].join('\n') + '\n',
+  );
+}
+
+if (process.argv[2] === 'client') {
+  process.once('message', (job) => {
+    void runClient(job as ClientJob).then((r) => {
+      process.send!(r, () => process.exit(0));
+    });
+  });
+} else {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,169 @@
+import { sql } from 'drizzle-orm';
+import type { PointRecord } from '../ingest/types';
+import type { DataType } from '../model/type-spec';
+import { queryRows, type DbOrTx } from '../storage/db';
+import { compileExpression, evaluateExpression, type Expr } from './expression';
+import type { LoadedPolicies } from './load';
+import type { ComputedPoint, WindowFunction } from './types';
+import { worstQuality } from './values';
+
+/*
+ * Computed points, evaluated in the ingest transaction before storage so that they are stored,
+ * rolled up and streamed like reported points.
+ * - EXPRESSION: evaluated at every time at which one of its inputs arrives, with the other
+ *   inputs taken from the batch or else from what is stored at that same time (so a late input
+ *   recomputes the value). Not computed while an input is missing at that time.
+ * - WINDOW: tumbling windows aligned to the epoch, stamped with the window start; every batch
+ *   with source values in a window recomputes it from the stored values plus the batch's.
+ * Both carry the worst quality of their inputs.
+ */
+
+const compiled = new Map<string, Expr>();
+function astOf(source: string): Expr {
+  let ast = compiled.get(source);
+  if (!ast) {
+    ast = compileExpression(source).ast;
+    if (compiled.size > 10_000) compiled.clear();
+    compiled.set(source, ast);
+  }
+  return ast;
+}
+
+interface Stored {
+  num: number;
+  quality: number | null;
+}
+
+/**
+ * Adds the values of computed points to a batch's (already processed) points. `pending` holds
+ * the points of earlier batches of the same transaction (group commit): not stored yet, but
+ * inputs all the same.
+ */
+export async function computePoints(tx: DbOrTx, points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>, pending: ReadonlyMap<string, PointRecord> = new Map()): Promise<PointRecord[]> {
+  const todo: { rec: PointRecord; c: ComputedPoint; pol: LoadedPolicies }[] = [];
+  for (const pol of policies.values()) if (pol.computed.length) for (const p of points) if (p.modelId === pol.modelId) for (const c of pol.computed) todo.push({ rec: p, c, pol });
+  if (!todo.length) return [...points];
+  const batchValue = new Map<string, PointRecord>(pending);
+  for (const p of points) batchValue.set(`${p.deviceId}:${p.pointId}:${p.time}`, p);
+  const out = new Map<string, PointRecord>();
+  const typeOf = (pol: LoadedPolicies, pointId: number): DataType => (pol.points.find((f) => f.id === pointId)?.type?.dataType ?? 'DOUBLE') as DataType;
+  const emit = (base: PointRecord, c: ComputedPoint, pol: LoadedPolicies, time: number, value: number, quality: number | null) => {
+    const dataType = typeOf(pol, c.pointId);
+    const v = dataType === 'INT' ? Math.round(value) : value;
+    out.set(`${base.deviceId}:${c.pointId}:${time}`, { deviceId: base.deviceId, assetId: base.assetId, productKey: base.productKey, modelId: base.modelId, pointId: c.pointId, identifier: c.point, dataType, time, value: v, quality });
+  };
+
+  // EXPRESSION: the (device, time) pairs where some input arrived.
+  const exprTasks = new Map<string, { rec: PointRecord; c: Extract<ComputedPoint, { kind: 'EXPRESSION' }>; pol: LoadedPolicies }>();
+  for (const t of todo) if (t.c.kind === 'EXPRESSION' && t.c.inputs.some((i) => i.pointId === t.rec.pointId)) exprTasks.set(`${t.rec.deviceId}:${t.c.pointId}:${t.rec.time}`, { rec: t.rec, c: t.c, pol: t.pol });
+  const lookups = new Map<string, { d: number; p: number; t: number }>();
+  for (const { rec, c } of exprTasks.values()) for (const i of c.inputs) if (!batchValue.has(`${rec.deviceId}:${i.pointId}:${rec.time}`)) lookups.set(`${rec.deviceId}:${i.pointId}:${rec.time}`, { d: rec.deviceId, p: i.pointId, t: rec.time });
+  const stored = await readAtTimes(tx, [...lookups.values()]);
+  for (const { rec, c, pol } of exprTasks.values()) {
+    const inputs = new Map<string, number>();
+    let quality: number | null = null;
+    let complete = true;
+    for (const i of c.inputs) {
+      const key = `${rec.deviceId}:${i.pointId}:${rec.time}`;
+      const b = batchValue.get(key);
+      const v = b ? (typeof b.value === 'number' ? { num: b.value, quality: b.quality } : undefined) : stored.get(key);
+      if (!v) {
+        complete = false;
+        break;
+      }
+      inputs.set(i.identifier, v.num);
+      quality = worstQuality(quality, v.quality);
+    }
+    if (!complete) continue;
+    const value = evaluateExpression(astOf(c.expression), inputs);
+    if (value !== null) emit(rec, c, pol, rec.time, value, quality);
+  }
+
+  // WINDOW: recompute every window that received a source value.
+  const windows = new Map<string, { rec: PointRecord; c: Extract<ComputedPoint, { kind: 'WINDOW' }>; pol: LoadedPolicies; start: number }>();
+  for (const t of todo) {
+    if (t.c.kind !== 'WINDOW' || t.c.sourcePointId !== t.rec.pointId || typeof t.rec.value !== 'number') continue;
+    const size = t.c.windowS * 1000;
+    const start = Math.floor(t.rec.time / size) * size;
+    windows.set(`${t.rec.deviceId}:${t.c.pointId}:${start}`, { rec: t.rec, c: t.c, pol: t.pol, start });
+  }
+  if (windows.size) {
+    const ws = [...windows.values()];
+    const rows = await queryRows<{ i: number; t: string | number; num: number; quality: number | null }>(
+      tx,
+      sql`select w.i, (extract(epoch from p.time) * 1000)::float8 as t, p.num, p.quality
+          from unnest(${sql.param(ws.map((_, i) => i))}::int[], ${sql.param(ws.map((w) => w.rec.deviceId))}::int[], ${sql.param(ws.map((w) => w.c.sourcePointId))}::int[],
+                      ${sql.param(ws.map((w) => new Date(w.start).toISOString()))}::text[]::timestamptz[], ${sql.param(ws.map((w) => new Date(w.start + w.c.windowS * 1000).toISOString()))}::text[]::timestamptz[]) as w(i, d, p, s, e)
+          join point_data p on p.device_id = w.d and p.point_id = w.p and p.time >= w.s and p.time < w.e
+          where p.num is not null`,
+    );
+    const values: Map<number, Stored & { time: number }>[] = ws.map(() => new Map());
+    for (const r of rows) values[r.i]!.set(Number(r.t), { time: Number(r.t), num: Number(r.num), quality: r.quality === null ? null : Number(r.quality) });
+    const bySeries = new Map<string, number[]>();
+    ws.forEach((w, i) => {
+      const k = `${w.rec.deviceId}:${w.c.sourcePointId}`;
+      const list = bySeries.get(k);
+      if (list) list.push(i);
+      else bySeries.set(k, [i]);
+    });
+    for (const p of [...pending.values(), ...points]) {
+      if (typeof p.value !== 'number') continue;
+      for (const i of bySeries.get(`${p.deviceId}:${p.pointId}`) ?? []) {
+        const w = ws[i]!;
+        if (p.time >= w.start && p.time < w.start + w.c.windowS * 1000) values[i]!.set(p.time, { time: p.time, num: p.value, quality: p.quality });
+      }
+    }
+    ws.forEach((w, i) => {
+      const vals = [...values[i]!.values()].sort((a, b) => a.time - b.time);
+      if (!vals.length) return;
+      const quality = vals.reduce<number | null>((q, v) => worstQuality(q, v.quality), null);
+      emit(w.rec, w.c, w.pol, w.start, aggregate(w.c.function, vals.map((v) => v.num)), quality);
+    });
+  }
+  const kept = points.filter((p) => !out.has(`${p.deviceId}:${p.pointId}:${p.time}`));
+  return [...kept, ...out.values()];
+}
+
+/** Applies a window function to values in time order. */
+export function aggregate(fn: WindowFunction, v: readonly number[]): number {
+  switch (fn) {
+    case 'AVG':
+      return v.reduce((a, b) => a + b, 0) / v.length;
+    case 'SUM':
+      return v.reduce((a, b) => a + b, 0);
+    case 'MIN':
+      return Math.min(...v);
+    case 'MAX':
+      return Math.max(...v);
+    case 'COUNT':
+      return v.length;
+    case 'FIRST':
+      return v[0]!;
+    case 'LAST':
+      return v[v.length - 1]!;
+    default: {
+      const never: never = fn;
+      return never;
+    }
+  }
+}
+
+/** Stored numeric values at exact times: history first, else the latest value if it is at that time. */
+async function readAtTimes(tx: DbOrTx, keys: readonly { d: number; p: number; t: number }[]): Promise<Map<string, Stored>> {
+  const out = new Map<string, Stored>();
+  if (!keys.length) return out;
+  const d = sql.param(keys.map((k) => k.d));
+  const p = sql.param(keys.map((k) => k.p));
+  const t = sql.param(keys.map((k) => new Date(k.t).toISOString()));
+  const rows = await queryRows<{ device_id: number; point_id: number; t: string | number; num: number; quality: number | null }>(
+    tx,
+    sql`select k.d as device_id, k.p as point_id, (extract(epoch from k.t) * 1000)::float8 as t,
+               coalesce(h.num, l.num) as num, case when h.num is not null then h.quality else l.quality end as quality
+        from unnest(${d}::int[], ${p}::int[], ${t}::text[]::timestamptz[]) as k(d, p, t)
+        left join point_data h on h.device_id = k.d and h.point_id = k.p and h.time = k.t
+        left join latest_values l on l.device_id = k.d and l.point_id = k.p and l.time = k.t
+        where coalesce(h.num, l.num) is not null`,
+  );
+  for (const r of rows) out.set(`${r.device_id}:${r.point_id}:${Number(r.t)}`, { num: Number(r.num), quality: r.quality === null ? null : Number(r.quality) });
+  return out;
+}

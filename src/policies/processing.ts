@@ -1,0 +1,128 @@
+import { sql } from 'drizzle-orm';
+import type { PointRecord } from '../ingest/types';
+import type { NormalValue } from '../model/validate-value';
+import { queryRows, type DbOrTx } from '../storage/db';
+import { pointRawValues } from '../storage/schema/index';
+import type { LoadedPolicies } from './load';
+import { QUALITY_BAD, type ProcessingStep } from './types';
+import { toValueColumns } from './values';
+
+/** The last kept value of a series, for deadbands. */
+export interface Kept {
+  time: number;
+  value: number;
+}
+
+/** What one step (or a chain) made of a value: null when it was dropped. */
+export type Processed = { readonly value: NormalValue; readonly quality: number | null } | null;
+
+/**
+ * Applies a point's steps to one value, in order. `last` is the last kept value of the series
+ * (deadband); values at or before its time (late or offline data) pass the deadband unchanged.
+ */
+export function applySteps(steps: readonly ProcessingStep[], rec: { readonly value: NormalValue; readonly quality: number | null; readonly time: number; readonly dataType: string }, last: Kept | undefined): Processed {
+  let value = rec.value;
+  let quality = rec.quality;
+  for (const s of steps) {
+    switch (s.kind) {
+      case 'SCALE': {
+        if (typeof value !== 'number') break;
+        const v = value * s.multiplier + s.offset;
+        // NOTE: an INT point stays an integer (its type is the contract subscribers see).
+        value = rec.dataType === 'INT' ? Math.round(v) : v;
+        break;
+      }
+      case 'RANGE': {
+        if (typeof value !== 'number') break;
+        const below = s.min !== null && value < s.min;
+        const above = s.max !== null && value > s.max;
+        if (!below && !above) break;
+        if (s.action === 'DROP') return null;
+        if (s.action === 'MARK_BAD') quality = QUALITY_BAD;
+        else value = below ? s.min! : s.max!;
+        break;
+      }
+      case 'DEADBAND': {
+        if (typeof value !== 'number' || !last || rec.time <= last.time) break;
+        const moved = s.delta !== null && Math.abs(value - last.value) > s.delta;
+        const elapsed = s.intervalS !== null && rec.time - last.time >= s.intervalS * 1000;
+        if (!moved && !elapsed) return null;
+        break;
+      }
+      case 'ENUM_MAP': {
+        const to = s.mapping[String(value)];
+        if (to !== undefined) value = typeof value === 'number' ? Number(to) : to;
+        break;
+      }
+      default: {
+        const never: never = s;
+        return never;
+      }
+    }
+  }
+  return { value, quality };
+}
+
+/**
+ * Runs the processing policies over a batch's points: returns the points to store, and writes
+ * the values as received to `point_raw_values` for points whose policy keeps raw values.
+ * Deadband state comes from `latest_values` (the last value kept) and moves within the batch;
+ * `kept` carries it across the batches of one transaction (group commit), whose earlier rows
+ * are not stored yet when a later batch is processed.
+ */
+export async function processPoints(tx: DbOrTx, points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>, kept: Map<string, Kept> = new Map()): Promise<PointRecord[]> {
+  const withPolicy = points.filter((p) => policies.get(p.modelId)?.processing.has(p.pointId));
+  if (!withPolicy.length) return [...points];
+  const deadbandKeys = new Map<string, { d: number; p: number }>();
+  const raw: PointRecord[] = [];
+  for (const p of withPolicy) {
+    const pol = policies.get(p.modelId)!.processing.get(p.pointId)!;
+    if (pol.keepRaw) raw.push(p);
+    if (pol.steps.some((s) => s.kind === 'DEADBAND')) deadbandKeys.set(`${p.deviceId}:${p.pointId}`, { d: p.deviceId, p: p.pointId });
+  }
+  const last = kept;
+  if (deadbandKeys.size) {
+    const keys = [...deadbandKeys.values()];
+    const rows = await queryRows<{ device_id: number; point_id: number; t: string | number; num: number | null }>(
+      tx,
+      sql`select l.device_id, l.point_id, (extract(epoch from l.time) * 1000)::float8 as t, l.num
+          from latest_values l
+          join unnest(${sql.param(keys.map((k) => k.d))}::int[], ${sql.param(keys.map((k) => k.p))}::int[]) as k(d, p)
+            on l.device_id = k.d and l.point_id = k.p`,
+    );
+    for (const r of rows) {
+      const key = `${r.device_id}:${r.point_id}`;
+      const cur = last.get(key);
+      if (r.num !== null && (!cur || cur.time < Number(r.t))) last.set(key, { time: Number(r.t), value: Number(r.num) });
+    }
+  }
+  if (raw.length) await writeRawValues(tx, raw);
+  const out: PointRecord[] = [];
+  // NOTE: deadbands compare with the previous kept value, so a batch is walked in time order.
+  const ordered = [...points].sort((a, b) => a.time - b.time);
+  for (const p of ordered) {
+    const pol = policies.get(p.modelId)?.processing.get(p.pointId);
+    if (!pol) {
+      out.push(p);
+      continue;
+    }
+    const key = `${p.deviceId}:${p.pointId}`;
+    const r = applySteps(pol.steps, p, last.get(key));
+    if (!r) continue;
+    if (typeof r.value === 'number' && !(last.get(key)?.time !== undefined && p.time <= last.get(key)!.time)) last.set(key, { time: p.time, value: r.value });
+    out.push(r.value === p.value && r.quality === p.quality ? p : { ...p, value: r.value, quality: r.quality });
+  }
+  return out;
+}
+
+async function writeRawValues(tx: DbOrTx, points: readonly PointRecord[]): Promise<void> {
+  const uniq = new Map(points.map((p) => [`${p.deviceId}:${p.pointId}:${p.time}`, p]));
+  const rows = [...uniq.values()].map((p) => ({ time: new Date(p.time), deviceId: p.deviceId, pointId: p.pointId, ...toValueColumns(p.dataType, p.value), quality: p.quality }));
+  await tx
+    .insert(pointRawValues)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: [pointRawValues.deviceId, pointRawValues.pointId, pointRawValues.time],
+      set: { num: sql`excluded.num`, bool: sql`excluded.bool`, txt: sql`excluded.txt`, json: sql`excluded.json`, quality: sql`excluded.quality`, ingestedAt: sql`now()` },
+    });
+}

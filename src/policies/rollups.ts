@@ -1,0 +1,159 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { PgTable } from 'drizzle-orm/pg-core';
+import type { PointRecord } from '../ingest/types';
+import { queryRows, type DbOrTx } from '../storage/db';
+import { rollup1d, rollup1h, rollup1m } from '../storage/schema/index';
+import type { RollupForm } from './types';
+
+/*
+ * Rollups: per device, point and bucket (1 minute, 1 hour, 1 day, UTC, aligned to the epoch):
+ * count, sum, min, max, first and last (value and time). Maintained in the ingest transaction
+ * after the rows are stored:
+ * - values new to the series are pre-aggregated per bucket and merged with one upsert per level
+ *   (so late and offline data land in their buckets, and first/last compare times);
+ * - values that replaced a stored one (a retried (device, point, time)) would be counted twice
+ *   by a merge, so their buckets are recomputed from point_data instead.
+ */
+
+/** Bucket sizes, in milliseconds, and tables of the rollup levels. */
+export const ROLLUP_LEVELS: readonly { readonly form: RollupForm; readonly ms: number; readonly table: PgTable; readonly interval: string }[] = [
+  { form: 'ROLLUP_1M', ms: 60_000, table: rollup1m, interval: '1 minute' },
+  { form: 'ROLLUP_1H', ms: 3_600_000, table: rollup1h, interval: '1 hour' },
+  { form: 'ROLLUP_1D', ms: 86_400_000, table: rollup1d, interval: '1 day' },
+];
+
+interface Acc {
+  d: number;
+  p: number;
+  bucket: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  ft: number;
+  fv: number;
+  lt: number;
+  lv: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * What the rollup writer remembers within one transaction: with group commit, every batch of
+ * the transaction is stored before the first writer runs, so a key seen by an earlier batch's
+ * writer is a replacement, and a bucket recomputed from point_data already holds every value
+ * of the transaction.
+ */
+export interface RollupTxState {
+  readonly merged: Set<string>;
+  readonly recomputed: Set<string>;
+}
+
+/**
+ * Maintains the rollups of `points` (numeric values only) at the levels each point stores.
+ * `replaced` holds the series keys (`device:point:time`) that overwrote a stored value.
+ */
+export async function updateRollups(tx: DbOrTx, points: readonly PointRecord[], levelsOf: (p: PointRecord) => readonly RollupForm[], replaced: ReadonlySet<string>, state: RollupTxState = { merged: new Set(), recomputed: new Set() }): Promise<void> {
+  const seenBefore = new Set(state.merged);
+  for (const p of points) state.merged.add(`${p.deviceId}:${p.pointId}:${p.time}`);
+  for (const level of ROLLUP_LEVELS) {
+    const merged = new Map<string, Acc>();
+    const recompute = new Map<string, { d: number; p: number; bucket: number }>();
+    for (const r of points) {
+      if (typeof r.value !== 'number' || !levelsOf(r).includes(level.form)) continue;
+      const bucket = Math.floor(r.time / level.ms) * level.ms;
+      const bkey = `${r.deviceId}:${r.pointId}:${bucket}`;
+      if (state.recomputed.has(`${level.form}:${bkey}`)) continue;
+      const key = `${r.deviceId}:${r.pointId}:${r.time}`;
+      if (replaced.has(key) || seenBefore.has(key)) {
+        recompute.set(bkey, { d: r.deviceId, p: r.pointId, bucket });
+        continue;
+      }
+      const v = r.value;
+      const a = merged.get(bkey);
+      if (!a) merged.set(bkey, { d: r.deviceId, p: r.pointId, bucket, count: 1, sum: v, min: v, max: v, ft: r.time, fv: v, lt: r.time, lv: v });
+      else {
+        a.count++;
+        a.sum += v;
+        a.min = Math.min(a.min, v);
+        a.max = Math.max(a.max, v);
+        if (r.time < a.ft) [a.ft, a.fv] = [r.time, v];
+        if (r.time > a.lt) [a.lt, a.lv] = [r.time, v];
+      }
+    }
+    // NOTE: a bucket that is recomputed from point_data already includes the batch's new values.
+    for (const k of recompute.keys()) {
+      merged.delete(k);
+      state.recomputed.add(`${level.form}:${k}`);
+    }
+    // NOTE: rows in key order, so that concurrent transactions lock hot buckets in the same order (no deadlocks).
+    if (merged.size) await mergeBuckets(tx, level.table, [...merged.values()].sort((a, b) => a.d - b.d || a.p - b.p || a.bucket - b.bucket));
+    if (recompute.size) await recomputeBuckets(tx, level.table, level.interval, [...recompute.values()]);
+  }
+}
+
+async function mergeBuckets(tx: DbOrTx, table: PgTable, rows: readonly Acc[]): Promise<void> {
+  const col = <T>(f: (a: Acc) => T) => sql.param(rows.map(f));
+  await queryRows(
+    tx,
+    sql`insert into ${table} as r (device_id, point_id, bucket, count, sum, min, max, first_time, first_value, last_time, last_value)
+        select * from unnest(${col((a) => a.d)}::int[], ${col((a) => a.p)}::int[], ${col((a) => iso(a.bucket))}::text[]::timestamptz[], ${col((a) => a.count)}::int[],
+                             ${col((a) => a.sum)}::float8[], ${col((a) => a.min)}::float8[], ${col((a) => a.max)}::float8[],
+                             ${col((a) => iso(a.ft))}::text[]::timestamptz[], ${col((a) => a.fv)}::float8[], ${col((a) => iso(a.lt))}::text[]::timestamptz[], ${col((a) => a.lv)}::float8[])
+        on conflict (device_id, point_id, bucket) do update set
+          count = r.count + excluded.count,
+          sum = r.sum + excluded.sum,
+          min = least(r.min, excluded.min),
+          max = greatest(r.max, excluded.max),
+          first_time = case when excluded.first_time < r.first_time then excluded.first_time else r.first_time end,
+          first_value = case when excluded.first_time < r.first_time then excluded.first_value else r.first_value end,
+          last_time = case when excluded.last_time > r.last_time then excluded.last_time else r.last_time end,
+          last_value = case when excluded.last_time > r.last_time then excluded.last_value else r.last_value end`,
+  );
+}
+
+/** Rebuilds whole buckets from point_data (used for retried values; also by tests and repair). */
+export async function recomputeBuckets(tx: DbOrTx, table: PgTable, interval: string, buckets: readonly { d: number; p: number; bucket: number }[]): Promise<void> {
+  const d = sql.param(buckets.map((b) => b.d));
+  const p = sql.param(buckets.map((b) => b.p));
+  const s = sql.param(buckets.map((b) => iso(b.bucket)));
+  const agg: SQL = sql`select k.d, k.p, k.s, count(*)::int, sum(x.num), min(x.num), max(x.num),
+                              min(x.time), (array_agg(x.num order by x.time asc))[1], max(x.time), (array_agg(x.num order by x.time desc))[1]
+                       from unnest(${d}::int[], ${p}::int[], ${s}::text[]::timestamptz[]) as k(d, p, s)
+                       join point_data x on x.device_id = k.d and x.point_id = k.p and x.time >= k.s and x.time < k.s + ${interval}::interval
+                       where x.num is not null
+                       group by k.d, k.p, k.s`;
+  await queryRows(
+    tx,
+    sql`insert into ${table} as r (device_id, point_id, bucket, count, sum, min, max, first_time, first_value, last_time, last_value)
+        ${agg}
+        on conflict (device_id, point_id, bucket) do update set
+          count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max,
+          first_time = excluded.first_time, first_value = excluded.first_value, last_time = excluded.last_time, last_value = excluded.last_value`,
+  );
+}
+
+/**
+ * Series keys of `points` that already have a stored value (so storing them replaces it).
+ * Called by the processor, before storage.
+ */
+export async function findStoredKeys(tx: DbOrTx, points: readonly PointRecord[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (!points.length) return out;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const p of points) {
+    lo = Math.min(lo, p.time);
+    hi = Math.max(hi, p.time);
+  }
+  // NOTE: the time bounds let TimescaleDB exclude chunks outside the batch's range.
+  const rows = await queryRows<{ device_id: number; point_id: number; t: string | number }>(
+    tx,
+    sql`select x.device_id, x.point_id, (extract(epoch from x.time) * 1000)::float8 as t
+        from unnest(${sql.param(points.map((p) => p.deviceId))}::int[], ${sql.param(points.map((p) => p.pointId))}::int[], ${sql.param(points.map((p) => iso(p.time)))}::text[]::timestamptz[]) as k(d, p, t)
+        join point_data x on x.device_id = k.d and x.point_id = k.p and x.time = k.t
+        where x.time >= ${iso(lo)}::timestamptz and x.time <= ${iso(hi)}::timestamptz`,
+  );
+  for (const r of rows) out.add(`${r.device_id}:${r.point_id}:${Number(r.t)}`);
+  return out;
+}
