@@ -100,7 +100,7 @@ const envSchema = z.object({
   REPLAY_WINDOW_S: int(259_200, 60),
   /** Messages buffered for one subscriber before it is disconnected. Default 1000. */
   SUBSCRIBER_BUFFER_MAX: int(1000, 1),
-  /** Seconds a graphql-ws client has to send connection_init. Default 10000 ms. */
+  /** Time a graphql-ws client has to send connection_init. Default 10000 ms. */
   WS_INIT_TIMEOUT_MS: int(10_000, 100),
   /** Run the retention scheduler in this instance. Default true. */
   SCHEDULER_ENABLED: bool(true),
