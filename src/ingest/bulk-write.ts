@@ -246,17 +246,23 @@ const LAST_UPDATE_COLUMN = { points: 'measurepoint_last_update', attributes: 'at
 
 /**
  * Sets the devices' last-update time of one kind and moves `inactive` devices to `online`.
- * A device touched less than {@link DEVICE_TOUCH_INTERVAL_MS} ago is skipped, so that
- * concurrent batches for the same devices do not queue on these rows.
+ * A device touched less than {@link DEVICE_TOUCH_INTERVAL_MS} ago is skipped, and so is one whose
+ * row another transaction holds, so that concurrent batches for the same devices do not queue on
+ * these rows.
  */
 export async function touchDevices(tx: DbOrTx, kind: keyof typeof LAST_UPDATE_COLUMN, deviceIds: readonly number[]): Promise<void> {
   if (!deviceIds.length) return;
   const ids = [...new Set(deviceIds)].sort((x, y) => x - y);
   const col = sql.raw(LAST_UPDATE_COLUMN[kind]);
+  // NOTE: SKIP LOCKED: a device row locked by another transaction (usually a concurrent batch
+  // touching the same device) is left to it, instead of queueing this whole transaction behind
+  // that one's commit. If that transaction rolls back, the next batch of the device touches it.
   await tx.execute(sql`
     update devices set ${col} = now(), status = case when status = 'inactive' then 'online' else status end
-    where id = any(${sql.param(ids)}::int4[])
-      and (${col} is null or ${col} < now() - ${DEVICE_TOUCH_INTERVAL_MS} * interval '1 millisecond' or status = 'inactive')`);
+    where id in (select id from devices
+                 where id = any(${sql.param(ids)}::int4[])
+                   and (${col} is null or ${col} < now() - ${DEVICE_TOUCH_INTERVAL_MS} * interval '1 millisecond' or status = 'inactive')
+                 order by id for no key update skip locked)`);
 }
 
 /**
