@@ -25,11 +25,19 @@ export interface BatchWriterOptions {
 interface Job {
   readonly batch: IngestBatch;
   readonly touch: ReadonlySet<number>;
+  /** Every device the batch writes (its rows in latest_values, devices and the rollups). */
+  readonly devices: ReadonlySet<number>;
   resolve(b: IngestBatch): void;
   reject(e: unknown): void;
 }
 
 const sizeOf = (b: IngestBatch) => b.points.length + b.events.length + b.attributes.length;
+
+function devicesOf(b: IngestBatch): Set<number> {
+  const out = new Set<number>();
+  for (const list of [b.points, b.events, b.attributes, b.files]) for (const r of list) out.add(r.deviceId);
+  return out;
+}
 
 /** Runs the pipeline and the storage of several batches in one transaction. */
 async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Job[]): Promise<IngestBatch[]> {
@@ -58,9 +66,17 @@ async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Jo
  * commit: one WAL flush for many small requests). Nothing is acknowledged before its commit.
  * If a shared transaction fails, each of its batches is retried alone, so that one bad batch
  * (a failing processor or writer) never fails its neighbours.
+ *
+ * PERF: a batch that writes a device which a running transaction also writes waits in the queue
+ * (and is then merged with the other waiting batches) instead of starting a transaction of its
+ * own that would block on that one's row locks (latest_values, devices, rollups) until it
+ * commits, holding a connection and its own locks meanwhile. Batches of one device keep their
+ * arrival order: a queued batch is never overtaken by a later batch sharing a device with it.
  */
 export function createBatchWriter(db: Db, pipeline: IngestPipeline, log: Logger, opts: BatchWriterOptions): BatchWriter {
   const queue: Job[] = [];
+  /** Devices written by running transactions, with how many of them write each. */
+  const busy = new Map<number, number>();
   let running = 0;
   const writeAlone = (job: Job) => db.transaction((tx) => writeJobs(tx, pipeline, [job])).then(([b]) => b!);
 
@@ -77,16 +93,47 @@ export function createBatchWriter(db: Db, pipeline: IngestPipeline, log: Logger,
     for (const j of jobs) await writeAlone(j).then(j.resolve, j.reject);
   }
 
+  const overlaps = (devices: ReadonlySet<number>, other: { has(id: number): boolean }) => {
+    for (const d of devices) if (other.has(d)) return true;
+    return false;
+  };
+
+  /** The next transaction's batches: queued ones free of running devices, in arrival order per device. */
+  function take(): Job[] {
+    const jobs: Job[] = [];
+    const skipped = new Set<number>();
+    let values = 0;
+    for (let i = 0; i < queue.length; ) {
+      const j = queue[i]!;
+      const size = sizeOf(j.batch);
+      const fits = !jobs.length || (opts.groupCommit && values + size <= opts.maxValues && j.batch.orgId === jobs[0]!.batch.orgId);
+      if (fits && !overlaps(j.devices, busy) && !overlaps(j.devices, skipped)) {
+        jobs.push(j);
+        values += size;
+        queue.splice(i, 1);
+        if (!opts.groupCommit) break;
+      } else {
+        for (const d of j.devices) skipped.add(d);
+        i++;
+      }
+    }
+    return jobs;
+  }
+
   function pump(): void {
     while (running < opts.maxParallel && queue.length) {
-      const jobs = [queue.shift()!];
-      let values = sizeOf(jobs[0]!.batch);
-      while (opts.groupCommit && queue.length && values + sizeOf(queue[0]!.batch) <= opts.maxValues && queue[0]!.batch.orgId === jobs[0]!.batch.orgId) {
-        values += sizeOf(queue[0]!.batch);
-        jobs.push(queue.shift()!);
-      }
+      const jobs = take();
+      if (!jobs.length) return;
+      const devices = new Set<number>();
+      for (const j of jobs) for (const d of j.devices) devices.add(d);
+      for (const d of devices) busy.set(d, (busy.get(d) ?? 0) + 1);
       running++;
       void flush(jobs).finally(() => {
+        for (const d of devices) {
+          const n = busy.get(d)! - 1;
+          if (n) busy.set(d, n);
+          else busy.delete(d);
+        }
         running--;
         pump();
       });
@@ -96,7 +143,7 @@ export function createBatchWriter(db: Db, pipeline: IngestPipeline, log: Logger,
   return {
     write(batch, touch) {
       return new Promise<IngestBatch>((resolve, reject) => {
-        queue.push({ batch, touch, resolve, reject });
+        queue.push({ batch, touch, devices: devicesOf(batch), resolve, reject });
         pump();
       });
     },

@@ -2,7 +2,8 @@ import type { TypeSpec } from './type-spec';
 
 const INT_MIN = -2147483648;
 const INT_MAX = 2147483647;
-const FLOAT_MAX = 3.4028234663852886e38;
+/** The largest magnitude a FLOAT (32-bit) value may have. */
+export const FLOAT_MAX = 3.4028234663852886e38;
 /** Quality is a small non-negative integer (EnOS uses 0-9; OPC-style codes up to 32767 fit). */
 export const QUALITY_MAX = 32767;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;

@@ -65,6 +65,31 @@ describe('group commit', () => {
     expect(new Set(txs).size).toBe(2);
   });
 
+  it('runs batches of other devices alongside, and queues a batch behind the running transaction of its device, keeping the order', async () => {
+    const rows = await queryRows<{ d: number; a: string; p: number; m: number }>(t.db, sql`select d.id as d, d.asset_id as a, f.id as p, f.model_id as m from devices d join model_features f on f.kind = 'MEASUREPOINT' and f.identifier = 'i' where d.asset_id = any(${sql.param([assets[0]!, assets[1]!])}::text[]) order by d.asset_id = ${assets[0]} desc`);
+    const [devA, devB] = rows;
+    const seen: { tx: DbOrTx; device: number; value: unknown }[] = [];
+    const pipeline = { processors: [], writers: [async (tx: DbOrTx, b: IngestBatch) => void seen.push({ tx, device: b.points[0]!.deviceId, value: b.points[0]!.value })], committed: [] };
+    const writer = createBatchWriter(t.db, pipeline, t.app.deps.log, { groupCommit: true, maxParallel: 2, maxValues: 10_000 });
+    const batch = (dev: typeof devA, k: number): IngestBatch => ({
+      orgId: 'o-group',
+      channel: 'REALTIME',
+      points: [{ deviceId: dev!.d, assetId: dev!.a, productKey: 'pkGroup', modelId: dev!.m, pointId: dev!.p, identifier: 'i', dataType: 'INT', time: T0 + 7000 + k, value: k, quality: null }],
+      events: [],
+      attributes: [],
+      files: [],
+    });
+    await Promise.all([writer.write(batch(devA, 0), new Set()), writer.write(batch(devA, 1), new Set()), writer.write(batch(devB, 0), new Set()), writer.write(batch(devA, 2), new Set())]);
+    const txOf = (device: number, value: number) => seen.find((s) => s.device === device && s.value === value)!.tx;
+    // A0 and B0 ran at once in two transactions; A1 and A2 waited for A0 and then shared one, in order.
+    expect(txOf(devA!.d, 0)).not.toBe(txOf(devB!.d, 0));
+    expect(txOf(devA!.d, 1)).toBe(txOf(devA!.d, 2));
+    expect(txOf(devA!.d, 1)).not.toBe(txOf(devA!.d, 0));
+    expect(seen.filter((s) => s.device === devA!.d).map((s) => s.value)).toEqual([0, 1, 2]);
+    const [latest] = await queryRows<{ n: number }>(t.db, sql`select num::int as n from latest_values where device_id = ${devA!.d} and point_id = ${devA!.p}`);
+    expect(latest?.n).toBe(2);
+  });
+
   it('fails only the call whose processor throws when calls share a transaction', async () => {
     const poison = async (_tx: DbOrTx, b: IngestBatch) => {
       if (b.points.some((p) => p.value === 13)) throw new Error('poison');
