@@ -8,7 +8,8 @@
  *   BENCH_SCALE=200 npm run bench:query      # 200 devices
  *
  * Env: BENCH_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres), BENCH_RUNS
- * (timed runs per figure, default 7; the median is reported), BENCH_KEEP_DB=1 keeps the database.
+ * (timed runs per figure, default 7; the median is reported), BENCH_KEEP_DB=1 keeps the database
+ * (its name is printed); BENCH_DB=<name> reuses a database a previous run kept (no load).
  */
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
@@ -20,7 +21,7 @@ import { aggregateSql } from '../src/query/aggregate-sql';
 import { parseBucketSpec } from '../src/query/buckets';
 import { historySql, type HistoryKey } from '../src/query/history';
 import { latestSql } from '../src/query/latest';
-import { createModel } from '../src/registry/models';
+import { createModel, getModel, type ThingModel } from '../src/registry/models';
 import { createProduct } from '../src/registry/products';
 import { createApp } from '../src/server/app';
 import { queryRows } from '../src/storage/db';
@@ -37,7 +38,8 @@ const AGG_DEVICES = Math.min(100, DEVICES);
 const PAGE = 1000;
 const START = Date.UTC(2026, 0, 1);
 const ADMIN_URL = env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const DB_NAME = `tributary_bench_${process.pid}`;
+const REUSE_DB = env['BENCH_DB'];
+const DB_NAME = REUSE_DB ?? `tributary_bench_${process.pid}`;
 const MASTER_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 
 function out(line: string): void {
@@ -58,7 +60,7 @@ async function median(fn: () => Promise<unknown>): Promise<number> {
 
 async function main(): Promise<void> {
   const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${DB_NAME}`);
+  if (!REUSE_DB) await admin.unsafe(`create database ${DB_NAME}`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${DB_NAME}`;
   let stop: (() => Promise<void>) | null = null;
@@ -71,8 +73,8 @@ async function main(): Promise<void> {
 
     // --- load ---
     const t0 = performance.now();
+    if (REUSE_DB) return await measure(app, base, await getModel(db, 'bench', 'meter'));
     await createOrganisation(db, { id: 'bench', name: 'Bench' });
-    const { serviceAccount, secretKey } = await createServiceAccount(db, app.deps.box, { orgId: 'bench', name: 'bench', grants: [{ permission: 'ASSET_READ' }] });
     const model = await createModel(db, 'bench', { identifier: 'meter', name: 'Meter', measurePoints: Array.from({ length: POINTS }, (_, i) => ({ identifier: `p${i}`, name: `p${i}`, type: { dataType: 'DOUBLE' }, hasQuality: true })) });
     const product = await createProduct(db, 'bench', { productKey: 'bench-meter', name: 'Meter', modelIdentifier: 'meter' });
     const productId = (await queryRows<{ id: number }>(db, sql`select id from products where product_key = ${product.productKey}`))[0]!.id;
@@ -100,7 +102,22 @@ async function main(): Promise<void> {
     );
     await queryRows(db, sql`analyze`);
     const total = DEVICES * POINTS * STEPS;
-    out(`loaded ${total.toLocaleString('en')} points (${DEVICES} devices x ${POINTS} points x ${STEPS} minutes) in ${((performance.now() - t0) / 1000).toFixed(1)} s; timescale=${app.deps.database.timescale}`);
+    out(`loaded ${total.toLocaleString('en')} points (${DEVICES} devices x ${POINTS} points x ${STEPS} minutes) in ${((performance.now() - t0) / 1000).toFixed(1)} s into ${DB_NAME}; timescale=${app.deps.database.timescale}`);
+    await measure(app, base, model);
+  } finally {
+    if (stop) await stop();
+    if (env['BENCH_KEEP_DB'] !== '1' && !REUSE_DB) await admin.unsafe(`drop database if exists ${DB_NAME} with (force)`);
+    await admin.end({ timeout: 5 });
+  }
+}
+
+async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string, model: ThingModel): Promise<void> {
+  {
+    const { db } = app.deps;
+    const { serviceAccount, secretKey } = await createServiceAccount(db, app.deps.box, { orgId: 'bench', name: `bench-${process.pid}`, grants: [{ permission: 'ASSET_READ' }] });
+    const deviceRows = await queryRows<{ id: number; asset_id: string }>(db, sql`select id, asset_id from devices where org_id = 'bench' order by id`);
+    if (deviceRows.length !== DEVICES) throw new Error(`the database holds ${deviceRows.length} devices; BENCH_SCALE says ${DEVICES}`);
+    const pointIds = model.features.map((f) => f.id);
 
     const ts = String(Date.now());
     const tokRes = await fetch(`${base}/apim-token-service/v2.0/token/get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appKey: serviceAccount.accessKey, encryption: signTokenRequest(serviceAccount.accessKey, ts, secretKey), timestamp: ts }) });
@@ -124,8 +141,9 @@ async function main(): Promise<void> {
     {
       let n = 0;
       const serviceMs = await median(async () => {
-        const d = await gql(`query($a: [ID!]!, $p: [String!]) { latestValues(devices: { assetIds: $a }, points: $p) { assetId point time value quality } }`, { a: assetIds, p: points });
-        n = d.latestValues.length;
+        // The columnar shape, for bulk reads (latestValues returns one object per value).
+        const d = await gql(`query($a: [ID!]!, $p: [String!]) { latestValuesByDevice(devices: { assetIds: $a }, points: $p) { assetId points times values qualities } }`, { a: assetIds, p: points });
+        n = d.latestValuesByDevice.reduce((s: number, x: { times: unknown[] }) => s + x.times.length, 0);
       });
       const dbMs = await median(() => queryRows(db, latestSql(deviceIds, pointIds, null)));
       results.push({ name: `latest: ${POINTS} points x ${DEVICES} devices`, serviceMs, dbMs, rows: n });
@@ -185,10 +203,6 @@ async function main(): Promise<void> {
     for (const r of results) out(`| ${r.name} | ${r.rows.toLocaleString('en')} | ${r.dbMs.toFixed(1)} | ${r.serviceMs.toFixed(1)} | ${(r.serviceMs / r.dbMs).toFixed(2)}x |`);
     out('');
     out(`median of ${RUNS} runs after 2 warm-ups; database = the service's own SQL run on the same pool; target <= 1.5x`);
-  } finally {
-    if (stop) await stop();
-    if (env['BENCH_KEEP_DB'] !== '1') await admin.unsafe(`drop database if exists ${DB_NAME} with (force)`);
-    await admin.end({ timeout: 5 });
   }
 }
 

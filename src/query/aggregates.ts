@@ -4,7 +4,8 @@ import { queryRows, type DbOrTx } from '../storage/db';
 import type { SQL } from 'drizzle-orm';
 import { aggregateSql, type AggregateColumnSpec, type AggregateFunction, type AggregateQuery } from './aggregate-sql';
 import { bucketStartsSql, estimateBuckets, parseBucketSpec, type BucketDialect } from './buckets';
-import { isNumeric, loadFeatures, selectDevices, type DeviceSelector } from './selection';
+import type { ModelCache } from '../ingest/model-cache';
+import { deviceFeatures, isNumeric, selectDevices, type DeviceSelector } from './selection';
 import { checkRange } from './sql-util';
 
 /**
@@ -56,13 +57,13 @@ type AggRow = { device_id: number; t: number } & Record<string, number | null>;
  * Aggregates of points of devices over time buckets of [from, to). Devices without data are
  * present with no buckets (fill NONE) or with empty buckets (NULL, PREVIOUS).
  */
-export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, access: Access, limits: AggregateLimits, args: AggregateArgs, router?: AggregateRouter): Promise<DeviceAggregates[]> {
+export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, access: Access, limits: AggregateLimits, args: AggregateArgs, router?: AggregateRouter, models?: ModelCache): Promise<DeviceAggregates[]> {
   checkRange(args.from, args.to);
   if (!args.aggregates.length) throw badInput('name at least one aggregate');
   const spec = parseBucketSpec(args.interval, args.timezone);
   const fill = args.fill ?? 'NONE';
   const devs = await selectDevices(db, access, args.devices);
-  const index = await loadFeatures(db, devs.map((d) => d.modelId), 'MEASUREPOINT');
+  const index = await deviceFeatures(db, devs, 'MEASUREPOINT', models);
 
   const series = devs.length * args.aggregates.length;
   if (series > limits.maxSeries) throw badInput(`an aggregate query reads at most ${limits.maxSeries} device x aggregate series (QUERY_MAX_SERIES); this one reads ${series}`, { max: limits.maxSeries, requested: series });

@@ -4,7 +4,8 @@ import { badInput } from '../errors';
 import { queryRows, type DbOrTx } from '../storage/db';
 import { checkFirst, decodeKeyCursor, encodeKeyCursor, toPage, type Page } from './cursor';
 import type { PointValue } from './latest';
-import { loadFeatures, pairSeries, selectDevices, type DeviceSelector } from './selection';
+import type { ModelCache } from '../ingest/model-cache';
+import { deviceFeatures, pairSeries, selectDevices, type DeviceSelector } from './selection';
 import { checkRange, epochMs, intArray, tsParam, valueOf, type ValueColumns } from './sql-util';
 
 /** Sort order of a history read. */
@@ -74,13 +75,13 @@ export function historySql(q: HistoryQuery): SQL {
 type HistoryRow = ValueColumns & { t: number; device_id: number; point_id: number; quality: number | null };
 
 /** Raw history of points of devices in [from, to), as a Relay page. */
-export async function getPointHistory(db: DbOrTx, access: Access, limits: HistoryLimits, args: HistoryArgs): Promise<Page<PointValue>> {
+export async function getPointHistory(db: DbOrTx, access: Access, limits: HistoryLimits, args: HistoryArgs, models?: ModelCache): Promise<Page<PointValue>> {
   checkRange(args.from, args.to);
   const limit = checkFirst(args.first, limits.maxPageRows, 1000);
   const after = args.after ? (decodeKeyCursor('pv', 3, args.after) as unknown as HistoryKey) : null;
   if (!args.points.length) throw badInput('name at least one measurement point');
   const devs = await selectDevices(db, access, args.devices);
-  const series = pairSeries(devs, await loadFeatures(db, devs.map((d) => d.modelId), 'MEASUREPOINT'), args.points, 'measurement point');
+  const series = pairSeries(devs, await deviceFeatures(db, devs, 'MEASUREPOINT', models), args.points, 'measurement point');
   if (series.length > limits.maxSeries) throw badInput(`a history query reads at most ${limits.maxSeries} device x point series (QUERY_MAX_SERIES); this one reads ${series.length}`, { max: limits.maxSeries, requested: series.length });
   if (!series.length || limit === 0) return toPage([], 0, (r) => r, () => '', !!after);
   const assetOf = new Map(series.map((s) => [s.device.id, s.device.assetId]));

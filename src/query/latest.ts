@@ -2,7 +2,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Access } from '../auth/permissions';
 import { badInput } from '../errors';
 import { queryRows, type DbOrTx } from '../storage/db';
-import { loadFeatures, pairSeries, selectDevices, type DeviceSelector, type SelectedDevice, type Series } from './selection';
+import type { ModelCache } from '../ingest/model-cache';
+import { deviceFeatures, loadFeatures, pairSeries, selectDevices, type DeviceSelector, type SelectedDevice, type Series } from './selection';
 import { epochMs, intArray, tsParam, valueOf, type ValueColumns } from './sql-util';
 
 /** A value of a point of a device, as the API returns it. */
@@ -54,11 +55,60 @@ export async function readLatest(db: DbOrTx, series: readonly Series[], sinceMs:
  * Latest real-time values of the chosen points of the selected devices (offline data never
  * moves them). BAD_USER_INPUT past `maxValues` devices x points.
  */
-export async function getLatestValues(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs): Promise<PointValue[]> {
+export async function getLatestValues(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs, models?: ModelCache): Promise<PointValue[]> {
   const devs = await selectDevices(db, access, args.devices);
-  const series = pairSeries(devs, await loadFeatures(db, devs.map((d) => d.modelId), 'MEASUREPOINT'), args.points, 'measurement point');
+  const series = pairSeries(devs, await deviceFeatures(db, devs, 'MEASUREPOINT', models), args.points, 'measurement point');
   if (series.length > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${series.length}`, { max: maxValues, requested: series.length });
   return readLatest(db, series, args.since ?? null);
+}
+
+/**
+ * The latest values of one device, columnar: entry i of each list describes one point. The
+ * shape for bulk reads (a few list fields per device instead of one object per value).
+ */
+export interface DeviceLatestValues {
+  readonly assetId: string;
+  readonly points: string[];
+  /** Epoch milliseconds. */
+  readonly times: number[];
+  readonly values: unknown[];
+  readonly qualities: (number | null)[];
+}
+
+/**
+ * {@link getLatestValues} grouped by device, columnar: every selected device is present (with
+ * empty lists when it has no value yet), in selection order; points in request order.
+ */
+export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs, models?: ModelCache): Promise<DeviceLatestValues[]> {
+  const devs = await selectDevices(db, access, args.devices);
+  const series = pairSeries(devs, await deviceFeatures(db, devs, 'MEASUREPOINT', models), args.points, 'measurement point');
+  if (series.length > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${series.length}`, { max: maxValues, requested: series.length });
+  const out: DeviceLatestValues[] = [];
+  if (!devs.length) return out;
+  const rows = series.length ? await queryRows<LatestRow>(db, latestSql([...new Set(series.map((s) => s.device.id))], [...new Set(series.map((s) => s.feature.id))], args.since ?? null)) : [];
+  // PERF: rows index by device then point (numbers, no key strings); no object per value.
+  const byDevice = new Map<number, Map<number, LatestRow>>();
+  for (const r of rows) {
+    let m = byDevice.get(r.device_id);
+    if (!m) byDevice.set(r.device_id, (m = new Map()));
+    m.set(r.point_id, r);
+  }
+  const byId = new Map<number, DeviceLatestValues>();
+  for (const d of devs) {
+    const group: DeviceLatestValues = { assetId: d.assetId, points: [], times: [], values: [], qualities: [] };
+    byId.set(d.id, group);
+    out.push(group);
+  }
+  for (const s of series) {
+    const r = byDevice.get(s.device.id)?.get(s.feature.id);
+    if (!r) continue;
+    const g = byId.get(s.device.id)!;
+    g.points.push(s.feature.identifier);
+    g.times.push(r.t);
+    g.values.push(valueOf(r));
+    g.qualities.push(r.quality);
+  }
+  return out;
 }
 
 /** One request of the per-device batch loader. */
