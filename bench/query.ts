@@ -154,15 +154,16 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
       const from = START;
       const to = START + 86_400_000;
       let n = 0;
+      // The page's rows in columns, for bulk reads (edges give one object per row).
       const serviceMs = await median(async () => {
         n = 0;
         let after: string | null = null;
         for (;;) {
           const d = await gql(
-            `query($a: ID!, $from: Timestamp!, $to: Timestamp!, $after: String) { pointHistory(devices: { assetIds: [$a] }, points: ["p0"], from: $from, to: $to, first: ${PAGE}, after: $after) { edges { node { time value quality } } pageInfo { hasNextPage endCursor } } }`,
+            `query($a: ID!, $from: Timestamp!, $to: Timestamp!, $after: String) { pointHistory(devices: { assetIds: [$a] }, points: ["p0"], from: $from, to: $to, first: ${PAGE}, after: $after) { columns { times values qualities } pageInfo { hasNextPage endCursor } } }`,
             { a: assetIds[0], from, to, after },
           );
-          n += d.pointHistory.edges.length;
+          n += d.pointHistory.columns.times.length;
           if (!d.pointHistory.pageInfo.hasNextPage) break;
           after = d.pointHistory.pageInfo.endCursor;
         }
