@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Access } from '../auth/permissions';
 import { badInput } from '../errors';
+import type { Feature } from '../registry/models';
 import { queryRows, type DbOrTx } from '../storage/db';
 import type { ModelCache } from '../ingest/model-cache';
 import { deviceFeatures, loadFeatures, pairSeries, selectDevices, type DeviceSelector, type SelectedDevice, type Series } from './selection';
@@ -81,32 +82,51 @@ export interface DeviceLatestValues {
  */
 export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs, models?: ModelCache): Promise<DeviceLatestValues[]> {
   const devs = await selectDevices(db, access, args.devices);
-  const series = pairSeries(devs, await deviceFeatures(db, devs, 'MEASUREPOINT', models), args.points, 'measurement point');
-  if (series.length > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${series.length}`, { max: maxValues, requested: series.length });
-  const out: DeviceLatestValues[] = [];
-  if (!devs.length) return out;
-  const rows = series.length ? await queryRows<LatestRow>(db, latestSql([...new Set(series.map((s) => s.device.id))], [...new Set(series.map((s) => s.feature.id))], args.since ?? null)) : [];
-  // PERF: rows index by device then point (numbers, no key strings); no object per value.
-  const byDevice = new Map<number, Map<number, LatestRow>>();
-  for (const r of rows) {
-    let m = byDevice.get(r.device_id);
-    if (!m) byDevice.set(r.device_id, (m = new Map()));
-    m.set(r.point_id, r);
+  const index = await deviceFeatures(db, devs, 'MEASUREPOINT', models);
+  // PERF: the chosen features of each model once, then plain loops: no object per (device, point)
+  // pair, since a call may read thousands of them.
+  const chosenByModel = new Map<number, Feature[]>();
+  if (args.points) {
+    const unique = [...new Set(args.points)];
+    for (const id of unique) if (devs.length && !devs.some((d) => index.get(d.modelId)?.has(id))) throw badInput(`unknown measurement point ${id}`, { identifier: id });
+    for (const [modelId, feats] of index) chosenByModel.set(modelId, unique.flatMap((id) => (feats.has(id) ? [feats.get(id)!] : [])));
+  } else {
+    for (const [modelId, feats] of index) chosenByModel.set(modelId, [...feats.values()]);
   }
-  const byId = new Map<number, DeviceLatestValues>();
+  let pairs = 0;
+  const deviceIds: number[] = [];
+  const pointIds = new Set<number>();
   for (const d of devs) {
-    const group: DeviceLatestValues = { assetId: d.assetId, points: [], times: [], values: [], qualities: [] };
-    byId.set(d.id, group);
-    out.push(group);
+    const chosen = chosenByModel.get(d.modelId) ?? [];
+    pairs += chosen.length;
+    if (chosen.length) deviceIds.push(d.id);
+    for (const f of chosen) pointIds.add(f.id);
   }
-  for (const s of series) {
-    const r = byDevice.get(s.device.id)?.get(s.feature.id);
-    if (!r) continue;
-    const g = byId.get(s.device.id)!;
-    g.points.push(s.feature.identifier);
-    g.times.push(r.t);
-    g.values.push(valueOf(r));
-    g.qualities.push(r.quality);
+  if (pairs > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${pairs}`, { max: maxValues, requested: pairs });
+  const rows = pairs ? await queryRows<LatestRow>(db, latestSql(deviceIds, [...pointIds], args.since ?? null)) : [];
+  // Rows come ordered by (device_id, point_id): each device's rows are one run.
+  const out: DeviceLatestValues[] = new Array(devs.length);
+  const runs = new Map<number, Map<number, LatestRow>>();
+  for (let i = 0; i < rows.length; ) {
+    const deviceId = rows[i]!.device_id;
+    const m = new Map<number, LatestRow>();
+    for (; i < rows.length && rows[i]!.device_id === deviceId; i++) m.set(rows[i]!.point_id, rows[i]!);
+    runs.set(deviceId, m);
+  }
+  for (let k = 0; k < devs.length; k++) {
+    const d = devs[k]!;
+    const g: DeviceLatestValues = { assetId: d.assetId, points: [], times: [], values: [], qualities: [] };
+    out[k] = g;
+    const m = runs.get(d.id);
+    if (!m) continue;
+    for (const f of chosenByModel.get(d.modelId) ?? []) {
+      const r = m.get(f.id);
+      if (!r) continue;
+      g.points.push(f.identifier);
+      g.times.push(r.t);
+      g.values.push(valueOf(r));
+      g.qualities.push(r.quality);
+    }
   }
   return out;
 }

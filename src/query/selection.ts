@@ -60,7 +60,7 @@ export async function selectDevices(db: DbOrTx, access: Access, sel: DeviceSelec
   const keys = refs.flatMap((r) => ('assetId' in r ? [] : [r]));
   const found = await findNamedDevices(db, orgId, assetIds, keys);
   const byAsset = new Map(found.map((d) => [d.assetId, d]));
-  const byKey = new Map(found.map((d) => [`${d.productKey}\u0000${d.deviceKey}`, d]));
+  const byKey = new Map(keys.length ? found.map((d) => [`${d.productKey}\u0000${d.deviceKey}`, d]) : []);
   const out = new Map<number, SelectedDevice>();
   for (const r of refs) {
     const d = 'assetId' in r ? byAsset.get(r.assetId) : byKey.get(`${r.productKey}\u0000${r.deviceKey}`);
