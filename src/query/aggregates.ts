@@ -97,12 +97,21 @@ export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, acc
   const starts = fill === 'NONE' ? null : (await queryRows<{ t: number }>(db, bucketStartsSql(dialect, spec, new Date(args.from).toISOString(), new Date(args.to).toISOString())).catch(unknownZone)).map((r) => r.t);
 
   const isCount = args.aggregates.map((a) => a.function === 'COUNT');
+  const keys = args.aggregates.map((_, i) => `c${i}`);
   for (const d of devs) {
     const rows = rowsByDevice.get(d.id) ?? [];
     const columns = args.aggregates.map((a) => ({ point: a.point, function: a.function, values: [] as (number | null)[] }));
     if (!starts) {
-      for (const r of rows) columns.forEach((c, i) => c.values.push(r[`c${i}`] ?? null));
-      out.push({ assetId: d.assetId, times: rows.map((r) => r.t), columns });
+      // PERF: plain loops over precomputed column keys; a call may return hundreds of thousands of values.
+      const n = rows.length;
+      const times: number[] = new Array(n);
+      for (let j = 0; j < n; j++) times[j] = rows[j]!.t;
+      for (let i = 0; i < columns.length; i++) {
+        const key = keys[i]!;
+        const values: (number | null)[] = (columns[i]!.values = new Array(n));
+        for (let j = 0; j < n; j++) values[j] = rows[j]![key] ?? null;
+      }
+      out.push({ assetId: d.assetId, times, columns });
       continue;
     }
     const byT = new Map(rows.map((r) => [r.t, r]));
@@ -110,7 +119,7 @@ export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, acc
     for (const t of starts) {
       const r = byT.get(t);
       columns.forEach((c, i) => {
-        const v = r?.[`c${i}`] ?? null;
+        const v = r?.[keys[i]!] ?? null;
         if (isCount[i]) c.values.push(v ?? 0);
         else if (v !== null) c.values.push((prev[i] = v));
         else c.values.push(fill === 'PREVIOUS' ? (prev[i] ?? null) : null);
