@@ -47,6 +47,29 @@ function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/**
+ * Medians of the service and the database doing the same work, their runs interleaved so that
+ * both see the same machine load (the machine may be shared).
+ */
+async function paired(service: () => Promise<unknown>, database: () => Promise<unknown>): Promise<{ serviceMs: number; dbMs: number }> {
+  for (let i = 0; i < 2; i++) {
+    await service();
+    await database();
+  }
+  const s: number[] = [];
+  const d: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    let t0 = performance.now();
+    await service();
+    s.push(performance.now() - t0);
+    t0 = performance.now();
+    await database();
+    d.push(performance.now() - t0);
+  }
+  const mid = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { serviceMs: mid(s), dbMs: mid(d) };
+}
+
 async function median(fn: () => Promise<unknown>): Promise<number> {
   for (let i = 0; i < 2; i++) await fn();
   const times: number[] = [];
@@ -158,12 +181,11 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
     // 1. Latest values of 10 points for every device.
     {
       let n = 0;
-      const serviceMs = await median(async () => {
+      const { serviceMs, dbMs } = await paired(async () => {
         // The columnar shape, for bulk reads (latestValues returns one object per value).
         const d = await gql(`query($a: [ID!]!, $p: [String!]) { latestValuesByDevice(devices: { assetIds: $a }, points: $p) { assetId points times values qualities } }`, { a: assetIds, p: points });
         n = d.latestValuesByDevice.reduce((s: number, x: { times: unknown[] }) => s + x.times.length, 0);
-      });
-      const dbMs = await median(() => queryRows(db, latestSql(deviceIds, pointIds, null)));
+      }, () => queryRows(db, latestSql(deviceIds, pointIds, null)));
       results.push({ name: `latest: ${POINTS} points x ${DEVICES} devices`, serviceMs, dbMs, rows: n });
     }
 
@@ -173,7 +195,7 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
       const to = START + 86_400_000;
       let n = 0;
       // The page's rows in columns, for bulk reads (edges give one object per row).
-      const serviceMs = await median(async () => {
+      const { serviceMs, dbMs } = await paired(async () => {
         n = 0;
         let after: string | null = null;
         for (;;) {
@@ -185,8 +207,7 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
           if (!d.pointHistory.pageInfo.hasNextPage) break;
           after = d.pointHistory.pageInfo.endCursor;
         }
-      });
-      const dbMs = await median(async () => {
+      }, async () => {
         let after: HistoryKey | null = null;
         for (;;) {
           const rows: { t: number; device_id: number; point_id: number }[] = await queryRows<{ t: number; device_id: number; point_id: number }>(db, historySql({ deviceIds: [deviceIds[0]!], pointIds: [pointIds[0]!], fromMs: from, toMs: to, order: 'ASC', qualities: null, after, limit: PAGE + 1 }));
@@ -204,15 +225,14 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
       const to = START + 86_400_000;
       const fns = ['AVG', 'MIN', 'MAX'] as const;
       let n = 0;
-      const serviceMs = await median(async () => {
+      const spec = parseBucketSpec('1 minute', null);
+      const { serviceMs, dbMs } = await paired(async () => {
         const d = await gql(
           `query($a: [ID!]!, $from: Timestamp!, $to: Timestamp!) { pointAggregates(devices: { assetIds: $a }, aggregates: [{ point: "p0", function: AVG }, { point: "p0", function: MIN }, { point: "p0", function: MAX }], from: $from, to: $to, interval: "1 minute") { assetId times columns { point function values } } }`,
           { a: assetIds.slice(0, AGG_DEVICES), from, to },
         );
         n = d.pointAggregates.reduce((s: number, x: { times: unknown[] }) => s + x.times.length, 0);
-      });
-      const spec = parseBucketSpec('1 minute', null);
-      const dbMs = await median(() => queryRows(db, aggregateSql('timescale', { deviceIds: deviceIds.slice(0, AGG_DEVICES), columns: fns.map((fn) => ({ pointId: pointIds[0]!, fn })), fromMs: from, toMs: to, bucket: spec })));
+      }, () => queryRows(db, aggregateSql('timescale', { deviceIds: deviceIds.slice(0, AGG_DEVICES), columns: fns.map((fn) => ({ pointId: pointIds[0]!, fn })), fromMs: from, toMs: to, bucket: spec })));
       results.push({ name: `aggregate: 1 day, 1-minute AVG/MIN/MAX, ${AGG_DEVICES} devices`, serviceMs, dbMs, rows: n });
     }
 
@@ -221,7 +241,7 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
     out(`|---|---:|---:|---:|---:|`);
     for (const r of results) out(`| ${r.name} | ${r.rows.toLocaleString('en')} | ${r.dbMs.toFixed(1)} | ${r.serviceMs.toFixed(1)} | ${(r.serviceMs / r.dbMs).toFixed(2)}x |`);
     out('');
-    out(`median of ${RUNS} runs after 2 warm-ups; database = the service's own SQL run on the same pool; target <= 1.5x`);
+    out(`median of ${RUNS} runs after 2 warm-ups, service and database runs interleaved; database = the service's own SQL run on the same pool; target <= 1.5x`);
   }
 }
 
