@@ -35,22 +35,46 @@ function byId<T extends { id: number }>(fetch: (ids: readonly number[]) => Promi
   });
 }
 
+/**
+ * The loaders of one operation, each created on first use.
+ *
+ * PERF: most operations use none of them; creating four DataLoaders per request is wasted work.
+ */
+class LazyLoaders implements Loaders {
+  #modelById?: Loaders['modelById'];
+  #productById?: Loaders['productById'];
+  #attributesByDeviceId?: Loaders['attributesByDeviceId'];
+  #latestByDevice?: Loaders['latestByDevice'];
+
+  constructor(private readonly db: AppDeps['db']) {}
+
+  get modelById(): Loaders['modelById'] {
+    return (this.#modelById ??= byId((ids) => getModelsByIds(this.db, ids)));
+  }
+
+  get productById(): Loaders['productById'] {
+    return (this.#productById ??= byId((ids) => getProductsByIds(this.db, ids)));
+  }
+
+  get attributesByDeviceId(): Loaders['attributesByDeviceId'] {
+    return (this.#attributesByDeviceId ??= new DataLoader(async (ids) => {
+      const m = await getAttributeValues(this.db, ids);
+      return ids.map((id) => m.get(id) ?? {});
+    }));
+  }
+
+  get latestByDevice(): Loaders['latestByDevice'] {
+    return (this.#latestByDevice ??= new DataLoader((keys) => batchLatest(this.db, keys), { cacheKeyFn: (k) => `${k.device.id}|${k.points ? JSON.stringify(k.points) : '*'}` }));
+  }
+}
+
 /** Builds the context of one operation (HTTP request, WebSocket operation, or REST shim call). */
 export function createContext(deps: AppDeps, access: Access, requestId: string): GraphQLContext {
-  const { db } = deps;
   return {
     deps,
     access,
     requestId,
     log: deps.log.child({ requestId, ...(access.caller ? { orgId: access.caller.orgId, sa: access.caller.accessKey } : {}) }),
-    loaders: {
-      modelById: byId((ids) => getModelsByIds(db, ids)),
-      productById: byId((ids) => getProductsByIds(db, ids)),
-      attributesByDeviceId: new DataLoader(async (ids) => {
-        const m = await getAttributeValues(db, ids);
-        return ids.map((id) => m.get(id) ?? {});
-      }),
-      latestByDevice: new DataLoader((keys) => batchLatest(db, keys), { cacheKeyFn: (k) => `${k.device.id}|${k.points ? JSON.stringify(k.points) : '*'}` }),
-    },
+    loaders: new LazyLoaders(deps.db),
   };
 }

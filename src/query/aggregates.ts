@@ -4,7 +4,8 @@ import { queryRows, type DbOrTx } from '../storage/db';
 import type { SQL } from 'drizzle-orm';
 import { aggregateSql, type AggregateColumnSpec, type AggregateFunction, type AggregateQuery } from './aggregate-sql';
 import { bucketStartsSql, estimateBuckets, parseBucketSpec, type BucketDialect } from './buckets';
-import { isNumeric, loadFeatures, selectDevices, type DeviceSelector } from './selection';
+import type { ModelCache } from '../ingest/model-cache';
+import { deviceFeatures, isNumeric, selectDevices, type DeviceSelector } from './selection';
 import { checkRange } from './sql-util';
 
 /**
@@ -56,13 +57,13 @@ type AggRow = { device_id: number; t: number } & Record<string, number | null>;
  * Aggregates of points of devices over time buckets of [from, to). Devices without data are
  * present with no buckets (fill NONE) or with empty buckets (NULL, PREVIOUS).
  */
-export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, access: Access, limits: AggregateLimits, args: AggregateArgs, router?: AggregateRouter): Promise<DeviceAggregates[]> {
+export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, access: Access, limits: AggregateLimits, args: AggregateArgs, router?: AggregateRouter, models?: ModelCache): Promise<DeviceAggregates[]> {
   checkRange(args.from, args.to);
   if (!args.aggregates.length) throw badInput('name at least one aggregate');
   const spec = parseBucketSpec(args.interval, args.timezone);
   const fill = args.fill ?? 'NONE';
   const devs = await selectDevices(db, access, args.devices);
-  const index = await loadFeatures(db, devs.map((d) => d.modelId), 'MEASUREPOINT');
+  const index = await deviceFeatures(db, devs, 'MEASUREPOINT', models);
 
   const series = devs.length * args.aggregates.length;
   if (series > limits.maxSeries) throw badInput(`an aggregate query reads at most ${limits.maxSeries} device x aggregate series (QUERY_MAX_SERIES); this one reads ${series}`, { max: limits.maxSeries, requested: series });
@@ -96,12 +97,21 @@ export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, acc
   const starts = fill === 'NONE' ? null : (await queryRows<{ t: number }>(db, bucketStartsSql(dialect, spec, new Date(args.from).toISOString(), new Date(args.to).toISOString())).catch(unknownZone)).map((r) => r.t);
 
   const isCount = args.aggregates.map((a) => a.function === 'COUNT');
+  const keys = args.aggregates.map((_, i) => `c${i}`);
   for (const d of devs) {
     const rows = rowsByDevice.get(d.id) ?? [];
     const columns = args.aggregates.map((a) => ({ point: a.point, function: a.function, values: [] as (number | null)[] }));
     if (!starts) {
-      for (const r of rows) columns.forEach((c, i) => c.values.push(r[`c${i}`] ?? null));
-      out.push({ assetId: d.assetId, times: rows.map((r) => r.t), columns });
+      // PERF: plain loops over precomputed column keys; a call may return hundreds of thousands of values.
+      const n = rows.length;
+      const times: number[] = new Array(n);
+      for (let j = 0; j < n; j++) times[j] = rows[j]!.t;
+      for (let i = 0; i < columns.length; i++) {
+        const key = keys[i]!;
+        const values: (number | null)[] = (columns[i]!.values = new Array(n));
+        for (let j = 0; j < n; j++) values[j] = rows[j]![key] ?? null;
+      }
+      out.push({ assetId: d.assetId, times, columns });
       continue;
     }
     const byT = new Map(rows.map((r) => [r.t, r]));
@@ -109,7 +119,7 @@ export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, acc
     for (const t of starts) {
       const r = byT.get(t);
       columns.forEach((c, i) => {
-        const v = r?.[`c${i}`] ?? null;
+        const v = r?.[keys[i]!] ?? null;
         if (isCount[i]) c.values.push(v ?? 0);
         else if (v !== null) c.values.push((prev[i] = v));
         else c.values.push(fill === 'PREVIOUS' ? (prev[i] ?? null) : null);

@@ -24,9 +24,28 @@ export interface Page<T> {
   readonly pageInfo: { readonly hasNextPage: boolean; readonly hasPreviousPage: boolean; readonly startCursor: string | null; readonly endCursor: string | null };
 }
 
+/** An edge whose cursor is encoded only when read (most clients read just `pageInfo.endCursor`). */
+class LazyEdge<R, T> {
+  constructor(
+    readonly node: T,
+    private readonly row: R,
+    private readonly cursorOf: (row: R) => string,
+  ) {}
+
+  get cursor(): string {
+    return this.cursorOf(this.row);
+  }
+}
+
 /** Builds a page from `limit + 1` fetched rows. */
 export function toPage<R, T>(rows: readonly R[], limit: number, map: (row: R) => T, cursorOf: (row: R) => string, hasPrevious: boolean): Page<T> {
-  const edges = rows.slice(0, limit).map((r) => ({ node: map(r), cursor: cursorOf(r) }));
+  const n = Math.min(rows.length, limit);
+  const edges: LazyEdge<R, T>[] = new Array(n);
+  // PERF: a plain loop and cursors encoded on demand; a page may hold thousands of rows.
+  for (let i = 0; i < n; i++) {
+    const row = rows[i] as R;
+    edges[i] = new LazyEdge(map(row), row, cursorOf);
+  }
   return {
     edges,
     pageInfo: { hasNextPage: rows.length > limit, hasPreviousPage: hasPrevious, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },

@@ -1,8 +1,10 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Access } from '../auth/permissions';
 import { badInput } from '../errors';
+import type { Feature } from '../registry/models';
 import { queryRows, type DbOrTx } from '../storage/db';
-import { loadFeatures, pairSeries, selectDevices, type DeviceSelector, type SelectedDevice, type Series } from './selection';
+import type { ModelCache } from '../ingest/model-cache';
+import { deviceFeatures, loadFeatures, pairSeries, selectDevices, type DeviceSelector, type SelectedDevice, type Series } from './selection';
 import { epochMs, intArray, tsParam, valueOf, type ValueColumns } from './sql-util';
 
 /** A value of a point of a device, as the API returns it. */
@@ -54,11 +56,79 @@ export async function readLatest(db: DbOrTx, series: readonly Series[], sinceMs:
  * Latest real-time values of the chosen points of the selected devices (offline data never
  * moves them). BAD_USER_INPUT past `maxValues` devices x points.
  */
-export async function getLatestValues(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs): Promise<PointValue[]> {
+export async function getLatestValues(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs, models?: ModelCache): Promise<PointValue[]> {
   const devs = await selectDevices(db, access, args.devices);
-  const series = pairSeries(devs, await loadFeatures(db, devs.map((d) => d.modelId), 'MEASUREPOINT'), args.points, 'measurement point');
+  const series = pairSeries(devs, await deviceFeatures(db, devs, 'MEASUREPOINT', models), args.points, 'measurement point');
   if (series.length > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${series.length}`, { max: maxValues, requested: series.length });
   return readLatest(db, series, args.since ?? null);
+}
+
+/**
+ * The latest values of one device, columnar: entry i of each list describes one point. The
+ * shape for bulk reads (a few list fields per device instead of one object per value).
+ */
+export interface DeviceLatestValues {
+  readonly assetId: string;
+  readonly points: string[];
+  /** Epoch milliseconds. */
+  readonly times: number[];
+  readonly values: unknown[];
+  readonly qualities: (number | null)[];
+}
+
+/**
+ * {@link getLatestValues} grouped by device, columnar: every selected device is present (with
+ * empty lists when it has no value yet), in selection order; points in request order.
+ */
+export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs, models?: ModelCache): Promise<DeviceLatestValues[]> {
+  const devs = await selectDevices(db, access, args.devices);
+  const index = await deviceFeatures(db, devs, 'MEASUREPOINT', models);
+  // PERF: the chosen features of each model once, then plain loops: no object per (device, point)
+  // pair, since a call may read thousands of them.
+  const chosenByModel = new Map<number, Feature[]>();
+  if (args.points) {
+    const unique = [...new Set(args.points)];
+    for (const id of unique) if (devs.length && !devs.some((d) => index.get(d.modelId)?.has(id))) throw badInput(`unknown measurement point ${id}`, { identifier: id });
+    for (const [modelId, feats] of index) chosenByModel.set(modelId, unique.flatMap((id) => (feats.has(id) ? [feats.get(id)!] : [])));
+  } else {
+    for (const [modelId, feats] of index) chosenByModel.set(modelId, [...feats.values()]);
+  }
+  let pairs = 0;
+  const deviceIds: number[] = [];
+  const pointIds = new Set<number>();
+  for (const d of devs) {
+    const chosen = chosenByModel.get(d.modelId) ?? [];
+    pairs += chosen.length;
+    if (chosen.length) deviceIds.push(d.id);
+    for (const f of chosen) pointIds.add(f.id);
+  }
+  if (pairs > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${pairs}`, { max: maxValues, requested: pairs });
+  const rows = pairs ? await queryRows<LatestRow>(db, latestSql(deviceIds, [...pointIds], args.since ?? null)) : [];
+  // Rows come ordered by (device_id, point_id): each device's rows are one run.
+  const out: DeviceLatestValues[] = new Array(devs.length);
+  const runs = new Map<number, Map<number, LatestRow>>();
+  for (let i = 0; i < rows.length; ) {
+    const deviceId = rows[i]!.device_id;
+    const m = new Map<number, LatestRow>();
+    for (; i < rows.length && rows[i]!.device_id === deviceId; i++) m.set(rows[i]!.point_id, rows[i]!);
+    runs.set(deviceId, m);
+  }
+  for (let k = 0; k < devs.length; k++) {
+    const d = devs[k]!;
+    const g: DeviceLatestValues = { assetId: d.assetId, points: [], times: [], values: [], qualities: [] };
+    out[k] = g;
+    const m = runs.get(d.id);
+    if (!m) continue;
+    for (const f of chosenByModel.get(d.modelId) ?? []) {
+      const r = m.get(f.id);
+      if (!r) continue;
+      g.points.push(f.identifier);
+      g.times.push(r.t);
+      g.values.push(valueOf(r));
+      g.qualities.push(r.quality);
+    }
+  }
+  return out;
 }
 
 /** One request of the per-device batch loader. */

@@ -3,6 +3,7 @@ import type { Access } from '../auth/permissions';
 import { badInput, notFound } from '../errors';
 import { deviceConditions, getDevice, type DeviceRef } from '../registry/devices';
 import { toFeature, type Feature } from '../registry/models';
+import type { ModelCache } from '../ingest/model-cache';
 import { queryRows, type DbOrTx } from '../storage/db';
 import { devices, modelFeatures, products, thingModels } from '../storage/schema/index';
 
@@ -20,6 +21,8 @@ export interface SelectedDevice {
   readonly assetId: string;
   readonly productKey: string;
   readonly modelId: number;
+  /** The model's version read with the device (lets a version-keyed model cache answer its features). */
+  readonly modelVersion?: number;
 }
 
 /**
@@ -37,7 +40,7 @@ export async function selectDevices(db: DbOrTx, access: Access, sel: DeviceSelec
 
   if (filtered) {
     const rows = await db
-      .select({ id: devices.id, assetId: devices.assetId, productKey: products.productKey, modelId: products.modelId })
+      .select({ id: devices.id, assetId: devices.assetId, productKey: products.productKey, modelId: products.modelId, modelVersion: thingModels.version })
       .from(devices)
       .innerJoin(products, eq(products.id, devices.productId))
       .innerJoin(thingModels, eq(thingModels.id, products.modelId))
@@ -57,13 +60,13 @@ export async function selectDevices(db: DbOrTx, access: Access, sel: DeviceSelec
   const keys = refs.flatMap((r) => ('assetId' in r ? [] : [r]));
   const found = await findNamedDevices(db, orgId, assetIds, keys);
   const byAsset = new Map(found.map((d) => [d.assetId, d]));
-  const byKey = new Map(found.map((d) => [`${d.productKey}\u0000${d.deviceKey}`, d]));
+  const byKey = new Map(keys.length ? found.map((d) => [`${d.productKey}\u0000${d.deviceKey}`, d]) : []);
   const out = new Map<number, SelectedDevice>();
   for (const r of refs) {
     const d = 'assetId' in r ? byAsset.get(r.assetId) : byKey.get(`${r.productKey}\u0000${r.deviceKey}`);
     if (!d) throw notFound('device', r);
     access.requireDevice('ASSET_READ', d);
-    if (!out.has(d.id)) out.set(d.id, { id: d.id, assetId: d.assetId, productKey: d.productKey, modelId: d.modelId });
+    if (!out.has(d.id)) out.set(d.id, { id: d.id, assetId: d.assetId, productKey: d.productKey, modelId: d.modelId, modelVersion: d.modelVersion });
   }
   return [...out.values()];
 }
@@ -75,17 +78,22 @@ export async function selectDevices(db: DbOrTx, access: Access, sel: DeviceSelec
  * PERF: a lean lookup (arrays bound as one parameter each, no timestamp columns to parse) rather
  * than the registry's full device read, since a latest-values call may name thousands of devices.
  */
-async function findNamedDevices(db: DbOrTx, orgId: string, assetIds: readonly string[], keys: readonly { productKey: string; deviceKey: string }[]): Promise<(SelectedDevice & { deviceKey: string })[]> {
+async function findNamedDevices(db: DbOrTx, orgId: string, assetIds: readonly string[], keys: readonly { productKey: string; deviceKey: string }[]): Promise<(SelectedDevice & { deviceKey: string; modelVersion: number })[]> {
   if (!assetIds.length && !keys.length) return [];
-  const rows = await queryRows<{ id: number; asset_id: string; product_key: string; model_id: number; device_key: string }>(
+  const rows = await queryRows<{ id: number; asset_id: string; product_key: string; model_id: number; device_key: string; model_version: number }>(
     db,
-    sql`select d.id, d.asset_id, p.product_key, p.model_id, d.device_key
-        from devices d join products p on p.id = d.product_id
-        where d.org_id = ${orgId} and (
-          d.asset_id = any(${sql.param([...assetIds])}::text[])
-          or (p.product_key, d.device_key) in (select * from unnest(${sql.param(keys.map((k) => k.productKey))}::text[], ${sql.param(keys.map((k) => k.deviceKey))}::text[])))`,
+    sql`select d.id, d.asset_id, p.product_key, p.model_id, d.device_key, m.version as model_version
+        from devices d join products p on p.id = d.product_id join thing_models m on m.id = p.model_id
+        where d.org_id = ${orgId} and (${sql.join(
+          [
+            // PERF: only the parts in use, so that the planner probes the asset_id index (an OR with an empty key list scans the organisation's devices).
+            ...(assetIds.length ? [sql`d.asset_id = any(${sql.param([...assetIds])}::text[])`] : []),
+            ...(keys.length ? [sql`(p.product_key, d.device_key) in (select * from unnest(${sql.param(keys.map((k) => k.productKey))}::text[], ${sql.param(keys.map((k) => k.deviceKey))}::text[]))`] : []),
+          ],
+          sql` or `,
+        )})`,
   );
-  return rows.map((r) => ({ id: r.id, assetId: r.asset_id, productKey: r.product_key, modelId: r.model_id, deviceKey: r.device_key }));
+  return rows.map((r) => ({ id: r.id, assetId: r.asset_id, productKey: r.product_key, modelId: r.model_id, deviceKey: r.device_key, modelVersion: r.model_version }));
 }
 
 /** One device named by reference, checked for ASSET_READ (NOT_FOUND outside the caller's reach). */
@@ -111,6 +119,29 @@ export async function loadFeatures(db: DbOrTx, modelIds: Iterable<number>, kind:
     .where(and(inArray(modelFeatures.modelId, ids), eq(modelFeatures.kind, kind)))
     .orderBy(asc(modelFeatures.position), asc(modelFeatures.id));
   for (const r of rows) out.get(r.modelId)?.set(r.identifier, toFeature(r));
+  return out;
+}
+
+/**
+ * Features of one kind of the devices' models, from the instance's version-keyed model cache when
+ * every device carries its model version (read in the same query as the device, so an updated model
+ * is never answered from a stale entry), else from the database.
+ *
+ * PERF: saves a round trip per data query; a page of history is only a few milliseconds of SQL.
+ */
+export async function deviceFeatures(db: DbOrTx, devs: readonly SelectedDevice[], kind: 'MEASUREPOINT' | 'ATTRIBUTE' | 'EVENT', cache?: ModelCache): Promise<FeatureIndex> {
+  if (!cache) return loadFeatures(db, devs.map((x) => x.modelId), kind);
+  const versions = new Map<number, number>();
+  for (const d of devs) {
+    if (d.modelVersion === undefined) return loadFeatures(db, devs.map((x) => x.modelId), kind);
+    versions.set(d.modelId, d.modelVersion);
+  }
+  const models = await cache.get(db, [...versions].map(([id, version]) => ({ id, version })));
+  const out = new Map<number, ReadonlyMap<string, Feature>>();
+  for (const id of versions.keys()) {
+    const m = models.get(id);
+    out.set(id, m ? (kind === 'MEASUREPOINT' ? m.points : kind === 'ATTRIBUTE' ? m.attributes : m.events) : new Map());
+  }
   return out;
 }
 

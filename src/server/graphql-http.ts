@@ -19,6 +19,11 @@ function unauthenticatedError(message: string): GraphQLError {
 export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
   const { deps } = rc;
   const contentType = String(req.headers['content-type'] ?? '');
+  // PERF: the token lookup (one query, every request: revocation is immediate) starts now and overlaps
+  // reading the body and Apollo's parse/validate; the context awaits it. Its failure surfaces there.
+  const token = tokenFromHeaders(req.headers);
+  const accessPromise = token ? authenticate(deps, token) : null;
+  accessPromise?.catch(() => {});
   let body: unknown;
   try {
     if (req.method === 'POST' && contentType.startsWith('multipart/form-data')) {
@@ -26,7 +31,7 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
       if (!req.headers['apollo-require-preflight'] && !req.headers['x-apollo-operation-name']) {
         return sendJson(res, 400, { errors: [{ message: 'multipart requests need an Apollo-Require-Preflight or X-Apollo-Operation-Name header (CSRF protection)', extensions: { code: 'BAD_REQUEST' } }] });
       }
-      if (!tokenFromHeaders(req.headers)) throw new AppError(ErrorCode.UNAUTHENTICATED, 'a valid access token is required');
+      if (!token) throw new AppError(ErrorCode.UNAUTHENTICATED, 'a valid access token is required');
       // NOTE: busboy counts a file of exactly maxFileSize bytes as truncated; ingest enforces UPLOAD_MAX_BYTES itself.
       body = await processRequest(req, res, { maxFileSize: deps.config.UPLOAD_MAX_BYTES + 1, maxFiles: deps.config.UPLOAD_MAX_FILES, maxFieldSize: deps.config.REQUEST_BODY_MAX_BYTES });
     } else if (req.method === 'POST') {
@@ -45,9 +50,8 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
   const result = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: rc.url.search, body },
     context: async () => {
-      const token = tokenFromHeaders(req.headers);
-      if (!token) throw unauthenticatedError('a valid access token is required (Authorization: Bearer <token> or apim-accesstoken)');
-      const access = await authenticate(deps, token);
+      if (!accessPromise) throw unauthenticatedError('a valid access token is required (Authorization: Bearer <token> or apim-accesstoken)');
+      const access = await accessPromise;
       if (!access.caller) throw unauthenticatedError('the access token is invalid, expired or revoked');
       return createContext(deps, access, rc.requestId);
     },

@@ -64,9 +64,11 @@ export const graphqlOperations: readonly GraphQLMatrixOp[] = [
   // Service accounts
   // Query API
   op('latestValues', 'ASSET_READ', 'query($a: ID!) { latestValues(devices: { assetIds: [$a] }) { assetId point value } }', (f) => ({ a: f.assetId })),
+  op('latestValuesByDevice', 'ASSET_READ', 'query($a: ID!) { latestValuesByDevice(devices: { assetIds: [$a] }) { assetId points values } }', (f) => ({ a: f.assetId })),
   op('latestValues by product', 'ASSET_READ', 'query($k: String!) { latestValues(devices: { productKey: $k }) { assetId point value } }', (f) => ({ k: f.productKey })),
   { ...op('Device.latest', 'ASSET_READ', 'query($a: ID!) { device(assetId: $a) { latest { point value } } }', (f) => ({ a: f.assetId })), alsoNeeds: ['REGISTRY_READ'] },
   op('pointHistory', 'ASSET_READ', 'query($a: ID!) { pointHistory(devices: { assetIds: [$a] }, points: ["snapshot"], from: 0, to: 1800000000000) { edges { node { assetId value } } } }', (f) => ({ a: f.assetId })),
+  op('pointHistory columns', 'ASSET_READ', 'query($a: ID!) { pointHistory(devices: { assetIds: [$a] }, points: ["snapshot"], from: 0, to: 1800000000000) { columns { assetIds values } } }', (f) => ({ a: f.assetId })),
   op('pointAggregates', 'ASSET_READ', 'query($a: ID!) { pointAggregates(devices: { assetIds: [$a] }, aggregates: [{ point: "count", function: COUNT }], from: 1699999999000, to: 1700003600000, interval: "1 hour") { assetId } }', (f) => ({ a: f.assetId })),
   op('attributeValues', 'ASSET_READ', 'query($a: ID!) { attributeValues(device: { assetId: $a }) { attribute value } }', (f) => ({ a: f.assetId })),
   op('attributeHistory', 'ASSET_READ', 'query($a: ID!) { attributeHistory(device: { assetId: $a }, attribute: "location") { edges { node { value } } } }', (f) => ({ a: f.assetId })),

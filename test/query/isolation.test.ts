@@ -17,6 +17,7 @@ function operations(assetId: string): { name: string; query: string; variables: 
   const device = { assetId };
   return [
     { name: 'latestValues', query: `query($d: DeviceSelector!) { latestValues(devices: $d) { value } }`, variables: { d: devices } },
+    { name: 'latestValuesByDevice', query: `query($d: DeviceSelector!) { latestValuesByDevice(devices: $d) { values } }`, variables: { d: devices } },
     { name: 'pointHistory', query: `query($d: DeviceSelector!) { pointHistory(devices: $d, points: ["power"], from: 0, to: ${T0 + 1e6}) { edges { node { value } } } }`, variables: { d: devices } },
     { name: 'pointAggregates', query: `query($d: DeviceSelector!) { pointAggregates(devices: $d, aggregates: [{ point: "power", function: AVG }], from: ${T0}, to: ${T0 + 3_600_000}, interval: "1 hour") { times } }`, variables: { d: devices } },
     { name: 'attributeValues', query: `query($d: DeviceRefInput!) { attributeValues(device: $d) { value } }`, variables: { d: device } },

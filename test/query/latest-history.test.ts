@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestApp, type Tenant, type TestApp } from '../helpers/test-app';
-import { insertPoints, seedFleet, type Fleet, type PointRow } from '../fixtures/seed-data';
+import { getModel, updateModel } from '../../src/registry/models';
+import { FLEET_MODEL, insertPoints, seedFleet, type Fleet, type PointRow } from '../fixtures/seed-data';
 
 const T0 = Date.UTC(2026, 0, 10, 0, 0, 0);
 const MIN = 60_000;
@@ -94,6 +95,42 @@ describe('latestValues', () => {
   });
 });
 
+describe('latestValuesByDevice', () => {
+  const BY_DEVICE = `query($devices: DeviceSelector!, $points: [String!]) { latestValuesByDevice(devices: $devices, points: $points) { assetId points times values qualities } }`;
+
+  it('returns the values of latestValues in columns per device, every selected device once', async () => {
+    const [d0, d1, d2] = fleet.devices.map((d) => d.assetId);
+    const r = await t.gql(admin.token, BY_DEVICE, { devices: { assetIds: [d1, d0, d2] }, points: ['power', 'mode'] });
+    expect(r.errors).toBeUndefined();
+    expect(r.data!.latestValuesByDevice).toEqual([
+      { assetId: d1, points: ['power'], times: [T0 + 2 * MIN], values: [100], qualities: [0] },
+      { assetId: d0, points: ['power', 'mode'], times: [T0 + 9 * MIN, T0 + 5 * MIN], values: [99.5, 'auto'], qualities: [0, null] },
+      { assetId: d2, points: [], times: [], values: [], qualities: [] },
+    ]);
+    const rows = await t.gql(admin.token, LATEST, { devices: { assetIds: [d1, d0, d2] }, points: ['power', 'mode'] });
+    const flat = r.data!.latestValuesByDevice.flatMap((g: { assetId: string; points: string[]; times: number[]; values: unknown[]; qualities: unknown[] }) =>
+      g.points.map((point, i) => ({ assetId: g.assetId, point, time: g.times[i], value: g.values[i], quality: g.qualities[i] })),
+    );
+    expect(flat).toEqual(rows.data!.latestValues);
+  });
+
+  it('refuses an unknown point and more device x point pairs than QUERY_LATEST_MAX_VALUES', async () => {
+    expect(errorCode(await t.gql(admin.token, BY_DEVICE, { devices: { assetIds: [fleet.devices[0]!.assetId] }, points: ['nope'] }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await t.gql(admin.token, BY_DEVICE, { devices: { productKey: 'lh-inv' } }))).toBe('BAD_USER_INPUT');
+  });
+
+  it('sees a point added by a model update at once (features are cached by model version)', async () => {
+    const d0 = fleet.devices[0]!.assetId;
+    expect(errorCode(await t.gql(admin.token, BY_DEVICE, { devices: { assetIds: [d0] }, points: ['extra'] }))).toBe('BAD_USER_INPUT');
+    const model = await getModel(t.db, 'o-lh', 'inverter');
+    await updateModel(t.db, 'o-lh', 'inverter', { ...FLEET_MODEL, measurePoints: [...FLEET_MODEL.measurePoints, { identifier: 'extra', name: 'Extra', type: { dataType: 'INT' } }] });
+    expect((await getModel(t.db, 'o-lh', 'inverter')).version).toBe(model.version + 1);
+    const r = await t.gql(admin.token, BY_DEVICE, { devices: { assetIds: [d0] }, points: ['extra'] });
+    expect(r.errors).toBeUndefined();
+    expect(r.data!.latestValuesByDevice).toEqual([{ assetId: d0, points: [], times: [], values: [], qualities: [] }]);
+  });
+});
+
 describe('pointHistory', () => {
   const d0 = () => fleet.devices[0]!.assetId;
 
@@ -130,6 +167,26 @@ describe('pointHistory', () => {
       [3, d0(), 'power'],
       [5, d0(), 'mode'],
     ]);
+  });
+
+  it('gives the rows of a page in columns too, the same rows as its edges', async () => {
+    const q = `query($d: DeviceSelector!, $after: String) { pointHistory(devices: $d, points: ["power", "mode"], from: ${T0}, to: ${T0 + 10 * MIN}, first: 4, after: $after) {
+      edges { node { assetId point time value quality } } columns { assetIds points times values qualities } pageInfo { hasNextPage endCursor } } }`;
+    let after: string | null = null;
+    let pages = 0;
+    for (;;) {
+      const r: { data?: any; errors?: unknown } = await t.gql(admin.token, q, { d: { assetIds: [fleet.devices[0]!.assetId] }, after });
+      expect(r.errors).toBeUndefined();
+      const page: any = r.data!.pointHistory;
+      const c = page.columns;
+      expect(c.times.map((time: number, i: number) => ({ assetId: c.assetIds[i], point: c.points[i], time, value: c.values[i], quality: c.qualities[i] }))).toEqual(page.edges.map((e: { node: unknown }) => e.node));
+      pages++;
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(pages).toBe(3);
+    const empty = await t.gql(admin.token, q, { d: { assetIds: [fleet.devices[2]!.assetId] }, after: null });
+    expect(empty.data!.pointHistory.columns).toEqual({ assetIds: [], points: [], times: [], values: [], qualities: [] });
   });
 
   it('answers an empty page for an empty range', async () => {

@@ -6,7 +6,7 @@ import { getAttributeHistory, getAttributeValues } from '../../query/attributes'
 import { getEventHistory } from '../../query/events';
 import { listDeviceFiles } from '../../query/files';
 import { getPointHistory, type SortOrder } from '../../query/history';
-import { getLatestValues } from '../../query/latest';
+import { getLatestValues, getLatestValuesByDevice } from '../../query/latest';
 import type { DeviceSelector } from '../../query/selection';
 import { inScope } from '../../auth/permissions';
 import { forbidden } from '../../errors';
@@ -20,15 +20,17 @@ const historyLimits = (ctx: GraphQLContext) => ({ maxPageRows: ctx.deps.config.Q
 export const queryResolvers = {
   Query: {
     latestValues: (_: unknown, a: { devices: DeviceSelector; points?: string[] | null; since?: number | null }, ctx: GraphQLContext) =>
-      getLatestValues(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a),
+      getLatestValues(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache),
+    latestValuesByDevice: (_: unknown, a: { devices: DeviceSelector; points?: string[] | null; since?: number | null }, ctx: GraphQLContext) =>
+      getLatestValuesByDevice(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache),
     pointHistory: (_: unknown, a: Page & { devices: DeviceSelector; points: string[]; from: number; to: number; order?: SortOrder | null; qualities?: number[] | null }, ctx: GraphQLContext) =>
-      getPointHistory(ctx.deps.db, ctx.access, historyLimits(ctx), a),
+      getPointHistory(ctx.deps.db, ctx.access, historyLimits(ctx), a, ctx.deps.modelCache),
     pointAggregates: (
       _: unknown,
       a: { devices: DeviceSelector; aggregates: { point: string; function: AggregateFunction }[]; from: number; to: number; interval: string; timezone?: string | null; fill?: GapFill | null },
       ctx: GraphQLContext,
     ) =>
-      getPointAggregates(ctx.deps.db, ctx.deps.database.timescale ? 'timescale' : 'postgres', ctx.access, { maxSeries: ctx.deps.config.QUERY_MAX_SERIES, maxValues: ctx.deps.config.QUERY_MAX_AGGREGATE_VALUES }, a, policyRuntime(ctx.deps).aggregateRouter),
+      getPointAggregates(ctx.deps.db, ctx.deps.database.timescale ? 'timescale' : 'postgres', ctx.access, { maxSeries: ctx.deps.config.QUERY_MAX_SERIES, maxValues: ctx.deps.config.QUERY_MAX_AGGREGATE_VALUES }, a, policyRuntime(ctx.deps).aggregateRouter, ctx.deps.modelCache),
     attributeValues: (_: unknown, a: { device: DeviceRef; attributes?: string[] | null }, ctx: GraphQLContext) => getAttributeValues(ctx.deps.db, ctx.access, a.device, a.attributes),
     attributeHistory: (_: unknown, a: Page & { device: DeviceRef; attribute: string; from?: number | null; to?: number | null; order?: SortOrder | null }, ctx: GraphQLContext) =>
       getAttributeHistory(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_PAGE_MAX_ROWS, a),
