@@ -14,6 +14,7 @@ import { normalizedStatement } from './normalized';
 import { prefetch, probeKeys } from './prefetch';
 import { processPoints, type Kept } from './processing';
 import { createRollupRouter } from './rollup-query';
+import { tuneDerivedTables } from './table-settings';
 import { startRetentionScheduler, type RetentionScheduler } from './retention';
 import { findStoredKeys, rollupStatements } from './rollups';
 import { ROLLUP_FORMS, hasForm, type RollupForm, type StorageFormSpec } from './types';
@@ -105,6 +106,8 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
   const serviceDefault = parseFormList(deps.config.POLICY_DEFAULT_STORAGE);
   const settings: PolicySettings = { serviceDefault, cacheTtlMs: deps.config.POLICY_CACHE_TTL_MS };
   const cache = createPolicyCache(serviceDefault, deps.config.POLICY_CACHE_TTL_MS);
+  // NOTE: not awaited (registration is synchronous); a failure only costs performance.
+  void tuneDerivedTables(deps.db).catch((err: unknown) => deps.log.warn({ err }, 'could not set the fillfactor of the rollup and normalized tables'));
   const formsOf = (policies: ReadonlyMap<number, LoadedPolicies>, p: PointRecord): readonly StorageFormSpec[] => policies.get(p.modelId)?.formsByPoint.get(p.pointId) ?? serviceDefault;
 
   const levelsOf = (policies: ReadonlyMap<number, LoadedPolicies>, p: PointRecord): RollupForm[] => {
