@@ -42,6 +42,13 @@ const stateByPoints = new WeakMap<readonly PointRecord[], PolicyState>();
 
 const runtimes = new WeakMap<AppDeps, PolicyRuntime>();
 
+/** What the storage policy of a point asks for. */
+interface PointSpec {
+  readonly raw: boolean;
+  readonly normalized: boolean;
+  readonly rollups: readonly RollupForm[];
+}
+
 /** A processed point and the derived forms it feeds. */
 interface Derived {
   readonly point: PointRecord;
@@ -120,28 +127,43 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
     if (!batch.points.length) return batch;
     const policies = await cache.get(tx, [...new Set(batch.points.map((p) => p.modelId))]);
     const st = txState(tx);
+    // Per batch, what each point's storage policy asks for (a point id belongs to one model).
+    const specs = new Map<number, PointSpec>();
+    const specOf = (modelId: number, pointId: number): PointSpec => {
+      let spec = specs.get(pointId);
+      if (!spec) {
+        const forms = policies.get(modelId)?.formsByPoint.get(pointId) ?? serviceDefault;
+        specs.set(pointId, (spec = { raw: hasForm(forms, 'RAW'), normalized: hasForm(forms, 'NORMALIZED_1M'), rollups: ROLLUP_FORMS.filter((f) => hasForm(forms, f)) }));
+      }
+      return spec;
+    };
     const rollsUp = (modelId: number, pointId: number) => {
-      const forms = policies.get(modelId)?.formsByPoint.get(pointId) ?? serviceDefault;
-      return hasForm(forms, 'RAW') && ROLLUP_FORMS.some((f) => hasForm(forms, f));
+      const spec = specOf(modelId, pointId);
+      return spec.raw && spec.rollups.length > 0;
     };
     // One round trip: deadband state and the stored keys that retries would replace.
-    const pre = await prefetch(tx, batch.points, policies, probeKeys(batch.points, policies, rollsUp));
+    const probe = probeKeys(batch.points, policies, rollsUp);
+    const pre = await prefetch(tx, batch.points, policies, probe);
     let points = await processPoints(tx, batch.points, policies, st.kept, pre.kept);
-    points = await computePoints(tx, points, policies, st.pending);
-    for (const p of points) st.pending.set(`${p.deviceId}:${p.pointId}:${p.time}`, p);
-    points = points.map((p) => (hasForm(formsOf(policies, p), 'RAW') ? p : { ...p, history: false }));
+    if ([...policies.values()].some((pol) => pol.computed.length)) {
+      points = await computePoints(tx, points, policies, st.pending);
+      for (const p of points) st.pending.set(`${p.deviceId}:${p.pointId}:${p.time}`, p);
+    }
     const derived: Derived[] = [];
     const unprobed: PointRecord[] = [];
-    for (const p of points) {
-      const levels = typeof p.value === 'number' ? levelsOf(policies, p) : [];
-      const normalized = hasForm(formsOf(policies, p), 'NORMALIZED_1M');
-      if (levels.length || normalized) derived.push({ point: p, levels, normalized });
+    points = points.map((p) => {
+      const spec = specOf(p.modelId, p.pointId);
+      const levels = typeof p.value === 'number' && isNumericType(p.dataType) ? spec.rollups : [];
+      if (levels.length || spec.normalized) derived.push({ point: p, levels, normalized: spec.normalized });
+      if (!spec.raw) return { ...p, history: false };
       // NOTE: only points with history can replace a stored value (and be recomputed from it).
-      if (!levels.length || p.history === false) continue;
-      const key = `${p.deviceId}:${p.pointId}:${p.time}`;
-      if (pre.stored.has(key)) st.replaced.add(key);
-      else if (!pre.probed.has(key)) unprobed.push(p);
-    }
+      if (levels.length) {
+        const key = `${p.deviceId}:${p.pointId}:${p.time}`;
+        if (pre.stored.has(key)) st.replaced.add(key);
+        else if (!probe.has(key)) unprobed.push(p);
+      }
+      return p;
+    });
     // NOTE: normally empty (probeKeys covers every key that can reach the rollups).
     for (const key of await findStoredKeys(tx, unprobed)) st.replaced.add(key);
     st.unwritten.push({ channel: batch.channel, derived });

@@ -9,8 +9,7 @@ import { storedKeysQuery } from './rollups';
 export interface Prefetched {
   /** Last kept values of the batch's deadband series (`device:point`). */
   readonly kept: Map<string, Kept>;
-  /** Probed series keys (`device:point:time`): whether each one has a stored value. */
-  readonly probed: ReadonlySet<string>;
+  /** The probed series keys (`device:point:time`) that have a stored value. */
   readonly stored: ReadonlySet<string>;
 }
 
@@ -23,7 +22,7 @@ type Key = { readonly deviceId: number; readonly pointId: number; readonly time:
  * processing step are probed all the same), known before processing so that one query reads
  * them together with the deadband state.
  */
-export function probeKeys(points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>, rollsUp: (modelId: number, pointId: number) => boolean): Key[] {
+export function probeKeys(points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>, rollsUp: (modelId: number, pointId: number) => boolean): Map<string, Key> {
   const keys = new Map<string, Key>();
   const add = (deviceId: number, pointId: number, time: number) => keys.set(`${deviceId}:${pointId}:${time}`, { deviceId, pointId, time });
   for (const p of points) {
@@ -34,26 +33,26 @@ export function probeKeys(points: readonly PointRecord[], policies: ReadonlyMap<
       else if (c.kind === 'WINDOW' && c.sourcePointId === p.pointId) add(p.deviceId, c.pointId, Math.floor(p.time / (c.windowS * 1000)) * c.windowS * 1000);
     }
   }
-  return [...keys.values()];
+  return keys;
 }
 
 /**
  * Reads, in one round trip, the deadband state of a batch (see processing.ts) and which of
- * `keys` already have a stored value (see rollups.ts).
+ * `probe` (from {@link probeKeys}) already have a stored value (see rollups.ts).
  */
-export async function prefetch(tx: DbOrTx, points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>, keys: readonly Key[]): Promise<Prefetched> {
+export async function prefetch(tx: DbOrTx, points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>, probe: ReadonlyMap<string, Key>): Promise<Prefetched> {
+  const keys = [...probe.values()];
   const series = deadbandSeries(points, policies);
   const parts: SQL[] = [];
   if (series.length) parts.push(sql`select 0 as part, k.device_id, k.point_id, k.t, k.num from (${keptQuery(series)}) as k`);
   if (keys.length) parts.push(sql`select 1 as part, s.device_id, s.point_id, s.t, null::float8 as num from (${storedKeysQuery(keys)}) as s`);
   const kept = new Map<string, Kept>();
   const stored = new Set<string>();
-  const probed = new Set(keys.map((k) => `${k.deviceId}:${k.pointId}:${k.time}`));
-  if (!parts.length) return { kept, probed, stored };
+  if (!parts.length) return { kept, stored };
   const rows = await queryRows<{ part: number | string; device_id: number; point_id: number; t: string | number; num: number | string | null }>(tx, sql.join(parts, sql` union all `));
   for (const r of rows) {
     if (Number(r.part) === 1) stored.add(`${r.device_id}:${r.point_id}:${Number(r.t)}`);
     else if (r.num !== null) kept.set(`${r.device_id}:${r.point_id}`, { time: Number(r.t), value: Number(r.num) });
   }
-  return { kept, probed, stored };
+  return { kept, stored };
 }

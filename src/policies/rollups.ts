@@ -37,6 +37,9 @@ interface Acc {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+// NOTE: times travel as epoch milliseconds (int8 arrays: no date formatting nor text escaping) and are converted server side, exactly.
+const EPOCH = sql`'epoch'::timestamptz`;
+const MS = sql`interval '1 millisecond'`;
 
 /**
  * The statements that maintain the rollups of `points` (numeric values only) at the levels each
@@ -89,9 +92,10 @@ export function rollupStatements(points: readonly PointRecord[], levelsOf: (p: P
 function mergeStatement(table: PgTable, rows: readonly Acc[]): SQL {
   const col = <T>(f: (a: Acc) => T) => sql.param(rows.map(f));
   return sql`insert into ${table} as r (device_id, point_id, bucket, count, sum, min, max, first_time, first_value, last_time, last_value)
-        select * from unnest(${col((a) => a.d)}::int[], ${col((a) => a.p)}::int[], ${col((a) => iso(a.bucket))}::text[]::timestamptz[], ${col((a) => a.count)}::int[],
-                             ${col((a) => a.sum)}::float8[], ${col((a) => a.min)}::float8[], ${col((a) => a.max)}::float8[],
-                             ${col((a) => iso(a.ft))}::text[]::timestamptz[], ${col((a) => a.fv)}::float8[], ${col((a) => iso(a.lt))}::text[]::timestamptz[], ${col((a) => a.lv)}::float8[])
+        select u.d, u.p, ${EPOCH} + u.b * ${MS}, u.c, u.s, u.lo, u.hi, ${EPOCH} + u.ft * ${MS}, u.fv, ${EPOCH} + u.lt * ${MS}, u.lv
+        from unnest(${col((a) => a.d)}::int[], ${col((a) => a.p)}::int[], ${col((a) => a.bucket)}::int8[], ${col((a) => a.count)}::int[],
+                    ${col((a) => a.sum)}::float8[], ${col((a) => a.min)}::float8[], ${col((a) => a.max)}::float8[],
+                    ${col((a) => a.ft)}::int8[], ${col((a) => a.fv)}::float8[], ${col((a) => a.lt)}::int8[], ${col((a) => a.lv)}::float8[]) as u(d, p, b, c, s, lo, hi, ft, fv, lt, lv)
         on conflict (device_id, point_id, bucket) do update set
           count = r.count + excluded.count,
           sum = r.sum + excluded.sum,
@@ -111,10 +115,10 @@ export async function recomputeBuckets(tx: DbOrTx, table: PgTable, interval: str
 function recomputeStatement(table: PgTable, interval: string, buckets: readonly { d: number; p: number; bucket: number }[]): SQL {
   const d = sql.param(buckets.map((b) => b.d));
   const p = sql.param(buckets.map((b) => b.p));
-  const s = sql.param(buckets.map((b) => iso(b.bucket)));
+  const s = sql.param(buckets.map((b) => b.bucket));
   const agg: SQL = sql`select k.d, k.p, k.s, count(*)::int, sum(x.num), min(x.num), max(x.num),
                               min(x.time), (array_agg(x.num order by x.time asc))[1], max(x.time), (array_agg(x.num order by x.time desc))[1]
-                       from unnest(${d}::int[], ${p}::int[], ${s}::text[]::timestamptz[]) as k(d, p, s)
+                       from (select u.d, u.p, ${EPOCH} + u.s * ${MS} as s from unnest(${d}::int[], ${p}::int[], ${s}::int8[]) as u(d, p, s)) as k
                        join point_data x on x.device_id = k.d and x.point_id = k.p and x.time >= k.s and x.time < k.s + ${interval}::interval
                        where x.num is not null
                        group by k.d, k.p, k.s
@@ -148,7 +152,7 @@ export function storedKeysQuery(keys: readonly { readonly deviceId: number; read
   }
   // NOTE: the time bounds let TimescaleDB exclude chunks outside the batch's range.
   return sql`select x.device_id, x.point_id, (extract(epoch from x.time) * 1000)::float8 as t
-        from unnest(${sql.param(keys.map((k) => k.deviceId))}::int[], ${sql.param(keys.map((k) => k.pointId))}::int[], ${sql.param(keys.map((k) => iso(k.time)))}::text[]::timestamptz[]) as k(d, p, t)
-        join point_data x on x.device_id = k.d and x.point_id = k.p and x.time = k.t
+        from unnest(${sql.param(keys.map((k) => k.deviceId))}::int[], ${sql.param(keys.map((k) => k.pointId))}::int[], ${sql.param(keys.map((k) => k.time))}::int8[]) as k(d, p, t)
+        join point_data x on x.device_id = k.d and x.point_id = k.p and x.time = ${EPOCH} + k.t * ${MS}
         where x.time >= ${iso(lo)}::timestamptz and x.time <= ${iso(hi)}::timestamptz`;
 }
