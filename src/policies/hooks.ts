@@ -14,6 +14,7 @@ import { normalizedStatement } from './normalized';
 import { prefetch, probeKeys } from './prefetch';
 import { processPoints, type Kept } from './processing';
 import { createRollupRouter } from './rollup-query';
+import { SeriesKeyMap } from './series-keys';
 import { tuneDerivedTables } from './table-settings';
 import { startRetentionScheduler, type RetentionScheduler } from './retention';
 import { findStoredKeys, rollupStatements } from './rollups';
@@ -65,13 +66,13 @@ interface TxState {
   readonly kept: Map<string, Kept>;
   readonly pending: Map<string, PointRecord>;
   unwritten: { readonly channel: Channel; readonly derived: readonly Derived[] }[];
-  /** Series keys whose value replaced one stored before the transaction (retries). */
-  readonly replaced: Set<string>;
+  /** Keys whose value replaced one stored before the transaction (retries). */
+  readonly replaced: SeriesKeyMap<true>;
 }
 const txStates = new WeakMap<object, TxState>();
 function txState(tx: DbOrTx): TxState {
   let s = txStates.get(tx);
-  if (!s) txStates.set(tx, (s = { kept: new Map(), pending: new Map(), unwritten: [], replaced: new Set() }));
+  if (!s) txStates.set(tx, (s = { kept: new Map(), pending: new Map(), unwritten: [], replaced: new SeriesKeyMap() }));
   return s;
 }
 
@@ -158,14 +159,16 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
       if (!spec.raw) return { ...p, history: false };
       // NOTE: only points with history can replace a stored value (and be recomputed from it).
       if (levels.length) {
-        const key = `${p.deviceId}:${p.pointId}:${p.time}`;
-        if (pre.stored.has(key)) st.replaced.add(key);
-        else if (!probe.has(key)) unprobed.push(p);
+        if (pre.stored.has(p.deviceId, p.pointId, p.time)) st.replaced.set(p.deviceId, p.pointId, p.time, true);
+        else if (!probe.has(p.deviceId, p.pointId, p.time)) unprobed.push(p);
       }
       return p;
     });
     // NOTE: normally empty (probeKeys covers every key that can reach the rollups).
-    for (const key of await findStoredKeys(tx, unprobed)) st.replaced.add(key);
+    if (unprobed.length) {
+      const found = await findStoredKeys(tx, unprobed);
+      for (const p of unprobed) if (found.has(p.deviceId, p.pointId, p.time)) st.replaced.set(p.deviceId, p.pointId, p.time, true);
+    }
     st.unwritten.push({ channel: batch.channel, derived });
     const state: PolicyState = { policies };
     stateByPoints.set(points, state);
@@ -180,7 +183,7 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
     // A batch the processor did not see (a writer called without the processors): no retry detection.
     const policies = await cache.get(tx, [...new Set(batch.points.map((p) => p.modelId))]);
     const derived = batch.points.map((p) => ({ point: p, levels: typeof p.value === 'number' ? levelsOf(policies, p) : [], normalized: hasForm(formsOf(policies, p), 'NORMALIZED_1M') }));
-    const alone: TxState = { kept: new Map(), pending: new Map(), unwritten: [{ channel: batch.channel, derived }], replaced: new Set() };
+    const alone: TxState = { kept: new Map(), pending: new Map(), unwritten: [{ channel: batch.channel, derived }], replaced: new SeriesKeyMap() };
     await writeDerived(tx, alone);
   });
 

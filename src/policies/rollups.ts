@@ -3,6 +3,7 @@ import type { PgTable } from 'drizzle-orm/pg-core';
 import type { PointRecord } from '../ingest/types';
 import { queryRows, type DbOrTx } from '../storage/db';
 import { rollup1d, rollup1h, rollup1m } from '../storage/schema/index';
+import { SeriesKeyMap } from './series-keys';
 import type { RollupForm } from './types';
 
 /*
@@ -46,30 +47,29 @@ const MS = sql`interval '1 millisecond'`;
  * point stores, to run after the points are stored (see derived-writes.ts, which runs them as
  * one statement). `points` may hold several values for one key (batches of one transaction): the
  * last one is what point_data holds, so it is the one counted. `replaced` holds the series keys
- * (`device:point:time`) that overwrote a value stored before: their buckets are recomputed.
+ * that overwrote a value stored before: their buckets are recomputed.
  */
-export function rollupStatements(points: readonly PointRecord[], levelsOf: (p: PointRecord) => readonly RollupForm[], replaced: ReadonlySet<string>): SQL[] {
-  const last = new Map<string, { r: PointRecord; levels: readonly RollupForm[] }>();
+export function rollupStatements(points: readonly PointRecord[], levelsOf: (p: PointRecord) => readonly RollupForm[], replaced: { has(deviceId: number, pointId: number, time: number): boolean }): SQL[] {
+  const last = new SeriesKeyMap<{ r: PointRecord; levels: readonly RollupForm[] }>();
   for (const r of points) {
     const levels = typeof r.value === 'number' ? levelsOf(r) : [];
-    if (levels.length) last.set(`${r.deviceId}:${r.pointId}:${r.time}`, { r, levels });
-    else last.delete(`${r.deviceId}:${r.pointId}:${r.time}`);
+    if (levels.length) last.set(r.deviceId, r.pointId, r.time, { r, levels });
+    else last.delete(r.deviceId, r.pointId, r.time);
   }
   const out: SQL[] = [];
   for (const level of ROLLUP_LEVELS) {
-    const merged = new Map<string, Acc>();
-    const recompute = new Map<string, { d: number; p: number; bucket: number }>();
-    for (const [key, { r, levels }] of last) {
+    const merged = new SeriesKeyMap<Acc>();
+    const recompute = new SeriesKeyMap<{ d: number; p: number; bucket: number }>();
+    for (const { r, levels } of last.values()) {
       if (!levels.includes(level.form)) continue;
       const bucket = Math.floor(r.time / level.ms) * level.ms;
-      const bkey = `${r.deviceId}:${r.pointId}:${bucket}`;
-      if (replaced.has(key)) {
-        recompute.set(bkey, { d: r.deviceId, p: r.pointId, bucket });
+      if (replaced.has(r.deviceId, r.pointId, r.time)) {
+        recompute.set(r.deviceId, r.pointId, bucket, { d: r.deviceId, p: r.pointId, bucket });
         continue;
       }
       const v = r.value as number;
-      const a = merged.get(bkey);
-      if (!a) merged.set(bkey, { d: r.deviceId, p: r.pointId, bucket, count: 1, sum: v, min: v, max: v, ft: r.time, fv: v, lt: r.time, lv: v });
+      const a = merged.get(r.deviceId, r.pointId, bucket);
+      if (!a) merged.set(r.deviceId, r.pointId, bucket, { d: r.deviceId, p: r.pointId, bucket, count: 1, sum: v, min: v, max: v, ft: r.time, fv: v, lt: r.time, lv: v });
       else {
         a.count++;
         a.sum += v;
@@ -80,7 +80,7 @@ export function rollupStatements(points: readonly PointRecord[], levelsOf: (p: P
       }
     }
     // NOTE: a bucket that is recomputed from point_data already includes the batch's new values.
-    for (const k of recompute.keys()) merged.delete(k);
+    for (const k of recompute.values()) merged.delete(k.d, k.p, k.bucket);
     // NOTE: rows in key order, so that concurrent transactions lock hot buckets in the same order (no deadlocks).
     const byKey = (x: { d: number; p: number; bucket: number }, y: { d: number; p: number; bucket: number }) => x.d - y.d || x.p - y.p || x.bucket - y.bucket;
     if (merged.size) out.push(mergeStatement(level.table, [...merged.values()].sort(byKey)));
@@ -131,14 +131,14 @@ function recomputeStatement(table: PgTable, interval: string, buckets: readonly 
 }
 
 /**
- * Series keys (`device:point:time`) among `keys` that already have a stored value (so storing
+ * The keys among `keys` that already have a stored value (so storing
  * them replaces it). Called before storage.
  */
-export async function findStoredKeys(tx: DbOrTx, keys: readonly { readonly deviceId: number; readonly pointId: number; readonly time: number }[]): Promise<Set<string>> {
-  const out = new Set<string>();
+export async function findStoredKeys(tx: DbOrTx, keys: readonly { readonly deviceId: number; readonly pointId: number; readonly time: number }[]): Promise<SeriesKeyMap<true>> {
+  const out = new SeriesKeyMap<true>();
   if (!keys.length) return out;
   const rows = await queryRows<{ device_id: number; point_id: number; t: string | number }>(tx, storedKeysQuery(keys));
-  for (const r of rows) out.add(`${r.device_id}:${r.point_id}:${Number(r.t)}`);
+  for (const r of rows) out.set(Number(r.device_id), Number(r.point_id), Number(r.t), true);
   return out;
 }
 
