@@ -8,13 +8,15 @@
  * 2. with policies: a processing policy (scale, then range CLAMP) on one point and a deadband on
  *    another, a storage policy (raw kept 90 days and 1-hour rollups kept 5 years, as in
  *    docs/policies.md; normalized 1-minute values as well for one point) and one computed point per device (`p0 * p1 / 1000`).
- * Prints both throughputs and the ratio of the second to the first (target >= 0.7).
+ * Prints both throughputs and the ratio of the second to the first (target >= 0.7). BENCH_ROUNDS=n
+ * alternates the two runs n times and prints the median ratio (for shared, noisy machines).
  *
  * Scale via env: BENCH_SCALE=small (default) | full, or BENCH_BATCHES, BENCH_BATCH_POINTS,
  * BENCH_CLIENTS, BENCH_DEVICES, BENCH_POINTS_PER_DEVICE; BENCH_PG_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres) names the admin database.
  */
 import { fork } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -108,8 +110,25 @@ async function gql(url: string, token: string, query: string, variables: Record<
   return body.data!;
 }
 
+/** CPU seconds used so far by each backend of a database (Linux /proc; empty when the server is not local). */
+async function backendCpu(admin: postgres.Sql, dbName: string): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  const rows = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${dbName}`;
+  for (const { pid } of rows) {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime: fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux).
+      out.set(pid, (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // not visible from here
+    }
+  }
+  return out;
+}
+
 /** One run in a fresh database; returns the client's report. */
-async function runOnce(adminUrl: string, withPolicies: boolean): Promise<ClientReport & { timescale: boolean }> {
+async function runOnce(adminUrl: string, withPolicies: boolean): Promise<ClientReport & { timescale: boolean; serviceCpuS: number; dbCpuS: number | null }> {
   const batches = num('BENCH_BATCHES', full ? 400 : 30);
   const batchPoints = num('BENCH_BATCH_POINTS', 1000);
   const clients = num('BENCH_CLIENTS', 4);
@@ -145,6 +164,8 @@ async function runOnce(adminUrl: string, withPolicies: boolean): Promise<ClientR
       await gql(url, token, 'mutation($m: ID!, $i: ComputedPointInput!) { setComputedPoint(model: $m, input: $i) { point } }', { m, i: { point: 'kw', expression: 'p0 * p1 / 1000' } });
     }
     const job: ClientJob = { url, token, assetIds, pointIds, batches, batchPoints, clients };
+    const dbBefore = await backendCpu(admin, dbName);
+    const serviceBefore = process.cpuUsage();
     const child = fork(fileURLToPath(import.meta.url), ['client'], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
     const report = await new Promise<ClientReport>((resolve, reject) => {
       child.once('message', (msg) => resolve(msg as ClientReport));
@@ -152,8 +173,12 @@ async function runOnce(adminUrl: string, withPolicies: boolean): Promise<ClientR
       child.once('exit', (code) => code && reject(new Error(`client exited with ${code}`)));
       child.send(job);
     });
+    const service = process.cpuUsage(serviceBefore);
+    const dbAfter = await backendCpu(admin, dbName);
+    let dbCpuS: number | null = dbAfter.size ? 0 : null;
+    for (const [pid, s] of dbAfter) dbCpuS! += s - (dbBefore.get(pid) ?? 0);
     child.kill();
-    return { ...report, timescale: app.deps.database.timescale };
+    return { ...report, timescale: app.deps.database.timescale, serviceCpuS: (service.user + service.system) / 1e6, dbCpuS };
   } finally {
     await app.stop(2000);
     await admin.unsafe(`drop database if exists ${dbName} with (force)`);
@@ -163,17 +188,43 @@ async function runOnce(adminUrl: string, withPolicies: boolean): Promise<ClientR
 
 async function main() {
   const adminUrl = env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const off = await runOnce(adminUrl, false);
-  const on = await runOnce(adminUrl, true);
+  // NOTE: on a shared machine the load of other processes varies between runs: BENCH_ROUNDS > 1
+  // alternates the two runs that many times and reports the median of the rounds' ratios.
+  const rounds = Math.max(1, num('BENCH_ROUNDS', 1));
   const f = (x: number) => Math.round(x).toLocaleString('en-US');
-  const rateOff = off.points / off.seconds;
-  const rateOn = on.points / on.seconds;
+  const lines: string[] = [];
+  const ratios: number[] = [];
+  const cpuRatios: number[] = [];
+  let timescale = false;
+  for (let k = 0; k < rounds; k++) {
+    const off = await runOnce(adminUrl, false);
+    const on = await runOnce(adminUrl, true);
+    timescale = on.timescale;
+    const rateOff = off.points / off.seconds;
+    const rateOn = on.points / on.seconds;
+    ratios.push(rateOn / rateOff);
+    // CPU per point (this process, which runs the service, plus the database backends of the run): less sensitive to other load than wall time.
+    const cpu = (r: typeof off) => (r.dbCpuS === null ? null : (r.serviceCpuS + r.dbCpuS) / r.points);
+    const [cpuOff, cpuOn] = [cpu(off), cpu(on)];
+    if (cpuOff !== null && cpuOn !== null) cpuRatios.push(cpuOff / cpuOn);
+    const cpuText = (r: typeof off) => (r.dbCpuS === null ? 'CPU n/a' : `CPU ${((1e6 * (r.serviceCpuS + r.dbCpuS)) / r.points).toFixed(0)} ms per 1000 points: service ${((1e6 * r.serviceCpuS) / r.points).toFixed(0)} + database ${((1e6 * r.dbCpuS) / r.points).toFixed(0)}`);
+    const round = rounds > 1 ? `round ${k + 1}/${rounds}: ` : '';
+    lines.push(
+      `${round}without policies: ${f(rateOff)} points/s (${f(off.points)} points in ${off.seconds.toFixed(2)} s, ${off.failures} failed requests; ${cpuText(off)})`,
+      `${round}with policies:    ${f(rateOn)} points/s (${f(on.points)} points accepted in ${on.seconds.toFixed(2)} s, ${on.failures} failed requests; ${cpuText(on)}; scale+clamp, deadband, raw+1h rollups, normalized for one point, 1 computed point per device)`,
+      ...(rounds > 1 ? [`${round}ratio with / without: ${(rateOn / rateOff).toFixed(2)}${cpuOff !== null && cpuOn !== null ? ` (CPU per point without / with: ${(cpuOff / cpuOn).toFixed(2)})` : ''}`] : []),
+    );
+    if (rounds > 1) process.stderr.write(`${lines.slice(-3).join('\n')}\n`);
+  }
+  const median = (xs: readonly number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  };
   process.stdout.write(
     [
-      `policies bench (${full ? 'full' : 'small'} scale), timescale=${on.timescale}; machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared machine: figures are indicative)`,
-      `without policies: ${f(rateOff)} points/s (${f(off.points)} points in ${off.seconds.toFixed(2)} s, ${off.failures} failed requests)`,
-      `with policies:    ${f(rateOn)} points/s (${f(on.points)} points accepted in ${on.seconds.toFixed(2)} s, ${on.failures} failed requests; scale+clamp, deadband, raw+1h rollups, normalized for one point, 1 computed point per device)`,
-      `ratio with / without: ${(rateOn / rateOff).toFixed(2)} (target >= 0.7)`,
+      `policies bench (${full ? 'full' : 'small'} scale, ${rounds} round${rounds > 1 ? 's' : ''}), timescale=${timescale}; machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared machine: figures are indicative)`,
+      ...lines,
+      `${rounds > 1 ? 'median ' : ''}ratio with / without: ${median(ratios).toFixed(2)} (target >= 0.7)${cpuRatios.length ? `; ${rounds > 1 ? 'median ' : ''}CPU per point without / with: ${median(cpuRatios).toFixed(2)} (the same ratio if the machine were CPU-bound by this run alone)` : ''}`,
     ].join('\n') + '\n',
   );
 }

@@ -1,4 +1,5 @@
-import type { IngestBatch, PointRecord } from '../ingest/types';
+import type { SQL } from 'drizzle-orm';
+import type { Channel, IngestBatch, PointRecord } from '../ingest/types';
 import type { AggregateRouter } from '../query/aggregates';
 import type { AppDeps } from '../server/deps';
 import type { DbOrTx } from '../storage/db';
@@ -8,11 +9,15 @@ import { isNumericType } from './numeric';
 import { parseFormList } from './input';
 import type { LoadedPolicies } from './load';
 import type { PolicySettings } from './manage';
-import { upsertNormalized } from './normalized';
+import { runWrites } from './combined';
+import { normalizedStatement } from './normalized';
+import { prefetch, probeKeys } from './prefetch';
 import { processPoints, type Kept } from './processing';
 import { createRollupRouter } from './rollup-query';
+import { SeriesKeyMap } from './series-keys';
+import { tuneDerivedTables } from './table-settings';
 import { startRetentionScheduler, type RetentionScheduler } from './retention';
-import { findStoredKeys, updateRollups, type RollupTxState } from './rollups';
+import { findStoredKeys, rollupStatements } from './rollups';
 import { ROLLUP_FORMS, hasForm, type RollupForm, type StorageFormSpec } from './types';
 
 /** What the policies of one instance hold: the cache, settings and the retention scheduler. */
@@ -29,8 +34,6 @@ export interface PolicyRuntime {
 /** What the processor hands to the writer through the batch (ingest passes the batch on). */
 interface PolicyState {
   readonly policies: ReadonlyMap<number, LoadedPolicies>;
-  /** Series keys whose value replaced a stored one (retries). */
-  readonly replaced: ReadonlySet<string>;
 }
 
 const POLICY_STATE = Symbol('tributary.policyState');
@@ -40,17 +43,57 @@ const stateByPoints = new WeakMap<readonly PointRecord[], PolicyState>();
 
 const runtimes = new WeakMap<AppDeps, PolicyRuntime>();
 
-/** State shared by the batches of one ingest transaction (group commit writes several). */
+/** What the storage policy of a point asks for. */
+interface PointSpec {
+  readonly raw: boolean;
+  readonly normalized: boolean;
+  readonly rollups: readonly RollupForm[];
+}
+
+/** A processed point and the derived forms it feeds. */
+interface Derived {
+  readonly point: PointRecord;
+  readonly levels: readonly RollupForm[];
+  readonly normalized: boolean;
+}
+
+/**
+ * State shared by the batches of one ingest transaction (group commit writes several): deadband
+ * state and computed-point inputs of earlier batches (not stored yet when later batches are
+ * processed), and the derived writes (normalized values, rollups) not written yet.
+ */
 interface TxState {
   readonly kept: Map<string, Kept>;
   readonly pending: Map<string, PointRecord>;
-  readonly rollups: RollupTxState;
+  unwritten: { readonly channel: Channel; readonly derived: readonly Derived[] }[];
+  /** Keys whose value replaced one stored before the transaction (retries). */
+  readonly replaced: SeriesKeyMap<true>;
 }
 const txStates = new WeakMap<object, TxState>();
 function txState(tx: DbOrTx): TxState {
   let s = txStates.get(tx);
-  if (!s) txStates.set(tx, (s = { kept: new Map(), pending: new Map(), rollups: { merged: new Set(), recomputed: new Set() } }));
+  if (!s) txStates.set(tx, (s = { kept: new Map(), pending: new Map(), unwritten: [], replaced: new SeriesKeyMap() }));
   return s;
+}
+
+/**
+ * Writes the derived forms of every batch processed in the transaction and not written yet, in
+ * ONE statement. Ingest stores every batch of a transaction before the first writer runs, so
+ * the first writer call writes them all: before the live log writer takes its append lock (held
+ * until commit), and once per transaction rather than once per batch. Batches of the same key
+ * count once (the last one written, real-time batches before offline ones, as ingest writes them).
+ */
+async function writeDerived(tx: DbOrTx, st: TxState): Promise<void> {
+  if (!st.unwritten.length) return;
+  const parts = [...st.unwritten.filter((u) => u.channel === 'REALTIME'), ...st.unwritten.filter((u) => u.channel !== 'REALTIME')];
+  st.unwritten = [];
+  const all = parts.flatMap((u) => u.derived);
+  const levels = new Map<PointRecord, readonly RollupForm[]>(all.map((x) => [x.point, x.levels]));
+  const statements: SQL[] = [];
+  const normalized = normalizedStatement(all.filter((x) => x.normalized).map((x) => x.point));
+  if (normalized) statements.push(normalized);
+  statements.push(...rollupStatements(all.map((x) => x.point), (p) => levels.get(p) ?? [], st.replaced));
+  await runWrites(tx, statements);
 }
 
 /** The policy runtime of an instance (after {@link registerPolicyHooks}). */
@@ -71,38 +114,77 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
   const serviceDefault = parseFormList(deps.config.POLICY_DEFAULT_STORAGE);
   const settings: PolicySettings = { serviceDefault, cacheTtlMs: deps.config.POLICY_CACHE_TTL_MS };
   const cache = createPolicyCache(serviceDefault, deps.config.POLICY_CACHE_TTL_MS);
+  // NOTE: not awaited (registration is synchronous); a failure only costs performance.
+  void tuneDerivedTables(deps.db).catch((err: unknown) => deps.log.warn({ err }, 'could not set the fillfactor of the rollup and normalized tables'));
   const formsOf = (policies: ReadonlyMap<number, LoadedPolicies>, p: PointRecord): readonly StorageFormSpec[] => policies.get(p.modelId)?.formsByPoint.get(p.pointId) ?? serviceDefault;
+
+  const levelsOf = (policies: ReadonlyMap<number, LoadedPolicies>, p: PointRecord): RollupForm[] => {
+    if (!isNumericType(p.dataType)) return [];
+    const forms = formsOf(policies, p);
+    return ROLLUP_FORMS.filter((f) => hasForm(forms, f));
+  };
 
   deps.ingestPipeline.processors.push(async (tx: DbOrTx, batch: IngestBatch): Promise<IngestBatch> => {
     if (!batch.points.length) return batch;
     const policies = await cache.get(tx, [...new Set(batch.points.map((p) => p.modelId))]);
     const st = txState(tx);
-    let points = await processPoints(tx, batch.points, policies, st.kept);
-    points = await computePoints(tx, points, policies, st.pending);
-    for (const p of points) st.pending.set(`${p.deviceId}:${p.pointId}:${p.time}`, p);
-    points = points.map((p) => (hasForm(formsOf(policies, p), 'RAW') ? p : { ...p, history: false }));
-    const rollupCandidates = points.filter((p) => {
-      const forms = formsOf(policies, p);
-      return typeof p.value === 'number' && isNumericType(p.dataType) && hasForm(forms, 'RAW') && ROLLUP_FORMS.some((f) => hasForm(forms, f));
+    // Per batch, what each point's storage policy asks for (a point id belongs to one model).
+    const specs = new Map<number, PointSpec>();
+    const specOf = (modelId: number, pointId: number): PointSpec => {
+      let spec = specs.get(pointId);
+      if (!spec) {
+        const forms = policies.get(modelId)?.formsByPoint.get(pointId) ?? serviceDefault;
+        specs.set(pointId, (spec = { raw: hasForm(forms, 'RAW'), normalized: hasForm(forms, 'NORMALIZED_1M'), rollups: ROLLUP_FORMS.filter((f) => hasForm(forms, f)) }));
+      }
+      return spec;
+    };
+    const rollsUp = (modelId: number, pointId: number) => {
+      const spec = specOf(modelId, pointId);
+      return spec.raw && spec.rollups.length > 0;
+    };
+    // One round trip: deadband state and the stored keys that retries would replace.
+    const probe = probeKeys(batch.points, policies, rollsUp);
+    const pre = await prefetch(tx, batch.points, policies, probe);
+    let points = await processPoints(tx, batch.points, policies, st.kept, pre.kept);
+    if ([...policies.values()].some((pol) => pol.computed.length)) {
+      points = await computePoints(tx, points, policies, st.pending);
+      for (const p of points) st.pending.set(`${p.deviceId}:${p.pointId}:${p.time}`, p);
+    }
+    const derived: Derived[] = [];
+    const unprobed: PointRecord[] = [];
+    points = points.map((p) => {
+      const spec = specOf(p.modelId, p.pointId);
+      const levels = typeof p.value === 'number' && isNumericType(p.dataType) ? spec.rollups : [];
+      if (levels.length || spec.normalized) derived.push({ point: p, levels, normalized: spec.normalized });
+      if (!spec.raw) return { ...p, history: false };
+      // NOTE: only points with history can replace a stored value (and be recomputed from it).
+      if (levels.length) {
+        if (pre.stored.has(p.deviceId, p.pointId, p.time)) st.replaced.set(p.deviceId, p.pointId, p.time, true);
+        else if (!probe.has(p.deviceId, p.pointId, p.time)) unprobed.push(p);
+      }
+      return p;
     });
-    const replaced = await findStoredKeys(tx, rollupCandidates);
-    const state: PolicyState = { policies, replaced };
+    // NOTE: normally empty (probeKeys covers every key that can reach the rollups).
+    if (unprobed.length) {
+      const found = await findStoredKeys(tx, unprobed);
+      for (const p of unprobed) if (found.has(p.deviceId, p.pointId, p.time)) st.replaced.set(p.deviceId, p.pointId, p.time, true);
+    }
+    st.unwritten.push({ channel: batch.channel, derived });
+    const state: PolicyState = { policies };
     stateByPoints.set(points, state);
     const out: WithState = { ...batch, points, [POLICY_STATE]: state };
     return out;
   });
 
   deps.ingestPipeline.writers.push(async (tx: DbOrTx, batch: IngestBatch): Promise<void> => {
-    if (!batch.points.length) return;
-    const state = (batch as WithState)[POLICY_STATE] ?? stateByPoints.get(batch.points) ?? { policies: await cache.get(tx, [...new Set(batch.points.map((p) => p.modelId))]), replaced: new Set<string>() };
-    const normalized = batch.points.filter((p) => hasForm(formsOf(state.policies, p), 'NORMALIZED_1M'));
-    if (normalized.length) await upsertNormalized(tx, normalized);
-    const levelsOf = (p: PointRecord): RollupForm[] => {
-      if (!isNumericType(p.dataType)) return [];
-      const forms = formsOf(state.policies, p);
-      return ROLLUP_FORMS.filter((f) => hasForm(forms, f));
-    };
-    await updateRollups(tx, batch.points, levelsOf, state.replaced, txState(tx).rollups);
+    const st = txStates.get(tx);
+    if (st) await writeDerived(tx, st);
+    if (!batch.points.length || (batch as WithState)[POLICY_STATE] || stateByPoints.has(batch.points)) return;
+    // A batch the processor did not see (a writer called without the processors): no retry detection.
+    const policies = await cache.get(tx, [...new Set(batch.points.map((p) => p.modelId))]);
+    const derived = batch.points.map((p) => ({ point: p, levels: typeof p.value === 'number' ? levelsOf(policies, p) : [], normalized: hasForm(formsOf(policies, p), 'NORMALIZED_1M') }));
+    const alone: TxState = { kept: new Map(), pending: new Map(), unwritten: [{ channel: batch.channel, derived }], replaced: new SeriesKeyMap() };
+    await writeDerived(tx, alone);
   });
 
   const scheduler = deps.config.SCHEDULER_ENABLED ? startRetentionScheduler(deps.database, { intervalMs: deps.config.RETENTION_INTERVAL_MS, batchRows: deps.config.RETENTION_BATCH_ROWS, serviceDefault, log: deps.log }) : null;

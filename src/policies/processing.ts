@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { PointRecord } from '../ingest/types';
 import type { NormalValue } from '../model/validate-value';
 import { queryRows, type DbOrTx } from '../storage/db';
@@ -63,38 +63,49 @@ export function applySteps(steps: readonly ProcessingStep[], rec: { readonly val
   return { value, quality };
 }
 
+/** The series (device, point) of `points` whose processing has a deadband: their last kept value is needed. */
+export function deadbandSeries(points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>): { d: number; p: number }[] {
+  const keys = new Map<string, { d: number; p: number }>();
+  for (const p of points) {
+    const pol = policies.get(p.modelId)?.processing.get(p.pointId);
+    if (pol?.steps.some((s) => s.kind === 'DEADBAND')) keys.set(`${p.deviceId}:${p.pointId}`, { d: p.deviceId, p: p.pointId });
+  }
+  return [...keys.values()];
+}
+
+/** Reads the last kept values (from `latest_values`) of series; `device:point` -> value. */
+export async function readKept(tx: DbOrTx, series: readonly { d: number; p: number }[]): Promise<Map<string, Kept>> {
+  const out = new Map<string, Kept>();
+  if (!series.length) return out;
+  const rows = await queryRows<{ device_id: number; point_id: number; t: string | number; num: number | null }>(tx, keptQuery(series));
+  for (const r of rows) if (r.num !== null) out.set(`${r.device_id}:${r.point_id}`, { time: Number(r.t), value: Number(r.num) });
+  return out;
+}
+
+/** The query of {@link readKept} (rows: device_id, point_id, t in epoch ms, num), to combine with other reads. */
+export function keptQuery(series: readonly { d: number; p: number }[]): SQL {
+  return sql`select l.device_id, l.point_id, (extract(epoch from l.time) * 1000)::float8 as t, l.num
+             from latest_values l
+             join unnest(${sql.param(series.map((k) => k.d))}::int[], ${sql.param(series.map((k) => k.p))}::int[]) as k(d, p)
+               on l.device_id = k.d and l.point_id = k.p`;
+}
+
 /**
  * Runs the processing policies over a batch's points: returns the points to store, and writes
  * the values as received to `point_raw_values` for points whose policy keeps raw values.
- * Deadband state comes from `latest_values` (the last value kept) and moves within the batch;
- * `kept` carries it across the batches of one transaction (group commit), whose earlier rows
- * are not stored yet when a later batch is processed.
+ * Deadband state comes from `latest_values` (the last value kept; `stored` when the caller read
+ * it already, see {@link readKept}) and moves within the batch; `kept` carries it across the
+ * batches of one transaction (group commit), whose earlier rows are not stored yet when a later
+ * batch is processed.
  */
-export async function processPoints(tx: DbOrTx, points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>, kept: Map<string, Kept> = new Map()): Promise<PointRecord[]> {
+export async function processPoints(tx: DbOrTx, points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>, kept: Map<string, Kept> = new Map(), stored?: ReadonlyMap<string, Kept>): Promise<PointRecord[]> {
   const withPolicy = points.filter((p) => policies.get(p.modelId)?.processing.has(p.pointId));
   if (!withPolicy.length) return [...points];
-  const deadbandKeys = new Map<string, { d: number; p: number }>();
-  const raw: PointRecord[] = [];
-  for (const p of withPolicy) {
-    const pol = policies.get(p.modelId)!.processing.get(p.pointId)!;
-    if (pol.keepRaw) raw.push(p);
-    if (pol.steps.some((s) => s.kind === 'DEADBAND')) deadbandKeys.set(`${p.deviceId}:${p.pointId}`, { d: p.deviceId, p: p.pointId });
-  }
+  const raw = withPolicy.filter((p) => policies.get(p.modelId)!.processing.get(p.pointId)!.keepRaw);
   const last = kept;
-  if (deadbandKeys.size) {
-    const keys = [...deadbandKeys.values()];
-    const rows = await queryRows<{ device_id: number; point_id: number; t: string | number; num: number | null }>(
-      tx,
-      sql`select l.device_id, l.point_id, (extract(epoch from l.time) * 1000)::float8 as t, l.num
-          from latest_values l
-          join unnest(${sql.param(keys.map((k) => k.d))}::int[], ${sql.param(keys.map((k) => k.p))}::int[]) as k(d, p)
-            on l.device_id = k.d and l.point_id = k.p`,
-    );
-    for (const r of rows) {
-      const key = `${r.device_id}:${r.point_id}`;
-      const cur = last.get(key);
-      if (r.num !== null && (!cur || cur.time < Number(r.t))) last.set(key, { time: Number(r.t), value: Number(r.num) });
-    }
+  for (const [key, s] of stored ?? (await readKept(tx, deadbandSeries(withPolicy, policies)))) {
+    const cur = last.get(key);
+    if (!cur || cur.time < s.time) last.set(key, s);
   }
   if (raw.length) await writeRawValues(tx, raw);
   const out: PointRecord[] = [];
