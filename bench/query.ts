@@ -9,7 +9,8 @@
  *
  * Env: BENCH_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres), BENCH_RUNS
  * (timed runs per figure, default 7; the median is reported), BENCH_KEEP_DB=1 keeps the database
- * (its name is printed); BENCH_DB=<name> reuses a database a previous run kept (no load).
+ * (its name is printed); BENCH_DB=<name> reuses a database a previous run kept (no load); BENCH_ONLY
+ * (comma-separated: latest, raw, aggregate) runs only those figures.
  */
 import http from 'node:http';
 import { sql } from 'drizzle-orm';
@@ -178,19 +179,20 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
     const fixedMs = await median(() => gql(`{ me { organisation { id } } }`, {}));
     out(`fixed cost of one authenticated GraphQL request ({ me }): ${fixedMs.toFixed(1)} ms`);
 
+    const only = env['BENCH_ONLY']?.split(','); // e.g. BENCH_ONLY=latest,raw
     // 1. Latest values of 10 points for every device.
-    {
+    if (!only || only.includes('latest')) {
       let n = 0;
       const { serviceMs, dbMs } = await paired(async () => {
-        // The columnar shape, for bulk reads (latestValues returns one object per value).
-        const d = await gql(`query($a: [ID!]!, $p: [String!]) { latestValuesByDevice(devices: { assetIds: $a }, points: $p) { assetId points times values qualities } }`, { a: assetIds, p: points });
-        n = d.latestValuesByDevice.reduce((s: number, x: { times: unknown[] }) => s + x.times.length, 0);
+        // The columnar shape with each column one JSON leaf: the fast shape for bulk reads (latestValues returns one object per value).
+        const d = await gql(`query($a: [ID!]!, $p: [String!]) { latestValuesByDevice(devices: { assetIds: $a }, points: $p) { assetId pointsJson timesJson valuesJson qualitiesJson } }`, { a: assetIds, p: points });
+        n = d.latestValuesByDevice.reduce((s: number, x: { timesJson: unknown[] }) => s + x.timesJson.length, 0);
       }, () => queryRows(db, latestSql(deviceIds, pointIds, null)));
       results.push({ name: `latest: ${POINTS} points x ${DEVICES} devices`, serviceMs, dbMs, rows: n });
     }
 
     // 2. One day of raw history of one point of one device, pages of 1,000.
-    {
+    if (!only || only.includes('raw')) {
       const from = START;
       const to = START + 86_400_000;
       let n = 0;
@@ -200,10 +202,10 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
         let after: string | null = null;
         for (;;) {
           const d = await gql(
-            `query($a: ID!, $from: Timestamp!, $to: Timestamp!, $after: String) { pointHistory(devices: { assetIds: [$a] }, points: ["p0"], from: $from, to: $to, first: ${PAGE}, after: $after) { columns { times values qualities } pageInfo { hasNextPage endCursor } } }`,
+            `query($a: ID!, $from: Timestamp!, $to: Timestamp!, $after: String) { pointHistory(devices: { assetIds: [$a] }, points: ["p0"], from: $from, to: $to, first: ${PAGE}, after: $after) { columns { timesJson valuesJson qualitiesJson } pageInfo { hasNextPage endCursor } } }`,
             { a: assetIds[0], from, to, after },
           );
-          n += d.pointHistory.columns.times.length;
+          n += d.pointHistory.columns.timesJson.length;
           if (!d.pointHistory.pageInfo.hasNextPage) break;
           after = d.pointHistory.pageInfo.endCursor;
         }
@@ -220,7 +222,7 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
     }
 
     // 3. One day of 1-minute AVG/MIN/MAX of one point for 100 devices.
-    {
+    if (!only || only.includes('aggregate')) {
       const from = START;
       const to = START + 86_400_000;
       const fns = ['AVG', 'MIN', 'MAX'] as const;

@@ -168,12 +168,16 @@ export async function refreshToken(db: Db, box: SecretBox, s: TokenSettings, req
  */
 export async function verifyToken(db: Db, token: string, now = new Date()): Promise<Caller | null> {
   if (!token || token.length > 200) return null;
-  const rows = await db
-    .select({ saId: serviceAccounts.id, orgId: serviceAccounts.orgId, accessKey: serviceAccounts.accessKey, grants: serviceAccounts.grants, expiresAt: accessTokens.expiresAt })
-    .from(accessTokens)
-    .innerJoin(serviceAccounts, and(eq(serviceAccounts.id, accessTokens.saId), eq(serviceAccounts.epoch, accessTokens.epoch), eq(serviceAccounts.enabled, true)))
-    .where(eq(accessTokens.tokenHash, sha256Hex(token)));
+  // PERF: one raw statement (no query builder per request), the expiry compared in SQL (no Date
+  // parsed per request). Still a database lookup per request: revocation takes effect at once.
+  const rows = await queryRows<{ sa_id: number; org_id: string; access_key: string; grants: unknown }>(
+    db,
+    sql`select s.id as sa_id, s.org_id, s.access_key, s.grants
+        from access_tokens a join service_accounts s on s.id = a.sa_id and s.epoch = a.epoch and s.enabled
+        where a.token_hash = ${sha256Hex(token)} and a.expires_at > ${now.toISOString()}::timestamptz`,
+  );
   const r = rows[0];
-  if (!r || r.expiresAt <= now) return null;
-  return { orgId: r.orgId, saId: r.saId, accessKey: r.accessKey, grants: r.grants as Grant[] };
+  if (!r) return null;
+  const grants = typeof r.grants === 'string' ? (JSON.parse(r.grants) as Grant[]) : (r.grants as Grant[]);
+  return { orgId: r.org_id, saId: r.sa_id, accessKey: r.access_key, grants };
 }

@@ -82,6 +82,12 @@ export interface PointValueColumns {
   readonly times: number[];
   readonly values: unknown[];
   readonly qualities: (number | null)[];
+  /** The same lists again, for the `*Json` fields (one JSON leaf each: the fast bulk shape). */
+  readonly assetIdsJson: string[];
+  readonly pointsJson: string[];
+  readonly timesJson: number[];
+  readonly valuesJson: unknown[];
+  readonly qualitiesJson: (number | null)[];
 }
 
 /** A page of raw history: a Relay page, and the same rows in columns. */
@@ -121,16 +127,20 @@ class HistoryPage implements PointValuePage {
   get columns(): PointValueColumns {
     if (this.#columns) return this.#columns;
     const n = this.rows.length;
-    const c: PointValueColumns = { assetIds: new Array(n), points: new Array(n), times: new Array(n), values: new Array(n), qualities: new Array(n) };
+    const assetIds = new Array<string>(n);
+    const points = new Array<string>(n);
+    const times = new Array<number>(n);
+    const values = new Array<unknown>(n);
+    const qualities = new Array<number | null>(n);
     for (let i = 0; i < n; i++) {
       const r = this.rows[i]!;
-      c.assetIds[i] = this.assetOf.get(r.device_id)!;
-      c.points[i] = this.pointOf.get(r.point_id)!;
-      c.times[i] = r.t;
-      c.values[i] = valueOf(r);
-      c.qualities[i] = r.quality;
+      assetIds[i] = this.assetOf.get(r.device_id)!;
+      points[i] = this.pointOf.get(r.point_id)!;
+      times[i] = r.t;
+      values[i] = valueOf(r);
+      qualities[i] = r.quality;
     }
-    return (this.#columns = c);
+    return (this.#columns = { assetIds, points, times, values, qualities, assetIdsJson: assetIds, pointsJson: points, timesJson: times, valuesJson: values, qualitiesJson: qualities });
   }
 }
 

@@ -74,6 +74,11 @@ export interface DeviceLatestValues {
   readonly times: number[];
   readonly values: unknown[];
   readonly qualities: (number | null)[];
+  /** The same lists again, for the `*Json` fields (one JSON leaf each: the fast bulk shape). */
+  readonly pointsJson: string[];
+  readonly timesJson: number[];
+  readonly valuesJson: unknown[];
+  readonly qualitiesJson: (number | null)[];
 }
 
 /**
@@ -115,7 +120,11 @@ export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxVal
   }
   for (let k = 0; k < devs.length; k++) {
     const d = devs[k]!;
-    const g: DeviceLatestValues = { assetId: d.assetId, points: [], times: [], values: [], qualities: [] };
+    const points: string[] = [];
+    const times: number[] = [];
+    const values: unknown[] = [];
+    const qualities: (number | null)[] = [];
+    const g: DeviceLatestValues = { assetId: d.assetId, points, times, values, qualities, pointsJson: points, timesJson: times, valuesJson: values, qualitiesJson: qualities };
     out[k] = g;
     const m = runs.get(d.id);
     if (!m) continue;

@@ -114,6 +114,17 @@ describe('latestValuesByDevice', () => {
     expect(flat).toEqual(rows.data!.latestValues);
   });
 
+  it('gives each column again as one JSON array in the *Json fields (the fast bulk shape)', async () => {
+    const [d0, d1, d2] = fleet.devices.map((d) => d.assetId);
+    const vars = { devices: { assetIds: [d1, d0, d2] }, points: ['power', 'mode'] };
+    const lists = await t.gql(admin.token, BY_DEVICE, vars);
+    const json = await t.gql(admin.token, `query($devices: DeviceSelector!, $points: [String!]) { latestValuesByDevice(devices: $devices, points: $points) { assetId pointsJson timesJson valuesJson qualitiesJson } }`, vars);
+    expect(json.errors).toBeUndefined();
+    expect(json.data!.latestValuesByDevice).toEqual(
+      lists.data!.latestValuesByDevice.map((g: { assetId: string; points: unknown; times: unknown; values: unknown; qualities: unknown }) => ({ assetId: g.assetId, pointsJson: g.points, timesJson: g.times, valuesJson: g.values, qualitiesJson: g.qualities })),
+    );
+  });
+
   it('refuses an unknown point and more device x point pairs than QUERY_LATEST_MAX_VALUES', async () => {
     expect(errorCode(await t.gql(admin.token, BY_DEVICE, { devices: { assetIds: [fleet.devices[0]!.assetId] }, points: ['nope'] }))).toBe('BAD_USER_INPUT');
     expect(errorCode(await t.gql(admin.token, BY_DEVICE, { devices: { productKey: 'lh-inv' } }))).toBe('BAD_USER_INPUT');
@@ -171,7 +182,7 @@ describe('pointHistory', () => {
 
   it('gives the rows of a page in columns too, the same rows as its edges', async () => {
     const q = `query($d: DeviceSelector!, $after: String) { pointHistory(devices: $d, points: ["power", "mode"], from: ${T0}, to: ${T0 + 10 * MIN}, first: 4, after: $after) {
-      edges { node { assetId point time value quality } } columns { assetIds points times values qualities } pageInfo { hasNextPage endCursor } } }`;
+      edges { node { assetId point time value quality } } columns { assetIds points times values qualities assetIdsJson pointsJson timesJson valuesJson qualitiesJson } pageInfo { hasNextPage endCursor } } }`;
     let after: string | null = null;
     let pages = 0;
     for (;;) {
@@ -180,13 +191,14 @@ describe('pointHistory', () => {
       const page: any = r.data!.pointHistory;
       const c = page.columns;
       expect(c.times.map((time: number, i: number) => ({ assetId: c.assetIds[i], point: c.points[i], time, value: c.values[i], quality: c.qualities[i] }))).toEqual(page.edges.map((e: { node: unknown }) => e.node));
+      expect([c.assetIdsJson, c.pointsJson, c.timesJson, c.valuesJson, c.qualitiesJson]).toEqual([c.assetIds, c.points, c.times, c.values, c.qualities]);
       pages++;
       if (!page.pageInfo.hasNextPage) break;
       after = page.pageInfo.endCursor;
     }
     expect(pages).toBe(3);
     const empty = await t.gql(admin.token, q, { d: { assetIds: [fleet.devices[2]!.assetId] }, after: null });
-    expect(empty.data!.pointHistory.columns).toEqual({ assetIds: [], points: [], times: [], values: [], qualities: [] });
+    expect(empty.data!.pointHistory.columns).toEqual({ assetIds: [], points: [], times: [], values: [], qualities: [], assetIdsJson: [], pointsJson: [], timesJson: [], valuesJson: [], qualitiesJson: [] });
   });
 
   it('answers an empty page for an empty range', async () => {
