@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { NormalValue } from '../model/validate-value';
 import type { DataType } from '../model/type-spec';
-import type { DbOrTx } from '../storage/db';
+import { queryRows, type DbOrTx } from '../storage/db';
+import { noteReplaced } from './replaced-keys';
 import type { AttributeRecord, EventRecord, IngestBatch, PointRecord } from './types';
 
 /*
@@ -158,10 +159,11 @@ function sortedUniquePoints(points: readonly PointRecord[]): PointRecord[] {
  * Upserts points into point_data (re-sent (device, point, time) replaces) and, for real-time
  * data, moves latest_values forward only (the newest row per series, and only when not older
  * than what is stored). One statement: the arrays travel once and both tables are written in
- * one round trip.
+ * one round trip. Returns the keys whose point_data row existed already (replaced), see
+ * replaced-keys.ts.
  */
-export async function writePoints(tx: DbOrTx, points: readonly PointRecord[], offline: boolean): Promise<void> {
-  if (!points.length) return;
+export async function writePoints(tx: DbOrTx, points: readonly PointRecord[], offline: boolean): Promise<{ deviceId: number; pointId: number; time: number }[]> {
+  if (!points.length) return [];
   const rows = sortedUniquePoints(points);
   const c = pointColumns(rows);
   // Value columns that are NULL in every row are not sent (a batch of DOUBLEs sends one value array, not five).
@@ -192,19 +194,27 @@ export async function writePoints(tx: DbOrTx, points: readonly PointRecord[], of
     select time, d, p, n, b, x, j, q, ${offline} from u ${h.where}
     on conflict (device_id, point_id, time) do update
       set num = excluded.num, bool = excluded.bool, txt = excluded.txt, json = excluded.json,
-          quality = excluded.quality, offline = excluded.offline, ingested_at = now()`;
-  if (offline) {
-    await tx.execute(sql`with u as (${input}) ${history}`);
-    return;
-  }
-  await tx.execute(sql`
-    with u as materialized (${input}), h as (${history})
+          quality = excluded.quality, offline = excluded.offline, ingested_at = now()
+    returning device_id, point_id, time, xmax`;
+  // NOTE: an upsert's new row version has a non-zero xmax when it updated (locked) an existing row, 0 when inserted.
+  const replaced = sql`select h.device_id, h.point_id, (extract(epoch from h.time) * 1000)::float8 as t from h where h.xmax <> 0`;
+  const keys = (rows: { device_id: number; point_id: number; t: string | number }[]) => rows.map((r) => ({ deviceId: Number(r.device_id), pointId: Number(r.point_id), time: Number(r.t) }));
+  type Row = { device_id: number; point_id: number; t: string | number };
+  if (offline) return keys(await queryRows<Row>(tx, sql`with u as (${input}), h as (${history}) ${replaced}`));
+  return keys(
+    await queryRows<Row>(
+      tx,
+      sql`
+    with u as materialized (${input}), h as (${history}), l as (
     insert into latest_values (device_id, point_id, time, num, bool, txt, json, quality, updated_at)
     select distinct on (d, p) d, p, time, n, b, x, j, q, now() from u order by d, p, time desc
     on conflict (device_id, point_id) do update
       set time = excluded.time, num = excluded.num, bool = excluded.bool, txt = excluded.txt, json = excluded.json,
           quality = excluded.quality, updated_at = now()
-      where excluded.time >= latest_values.time`);
+      where excluded.time >= latest_values.time)
+    ${replaced}`,
+    ),
+  );
 }
 
 /** Upserts events into event_data (re-sent (device, event, time) replaces). */
@@ -272,7 +282,7 @@ export async function touchDevices(tx: DbOrTx, kind: keyof typeof LAST_UPDATE_CO
  */
 export async function writeBatch(tx: DbOrTx, batch: IngestBatch, touch: (deviceId: number) => boolean = () => true): Promise<void> {
   const offline = batch.channel === 'OFFLINE';
-  await writePoints(tx, batch.points, offline);
+  noteReplaced(tx, await writePoints(tx, batch.points, offline));
   await writeEvents(tx, batch.events, offline);
   await writeAttributes(tx, batch.attributes);
   await touchDevices(tx, 'points', batch.points.map((p) => p.deviceId).filter(touch));

@@ -1,4 +1,5 @@
 import type { SQL } from 'drizzle-orm';
+import { replacedKeys } from '../ingest/replaced-keys';
 import type { Channel, IngestBatch, PointRecord } from '../ingest/types';
 import type { AggregateRouter } from '../query/aggregates';
 import type { AppDeps } from '../server/deps';
@@ -11,13 +12,11 @@ import type { LoadedPolicies } from './load';
 import type { PolicySettings } from './manage';
 import { runWrites } from './combined';
 import { normalizedStatement } from './normalized';
-import { prefetch, probeKeys } from './prefetch';
 import { processPoints, type Kept } from './processing';
 import { createRollupRouter } from './rollup-query';
-import { SeriesKeyMap } from './series-keys';
 import { tuneDerivedTables } from './table-settings';
 import { startRetentionScheduler, type RetentionScheduler } from './retention';
-import { findStoredKeys, rollupStatements } from './rollups';
+import { rollupStatements } from './rollups';
 import { ROLLUP_FORMS, hasForm, type RollupForm, type StorageFormSpec } from './types';
 
 /** What the policies of one instance hold: the cache, settings and the retention scheduler. */
@@ -66,13 +65,11 @@ interface TxState {
   readonly kept: Map<string, Kept>;
   readonly pending: Map<string, PointRecord>;
   unwritten: { readonly channel: Channel; readonly derived: readonly Derived[] }[];
-  /** Keys whose value replaced one stored before the transaction (retries). */
-  readonly replaced: SeriesKeyMap<true>;
 }
 const txStates = new WeakMap<object, TxState>();
 function txState(tx: DbOrTx): TxState {
   let s = txStates.get(tx);
-  if (!s) txStates.set(tx, (s = { kept: new Map(), pending: new Map(), unwritten: [], replaced: new SeriesKeyMap() }));
+  if (!s) txStates.set(tx, (s = { kept: new Map(), pending: new Map(), unwritten: [] }));
   return s;
 }
 
@@ -82,6 +79,8 @@ function txState(tx: DbOrTx): TxState {
  * the first writer call writes them all: before the live log writer takes its append lock (held
  * until commit), and once per transaction rather than once per batch. Batches of the same key
  * count once (the last one written, real-time batches before offline ones, as ingest writes them).
+ * Values whose point_data row existed (retries; keys of earlier batches of the transaction, as
+ * ingest reports them, see ingest/replaced-keys.ts) have their buckets recomputed.
  */
 async function writeDerived(tx: DbOrTx, st: TxState): Promise<void> {
   if (!st.unwritten.length) return;
@@ -92,7 +91,7 @@ async function writeDerived(tx: DbOrTx, st: TxState): Promise<void> {
   const statements: SQL[] = [];
   const normalized = normalizedStatement(all.filter((x) => x.normalized).map((x) => x.point));
   if (normalized) statements.push(normalized);
-  statements.push(...rollupStatements(all.map((x) => x.point), (p) => levels.get(p) ?? [], st.replaced));
+  statements.push(...rollupStatements(all.map((x) => x.point), (p) => levels.get(p) ?? [], replacedKeys(tx)));
   await runWrites(tx, statements);
 }
 
@@ -107,7 +106,7 @@ export function policyRuntime(deps: AppDeps): PolicyRuntime {
  * Plugs policies into the ingest pipeline of an instance and starts its retention scheduler
  * (when SCHEDULER_ENABLED):
  * - a processor (before storage): processing steps, computed points, and the `history` flag of
- *   points that keep only their latest value; it also notes which values replace stored ones;
+ *   points that keep only their latest value;
  * - a writer (after storage, same transaction): NORMALIZED_1M and rollups.
  */
 export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
@@ -138,37 +137,18 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
       }
       return spec;
     };
-    const rollsUp = (modelId: number, pointId: number) => {
-      const spec = specOf(modelId, pointId);
-      return spec.raw && spec.rollups.length > 0;
-    };
-    // One round trip: deadband state and the stored keys that retries would replace.
-    const probe = probeKeys(batch.points, policies, rollsUp);
-    const pre = await prefetch(tx, batch.points, policies, probe);
-    let points = await processPoints(tx, batch.points, policies, st.kept, pre.kept);
+    let points = await processPoints(tx, batch.points, policies, st.kept);
     if ([...policies.values()].some((pol) => pol.computed.length)) {
       points = await computePoints(tx, points, policies, st.pending);
       for (const p of points) st.pending.set(`${p.deviceId}:${p.pointId}:${p.time}`, p);
     }
     const derived: Derived[] = [];
-    const unprobed: PointRecord[] = [];
     points = points.map((p) => {
       const spec = specOf(p.modelId, p.pointId);
       const levels = typeof p.value === 'number' && isNumericType(p.dataType) ? spec.rollups : [];
       if (levels.length || spec.normalized) derived.push({ point: p, levels, normalized: spec.normalized });
-      if (!spec.raw) return { ...p, history: false };
-      // NOTE: only points with history can replace a stored value (and be recomputed from it).
-      if (levels.length) {
-        if (pre.stored.has(p.deviceId, p.pointId, p.time)) st.replaced.set(p.deviceId, p.pointId, p.time, true);
-        else if (!probe.has(p.deviceId, p.pointId, p.time)) unprobed.push(p);
-      }
-      return p;
+      return spec.raw ? p : { ...p, history: false };
     });
-    // NOTE: normally empty (probeKeys covers every key that can reach the rollups).
-    if (unprobed.length) {
-      const found = await findStoredKeys(tx, unprobed);
-      for (const p of unprobed) if (found.has(p.deviceId, p.pointId, p.time)) st.replaced.set(p.deviceId, p.pointId, p.time, true);
-    }
     st.unwritten.push({ channel: batch.channel, derived });
     const state: PolicyState = { policies };
     stateByPoints.set(points, state);
@@ -180,10 +160,10 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
     const st = txStates.get(tx);
     if (st) await writeDerived(tx, st);
     if (!batch.points.length || (batch as WithState)[POLICY_STATE] || stateByPoints.has(batch.points)) return;
-    // A batch the processor did not see (a writer called without the processors): no retry detection.
+    // A batch the processor did not see (a writer called without the processors).
     const policies = await cache.get(tx, [...new Set(batch.points.map((p) => p.modelId))]);
     const derived = batch.points.map((p) => ({ point: p, levels: typeof p.value === 'number' ? levelsOf(policies, p) : [], normalized: hasForm(formsOf(policies, p), 'NORMALIZED_1M') }));
-    const alone: TxState = { kept: new Map(), pending: new Map(), unwritten: [{ channel: batch.channel, derived }], replaced: new SeriesKeyMap() };
+    const alone: TxState = { kept: new Map(), pending: new Map(), unwritten: [{ channel: batch.channel, derived }] };
     await writeDerived(tx, alone);
   });
 

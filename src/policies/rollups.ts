@@ -13,7 +13,8 @@ import type { RollupForm } from './types';
  * - values new to the series are pre-aggregated per bucket and merged with one upsert per level
  *   (so late and offline data land in their buckets, and first/last compare times);
  * - values that replaced a stored one (a retried (device, point, time)) would be counted twice
- *   by a merge, so their buckets are recomputed from point_data instead.
+ *   by a merge, so their buckets are recomputed from point_data instead (ingest reports which
+ *   keys its upsert replaced, see ingest/replaced-keys.ts).
  */
 
 /** Bucket sizes, in milliseconds, and tables of the rollup levels. */
@@ -128,31 +129,4 @@ function recomputeStatement(table: PgTable, interval: string, buckets: readonly 
         on conflict (device_id, point_id, bucket) do update set
           count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max,
           first_time = excluded.first_time, first_value = excluded.first_value, last_time = excluded.last_time, last_value = excluded.last_value`;
-}
-
-/**
- * The keys among `keys` that already have a stored value (so storing
- * them replaces it). Called before storage.
- */
-export async function findStoredKeys(tx: DbOrTx, keys: readonly { readonly deviceId: number; readonly pointId: number; readonly time: number }[]): Promise<SeriesKeyMap<true>> {
-  const out = new SeriesKeyMap<true>();
-  if (!keys.length) return out;
-  const rows = await queryRows<{ device_id: number; point_id: number; t: string | number }>(tx, storedKeysQuery(keys));
-  for (const r of rows) out.set(Number(r.device_id), Number(r.point_id), Number(r.t), true);
-  return out;
-}
-
-/** The query of {@link findStoredKeys} (rows: device_id, point_id, t in epoch ms), to combine with other reads; `keys` must not be empty. */
-export function storedKeysQuery(keys: readonly { readonly deviceId: number; readonly pointId: number; readonly time: number }[]): SQL {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const k of keys) {
-    lo = Math.min(lo, k.time);
-    hi = Math.max(hi, k.time);
-  }
-  // NOTE: the time bounds let TimescaleDB exclude chunks outside the batch's range.
-  return sql`select x.device_id, x.point_id, (extract(epoch from x.time) * 1000)::float8 as t
-        from unnest(${sql.param(keys.map((k) => k.deviceId))}::int[], ${sql.param(keys.map((k) => k.pointId))}::int[], ${sql.param(keys.map((k) => k.time))}::int8[]) as k(d, p, t)
-        join point_data x on x.device_id = k.d and x.point_id = k.p and x.time = ${EPOCH} + k.t * ${MS}
-        where x.time >= ${iso(lo)}::timestamptz and x.time <= ${iso(hi)}::timestamptz`;
 }
