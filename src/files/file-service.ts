@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Access } from '../auth/permissions';
 import type { Config } from '../config';
 import { notFound } from '../errors';
@@ -71,17 +71,6 @@ export async function findFile(deps: FilesDeps, access: Access, permission: 'ASS
   if (device && (device.assetId ? device.assetId !== f.assetId : device.productKey !== f.productKey || device.deviceKey !== f.deviceKey)) throw notFound('file', { uri });
   access.requireDevice(permission, f);
   return f;
-}
-
-/** A device's committed files, newest first (ASSET_READ on the device). */
-export async function listDeviceFiles(deps: FilesDeps, access: Access, ref: DeviceRef, limit: number): Promise<StoredFile[]> {
-  const caller = access.require('ASSET_READ');
-  const d = await getDevice(deps.db, caller.orgId, ref);
-  access.requireDevice('ASSET_READ', d);
-  return base(deps.db)
-    .where(and(eq(files.orgId, caller.orgId), eq(files.deviceId, d.id), eq(files.state, 'committed')))
-    .orderBy(desc(files.createdAt), desc(files.id))
-    .limit(limit);
 }
 
 /** Deletes a file of a device (ASSET_WRITE): its row, then its content. Stored values keep the URI. */

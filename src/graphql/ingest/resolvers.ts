@@ -1,4 +1,5 @@
-import { deleteFile, listDeviceFiles, type StoredFile } from '../../files/file-service';
+import { deleteFile } from '../../files/file-service';
+import { listDeviceFiles, type DeviceFile } from '../../query/files';
 import type { FileUpload } from '../../files/file-upload';
 import { ingest, type IngestMode, type IngestResult } from '../../ingest/ingest-service';
 import type { Channel } from '../../ingest/types';
@@ -37,10 +38,14 @@ export const ingestResolvers = {
     deleteFile: (_: unknown, a: { device: DeviceRef; uri: string }, ctx: GraphQLContext) => deleteFile(ctx.deps, ctx.access, a.device, a.uri),
   },
   Query: {
-    deviceFiles: (_: unknown, a: { device: DeviceRef; first?: number | null }, ctx: GraphQLContext) =>
-      listDeviceFiles(ctx.deps, ctx.access, a.device, Math.min(Math.max(a.first ?? 100, 1), ctx.deps.config.REGISTRY_PAGE_MAX)),
+    // The plain-list form of Query.files: its first page, clamped as before.
+    deviceFiles: async (_: unknown, a: { device: DeviceRef; first?: number | null }, ctx: GraphQLContext) => {
+      const first = Math.min(Math.max(a.first ?? 100, 1), ctx.deps.config.REGISTRY_PAGE_MAX);
+      const page = await listDeviceFiles(ctx.deps.db, ctx.access, Math.max(first, ctx.deps.config.QUERY_PAGE_MAX_ROWS), a.device, { first });
+      return page.edges.map((e) => e.node);
+    },
   },
   DeviceFile: {
-    downloadPath: (f: StoredFile) => `/files/${f.uri.slice('enos-connect://'.length)}`,
+    downloadPath: (f: DeviceFile) => `/files/${f.uri.slice('enos-connect://'.length)}`,
   },
 };
