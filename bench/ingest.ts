@@ -16,10 +16,11 @@
  * in which the bench database is created and dropped.
  */
 import { fork } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { POST_POINTS, postPoints } from './post-points';
 import { createOrganisation, createServiceAccount } from '../src/auth/service-accounts';
 import { signTokenRequest } from '../src/auth/tokens';
 import { loadConfig } from '../src/config';
@@ -50,25 +51,6 @@ const env = process.env;
 const full = env['BENCH_SCALE'] === 'full';
 const num = (k: string, d: number) => (env[k] ? Number(env[k]) : d);
 
-const QUERY = 'mutation($items: [PointsItemInput!]!) { postMeasurePoints(items: $items) { accepted } }';
-
-function post(agent: Agent, job: ClientJob, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(`${job.url}/graphql`);
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${job.token}`, 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        const parsed = JSON.parse(text) as { data?: { postMeasurePoints?: { accepted: number } }; errors?: unknown };
-        if (parsed.errors || !parsed.data?.postMeasurePoints) reject(new Error(text.slice(0, 500)));
-        else resolve(parsed.data.postMeasurePoints.accepted);
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /** The client process: concurrent loops posting prepared bodies. */
 async function runClient(job: ClientJob): Promise<ClientReport> {
@@ -86,7 +68,7 @@ async function runClient(job: ClientJob): Promise<ClientReport> {
       items.push({ assetId: job.assetIds[(b * itemsPerBatch + k) % job.assetIds.length], time: t, values });
       if ((b * itemsPerBatch + k + 1) % job.assetIds.length === 0) t++;
     }
-    bodies.push(JSON.stringify({ query: QUERY, variables: { items } }));
+    bodies.push(JSON.stringify({ query: POST_POINTS, variables: { items } }));
   }
   let failures = 0;
   let points = 0;
@@ -97,7 +79,7 @@ async function runClient(job: ClientJob): Promise<ClientReport> {
       while (next < bodies.length) {
         const body = bodies[next++]!;
         try {
-          const accepted = await post(agent, job, body);
+          const accepted = await postPoints(agent, job, body);
           points += accepted;
         } catch (e) {
           failures++;
@@ -109,7 +91,7 @@ async function runClient(job: ClientJob): Promise<ClientReport> {
   const batchSeconds = (performance.now() - started) / 1000;
   t += 10;
   // Bodies are serialised before the clock starts: the client shares the 2 cores with the service.
-  const singleBodies = Array.from({ length: job.singleRequests }, (_, k) => JSON.stringify({ query: QUERY, variables: { items: [{ assetId: job.assetIds[k % job.assetIds.length], time: t + k, values: { [job.pointIds[0]!]: k } }] } }));
+  const singleBodies = Array.from({ length: job.singleRequests }, (_, k) => JSON.stringify({ query: POST_POINTS, variables: { items: [{ assetId: job.assetIds[k % job.assetIds.length], time: t + k, values: { [job.pointIds[0]!]: k } }] } }));
   let sent = 0;
   const singleStarted = performance.now();
   await Promise.all(
@@ -117,7 +99,7 @@ async function runClient(job: ClientJob): Promise<ClientReport> {
       while (sent < job.singleRequests) {
         const k = sent++;
         try {
-          await post(agent, job, singleBodies[k]!);
+          await postPoints(agent, job, singleBodies[k]!);
         } catch {
           failures++;
         }

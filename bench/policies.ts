@@ -17,10 +17,11 @@
  */
 import { fork } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { POST_POINTS, postPoints } from './post-points';
 import { createOrganisation, createServiceAccount } from '../src/auth/service-accounts';
 import { signTokenRequest } from '../src/auth/tokens';
 import { loadConfig } from '../src/config';
@@ -45,25 +46,6 @@ interface ClientReport {
 const env = process.env;
 const full = env['BENCH_SCALE'] === 'full';
 const num = (k: string, d: number) => (env[k] ? Number(env[k]) : d);
-const QUERY = 'mutation($items: [PointsItemInput!]!) { postMeasurePoints(items: $items) { accepted } }';
-
-function post(agent: Agent, job: ClientJob, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(`${job.url}/graphql`);
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${job.token}`, 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        const parsed = JSON.parse(text) as { data?: { postMeasurePoints?: { accepted: number } }; errors?: unknown };
-        if (parsed.errors || !parsed.data?.postMeasurePoints) reject(new Error(text.slice(0, 500)));
-        else resolve(parsed.data.postMeasurePoints.accepted);
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /** The client process: concurrent loops posting prepared bodies (one second per device and item). */
 async function runClient(job: ClientJob): Promise<ClientReport> {
@@ -80,7 +62,7 @@ async function runClient(job: ClientJob): Promise<ClientReport> {
       items.push({ assetId: job.assetIds[seq % job.assetIds.length], time: t, values });
       if (++seq % job.assetIds.length === 0) t += 1000;
     }
-    bodies.push(JSON.stringify({ query: QUERY, variables: { items } }));
+    bodies.push(JSON.stringify({ query: POST_POINTS, variables: { items } }));
   }
   let failures = 0;
   let points = 0;
@@ -91,7 +73,7 @@ async function runClient(job: ClientJob): Promise<ClientReport> {
       while (next < bodies.length) {
         const body = bodies[next++]!;
         try {
-          const accepted = await post(agent, job, body);
+          const accepted = await postPoints(agent, job, body);
           points += accepted;
         } catch (e) {
           if (++failures < 3) process.stderr.write(`batch failed: ${(e as Error).message}\n`);
