@@ -36,6 +36,7 @@ describe.each(graphqlOperations)('$name ($permission)', (op) => {
     expect(errorCode(r)).toBe('FORBIDDEN');
   });
 
+  // Creating and importing target nothing of another organisation (op.crossOrg = false).
   it.runIf(op.crossOrg !== false)("cannot see or change another organisation's objects", async () => {
     const f = await createOrgFixtures(t);
     const other = await t.tenant('o-iso-b', ALL_GRANTS);

@@ -78,6 +78,7 @@ describe.runIf(DRIVER === 'pglite')('tributary serve on the embedded default', (
   });
 });
 
+// The CLI is exercised against PostgreSQL (it needs DATABASE_URL); the embedded CLI path is the same code as `serve` above.
 describe.runIf(DRIVER === 'postgres')('the admin CLI', () => {
   it('creates an organisation and a service account and prints the keys as JSON', async () => {
     const { execFile } = await import('node:child_process');

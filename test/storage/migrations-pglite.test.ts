@@ -7,6 +7,7 @@ import { openDatabase, queryRows } from '../../src/storage/db';
 import { countMigrationFiles, runMigrations } from '../../src/storage/migrate';
 import { DRIVER } from '../helpers/test-db';
 
+// Opens its own PGlite databases whatever the run's driver: run it once, in the PGlite run.
 describe.runIf(DRIVER === 'pglite')('migrations on embedded PGlite', () => {
   it('run on an empty data directory, again after a restart, and leave the data in place', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-pglite-'));
