@@ -1,5 +1,5 @@
-import { expect } from 'vitest';
 import type { TestApp, Tenant } from '../helpers/test-app';
+import { setupModelDevices } from '../fixtures/devices';
 
 /** A model with every data type, as measurement points, plus attributes and an event. */
 export const ALL_TYPES_MODEL = {
@@ -52,17 +52,7 @@ export const ALL_TYPES_MODEL = {
 
 /** A product of the model and `n` devices (deviceKey dev0..); returns their assetIds. */
 export async function setupDevices(t: TestApp, tenant: Tenant, productKey: string, n: number): Promise<string[]> {
-  const m = await t.gql(tenant.token, 'mutation($i: ThingModelInput!) { createThingModel(input: $i) { identifier } }', { i: ALL_TYPES_MODEL });
-  if (m.errors && m.errors[0]?.extensions?.code !== 'CONFLICT') throw new Error(JSON.stringify(m.errors));
-  const p = await t.gql(tenant.token, 'mutation($i: CreateProductInput!) { createProduct(input: $i) { productKey } }', { i: { productKey, name: productKey, modelIdentifier: 'AllTypes' } });
-  expect(p.errors).toBeUndefined();
-  const ids: string[] = [];
-  for (let k = 0; k < n; k++) {
-    const d = await t.gql(tenant.token, 'mutation($i: CreateDeviceInput!) { createDevice(input: $i) { assetId } }', { i: { productKey, deviceKey: `dev${k}`, name: `dev${k}` } });
-    expect(d.errors).toBeUndefined();
-    ids.push((d.data as { createDevice: { assetId: string } }).createDevice.assetId);
-  }
-  return ids;
+  return setupModelDevices(t, tenant, ALL_TYPES_MODEL, productKey, n);
 }
 
 /** The mutation that posts points. */

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { queryRows } from '../../src/storage/db';
 import type { TestApp, Tenant } from '../helpers/test-app';
+import { setupModelDevices } from '../fixtures/devices';
 
 /** A meter model: reported points, points to compute, and a few of other types. */
 export const METER_MODEL = {
@@ -26,17 +27,7 @@ export const T0 = 1_700_000_000_000;
 
 /** Creates the Meter model (once per org), a product and `n` devices; returns their assetIds. */
 export async function setupMeters(t: TestApp, tenant: Tenant, productKey: string, n: number): Promise<string[]> {
-  const m = await t.gql(tenant.token, 'mutation($i: ThingModelInput!) { createThingModel(input: $i) { identifier } }', { i: METER_MODEL });
-  if (m.errors && m.errors[0]?.extensions?.code !== 'CONFLICT') throw new Error(JSON.stringify(m.errors));
-  const p = await t.gql(tenant.token, 'mutation($i: CreateProductInput!) { createProduct(input: $i) { productKey } }', { i: { productKey, name: productKey, modelIdentifier: 'Meter' } });
-  expect(p.errors).toBeUndefined();
-  const ids: string[] = [];
-  for (let k = 0; k < n; k++) {
-    const d = await t.gql(tenant.token, 'mutation($i: CreateDeviceInput!) { createDevice(input: $i) { assetId } }', { i: { productKey, deviceKey: `dev${k}`, name: `dev${k}` } });
-    expect(d.errors).toBeUndefined();
-    ids.push((d.data as { createDevice: { assetId: string } }).createDevice.assetId);
-  }
-  return ids;
+  return setupModelDevices(t, tenant, METER_MODEL, productKey, n);
 }
 
 const POST_POINTS = `mutation($items: [PointsItemInput!]!, $channel: Channel) {
