@@ -1,4 +1,5 @@
 import { forbidden, notFound, unauthenticated } from '../errors';
+import type { Speculation } from './speculation';
 
 /** Permissions a service account can be granted. */
 export const PERMISSIONS = ['ASSET_READ', 'ASSET_WRITE', 'REGISTRY_READ', 'REGISTRY_FULL', 'ORG_ADMIN'] as const;
@@ -36,7 +37,15 @@ const IMPLIES: Readonly<Record<Permission, readonly Permission[]>> = {
  * organisation id from the caller as proof of access: the org comes from here.
  */
 export class Access {
-  constructor(readonly caller: Caller | null) {}
+  /**
+   * @param speculation set when the caller came from the instance's cache and the database is
+   *   confirming it while the operation runs: reads may then also take other facts from the cache
+   *   (see auth/speculation.ts); the response waits for every confirmation.
+   */
+  constructor(
+    readonly caller: Caller | null,
+    readonly speculation: Speculation | null = null,
+  ) {}
 
   /** The caller, or UNAUTHENTICATED. */
   requireCaller(): Caller {

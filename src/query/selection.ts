@@ -58,7 +58,7 @@ export async function selectDevices(db: DbOrTx, access: Access, sel: DeviceSelec
   }
   const assetIds = refs.flatMap((r) => ('assetId' in r ? [r.assetId] : []));
   const keys = refs.flatMap((r) => ('assetId' in r ? [] : [r]));
-  const found = await findNamedDevices(db, orgId, assetIds, keys);
+  const found = await findNamedDevicesSpeculatively(db, access, orgId, assetIds, keys);
   const byAsset = new Map(found.map((d) => [d.assetId, d]));
   const byKey = new Map(keys.length ? found.map((d) => [`${d.productKey}\u0000${d.deviceKey}`, d]) : []);
   const out = new Map<number, SelectedDevice>();
@@ -71,6 +71,52 @@ export async function selectDevices(db: DbOrTx, access: Access, sel: DeviceSelec
   return [...out.values()];
 }
 
+type NamedDevice = SelectedDevice & { deviceKey: string; modelVersion: number };
+
+const deviceFactKey = (orgId: string, assetId: string) => `device\u0000${orgId}\u0000${assetId}`;
+
+/**
+ * {@link findNamedDevices}, answered from the devices last confirmed when the request speculates
+ * (auth/speculation.ts) and every device is named by asset id and known: the lookup then runs
+ * alongside the data query and confirms them. Every lookup refreshes what is remembered.
+ */
+async function findNamedDevicesSpeculatively(db: DbOrTx, access: Access, orgId: string, assetIds: readonly string[], keys: readonly { productKey: string; deviceKey: string }[]): Promise<NamedDevice[]> {
+  const facts = access.speculation?.facts;
+  const lookup = async () => {
+    const rows = await findNamedDevices(db, orgId, assetIds, keys);
+    if (facts) {
+      const found = new Set<string>();
+      for (const d of rows) {
+        facts.set(deviceFactKey(orgId, d.assetId), d);
+        found.add(d.assetId);
+      }
+      for (const a of assetIds) if (!found.has(a)) facts.delete(deviceFactKey(orgId, a));
+    }
+    return rows;
+  };
+  if (!facts || keys.length || !assetIds.length) return lookup();
+  const known: NamedDevice[] = [];
+  for (const a of new Set(assetIds)) {
+    const d = facts.get(deviceFactKey(orgId, a)) as NamedDevice | undefined;
+    if (!d) return lookup();
+    known.push(d);
+  }
+  access.speculation!.confirm(
+    lookup().then((rows) => {
+      const fresh = new Map(rows.map((r) => [r.assetId, r]));
+      return rows.length === known.length && known.every((k) => {
+        const r = fresh.get(k.assetId);
+        return !!r && sameDevice(r, k);
+      });
+    }),
+  );
+  return known;
+}
+
+function sameDevice(a: NamedDevice, b: NamedDevice): boolean {
+  return a.id === b.id && a.assetId === b.assetId && a.productKey === b.productKey && a.modelId === b.modelId && a.deviceKey === b.deviceKey && a.modelVersion === b.modelVersion;
+}
+
 /**
  * Devices of the organisation by assetId and by (productKey, deviceKey), with only the columns a
  * data query needs.
@@ -78,7 +124,7 @@ export async function selectDevices(db: DbOrTx, access: Access, sel: DeviceSelec
  * PERF: a lean lookup (arrays bound as one parameter each, no timestamp columns to parse) rather
  * than the registry's full device read, since a latest-values call may name thousands of devices.
  */
-async function findNamedDevices(db: DbOrTx, orgId: string, assetIds: readonly string[], keys: readonly { productKey: string; deviceKey: string }[]): Promise<(SelectedDevice & { deviceKey: string; modelVersion: number })[]> {
+async function findNamedDevices(db: DbOrTx, orgId: string, assetIds: readonly string[], keys: readonly { productKey: string; deviceKey: string }[]): Promise<NamedDevice[]> {
   if (!assetIds.length && !keys.length) return [];
   const rows = await queryRows<{ id: number; asset_id: string; product_key: string; model_id: number; device_key: string; model_version: number }>(
     db,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { ApolloServer } from '@apollo/server';
 import { createFailureLimiter } from '../auth/rate-limit';
 import { createSecretBox } from '../auth/secret-box';
+import { createSpeculationCaches } from '../auth/speculation';
 import type { Config } from '../config';
 import { toSafeError } from '../errors';
 import { buildSchema } from '../graphql/schema';
@@ -67,6 +68,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     ingestPipeline: createIngestPipeline(),
     fileStore: createFileStore(config, database.db),
     modelCache: createModelCache(),
+    speculation: createSpeculationCaches(),
     executeGraphQL: (document, variables, access, requestId) => executeGraphQL(document, variables, access, requestId),
   };
   // NOTE: policies before live: live's log writer takes a lock held until commit, so it runs last.

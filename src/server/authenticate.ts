@@ -28,8 +28,14 @@ export function tokenFromConnectionParams(params: Readonly<Record<string, unknow
   return undefined;
 }
 
-/** Resolves a token to the caller's access; `Access(null)` when absent or invalid. */
+/**
+ * Resolves a token to the caller's access; `Access(null)` when absent or invalid. The answer is
+ * remembered for read-only requests that speculate (auth/speculation.ts).
+ */
 export async function authenticate(deps: AppDeps, token: string | undefined): Promise<Access> {
   if (!token) return new Access(null);
-  return new Access(await verifyToken(deps.db, token));
+  const caller = await verifyToken(deps.db, token);
+  if (caller) deps.speculation.callers.set(token, caller);
+  else deps.speculation.callers.delete(token);
+  return new Access(caller);
 }

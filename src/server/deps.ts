@@ -3,6 +3,7 @@ import type { FailureLimiter } from '../auth/rate-limit';
 import type { TokenSettings } from '../auth/tokens';
 import type { Config } from '../config';
 import type { Access } from '../auth/permissions';
+import type { SpeculationCaches } from '../auth/speculation';
 import type { FileStore } from '../files/file-store';
 import type { ModelCache } from '../ingest/model-cache';
 import type { IngestPipeline } from '../ingest/pipeline';
@@ -27,6 +28,8 @@ export interface AppDeps {
   readonly fileStore: FileStore;
   /** Thing models compiled for ingest validation, by id and version. */
   readonly modelCache: ModelCache;
+  /** Callers and devices as last confirmed, for read-only requests that speculate (auth/speculation.ts). */
+  readonly speculation: SpeculationCaches;
   /**
    * Runs a GraphQL operation in process, as `access` (the REST shim translates EnOS requests
    * into the same mutations). Upload variables take any `{ promise: Promise<FileUpload> }`.
