@@ -110,31 +110,31 @@ export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxVal
   if (pairs > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${pairs}`, { max: maxValues, requested: pairs });
   const rows = pairs ? await queryRows<LatestRow>(db, latestSql(deviceIds, [...pointIds], args.since ?? null)) : [];
   // Rows come ordered by (device_id, point_id): each device's rows are one run.
+  // PERF: runs are found by index (no Map per device); a run holds at most one row per point.
+  const runStart = new Map<number, number>();
+  for (let i = 0; i < rows.length; i++) if (i === 0 || rows[i]!.device_id !== rows[i - 1]!.device_id) runStart.set(rows[i]!.device_id, i);
   const out: DeviceLatestValues[] = new Array(devs.length);
-  const runs = new Map<number, Map<number, LatestRow>>();
-  for (let i = 0; i < rows.length; ) {
-    const deviceId = rows[i]!.device_id;
-    const m = new Map<number, LatestRow>();
-    for (; i < rows.length && rows[i]!.device_id === deviceId; i++) m.set(rows[i]!.point_id, rows[i]!);
-    runs.set(deviceId, m);
-  }
   for (let k = 0; k < devs.length; k++) {
     const d = devs[k]!;
     const points: string[] = [];
     const times: number[] = [];
     const values: unknown[] = [];
     const qualities: (number | null)[] = [];
-    const g: DeviceLatestValues = { assetId: d.assetId, points, times, values, qualities, pointsJson: points, timesJson: times, valuesJson: values, qualitiesJson: qualities };
-    out[k] = g;
-    const m = runs.get(d.id);
-    if (!m) continue;
+    out[k] = { assetId: d.assetId, points, times, values, qualities, pointsJson: points, timesJson: times, valuesJson: values, qualitiesJson: qualities };
+    const start = runStart.get(d.id);
+    if (start === undefined) continue;
+    let end = start;
+    while (end < rows.length && rows[end]!.device_id === d.id) end++;
     for (const f of chosenByModel.get(d.modelId) ?? []) {
-      const r = m.get(f.id);
-      if (!r) continue;
-      g.points.push(f.identifier);
-      g.times.push(r.t);
-      g.values.push(valueOf(r));
-      g.qualities.push(r.quality);
+      for (let i = start; i < end; i++) {
+        const r = rows[i]!;
+        if (r.point_id !== f.id) continue;
+        points.push(f.identifier);
+        times.push(r.t);
+        values.push(valueOf(r));
+        qualities.push(r.quality);
+        break;
+      }
     }
   }
   return out;
