@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows, type Db, type DbOrTx } from '../storage/db';
 import { accessTokens, serviceAccounts, tokenNonces } from '../storage/schema/index';
@@ -160,6 +160,34 @@ export async function refreshToken(db: Db, box: SecretBox, s: TokenSettings, req
   });
 }
 
+/** A row of {@link callerSql}. */
+export interface CallerRow {
+  readonly sa_id: number;
+  readonly org_id: string;
+  readonly access_key: string;
+  readonly grants: unknown;
+}
+
+/**
+ * The lookup of a token's caller: one row when the token is known and unexpired and its SA
+ * enabled and not rotated since; none otherwise (null for a token that cannot be one).
+ *
+ * PERF: one raw statement (no query builder per request), the expiry compared in SQL (no Date
+ * parsed per request).
+ */
+export function callerSql(token: string, now = new Date()): SQL | null {
+  if (!token || token.length > 200) return null;
+  return sql`select s.id as sa_id, s.org_id, s.access_key, s.grants
+        from access_tokens a join service_accounts s on s.id = a.sa_id and s.epoch = a.epoch and s.enabled
+        where a.token_hash = ${sha256Hex(token)} and a.expires_at > ${now.toISOString()}::timestamptz`;
+}
+
+/** The caller of a {@link callerSql} row (grants come as JSON text from some drivers). */
+export function toCaller(r: CallerRow): Caller {
+  const grants = typeof r.grants === 'string' ? (JSON.parse(r.grants) as Grant[]) : (r.grants as Grant[]);
+  return { orgId: r.org_id, saId: r.sa_id, accessKey: r.access_key, grants };
+}
+
 /**
  * Resolves a bearer token to its caller, or null when it is unknown, expired or revoked (SA
  * disabled, rotated or deleted). A token replaced by a refresh stays valid until its own
@@ -167,17 +195,8 @@ export async function refreshToken(db: Db, box: SecretBox, s: TokenSettings, req
  * request, so a revocation takes effect at once on every instance.
  */
 export async function verifyToken(db: Db, token: string, now = new Date()): Promise<Caller | null> {
-  if (!token || token.length > 200) return null;
-  // PERF: one raw statement (no query builder per request), the expiry compared in SQL (no Date
-  // parsed per request). Still a database lookup per request: revocation takes effect at once.
-  const rows = await queryRows<{ sa_id: number; org_id: string; access_key: string; grants: unknown }>(
-    db,
-    sql`select s.id as sa_id, s.org_id, s.access_key, s.grants
-        from access_tokens a join service_accounts s on s.id = a.sa_id and s.epoch = a.epoch and s.enabled
-        where a.token_hash = ${sha256Hex(token)} and a.expires_at > ${now.toISOString()}::timestamptz`,
-  );
-  const r = rows[0];
-  if (!r) return null;
-  const grants = typeof r.grants === 'string' ? (JSON.parse(r.grants) as Grant[]) : (r.grants as Grant[]);
-  return { orgId: r.org_id, saId: r.sa_id, accessKey: r.access_key, grants };
+  const query = callerSql(token, now);
+  if (!query) return null;
+  const [r] = await queryRows<CallerRow>(db, query);
+  return r ? toCaller(r) : null;
 }

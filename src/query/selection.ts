@@ -77,44 +77,41 @@ const deviceFactKey = (orgId: string, assetId: string) => `device\u0000${orgId}\
 
 /**
  * {@link findNamedDevices}, answered from the devices last confirmed when the request speculates
- * (auth/speculation.ts) and every device is named by asset id and known: the lookup then runs
- * alongside the data query and confirms them. Every lookup refreshes what is remembered.
+ * (auth/speculation.ts) and every device is named by asset id and known; the database then
+ * confirms them alongside the data query (one count, not the rows again). Lookups of speculating
+ * requests refresh what is remembered; a failed confirmation forgets the devices.
  */
 async function findNamedDevicesSpeculatively(db: DbOrTx, access: Access, orgId: string, assetIds: readonly string[], keys: readonly { productKey: string; deviceKey: string }[]): Promise<NamedDevice[]> {
-  const facts = access.speculation?.facts;
-  const lookup = async () => {
-    const rows = await findNamedDevices(db, orgId, assetIds, keys);
-    if (facts) {
-      const found = new Set<string>();
-      for (const d of rows) {
-        facts.set(deviceFactKey(orgId, d.assetId), d);
-        found.add(d.assetId);
-      }
-      for (const a of assetIds) if (!found.has(a)) facts.delete(deviceFactKey(orgId, a));
-    }
-    return rows;
-  };
-  if (!facts || keys.length || !assetIds.length) return lookup();
+  const speculation = access.speculation;
+  if (!speculation) return findNamedDevices(db, orgId, assetIds, keys);
+  const { facts } = speculation;
   const known: NamedDevice[] = [];
-  for (const a of new Set(assetIds)) {
+  for (const a of keys.length ? [] : new Set(assetIds)) {
     const d = facts.get(deviceFactKey(orgId, a)) as NamedDevice | undefined;
-    if (!d) return lookup();
+    if (!d) break;
     known.push(d);
   }
-  access.speculation!.confirm(
-    lookup().then((rows) => {
-      const fresh = new Map(rows.map((r) => [r.assetId, r]));
-      return rows.length === known.length && known.every((k) => {
-        const r = fresh.get(k.assetId);
-        return !!r && sameDevice(r, k);
-      });
-    }),
-  );
+  if (!assetIds.length || known.length < new Set(assetIds).size) {
+    const rows = await findNamedDevices(db, orgId, assetIds, keys);
+    for (const d of rows) facts.set(deviceFactKey(orgId, d.assetId), d);
+    const found = new Set(rows.map((d) => d.assetId));
+    for (const a of assetIds) if (!found.has(a)) facts.delete(deviceFactKey(orgId, a));
+    return rows;
+  }
+  const col = <T>(f: (d: NamedDevice) => T) => sql.param(known.map(f));
+  speculation.confirm({
+    query: sql`select count(*)::int as n
+      from unnest(${col((d) => d.assetId)}::text[], ${col((d) => d.id)}::int[], ${col((d) => d.productKey)}::text[], ${col((d) => d.modelId)}::int[], ${col((d) => d.deviceKey)}::text[], ${col((d) => d.modelVersion)}::int[]) as u(asset_id, id, product_key, model_id, device_key, model_version)
+      join devices d on d.org_id = ${orgId} and d.asset_id = u.asset_id and d.id = u.id and d.device_key = u.device_key
+      join products p on p.id = d.product_id and p.product_key = u.product_key and p.model_id = u.model_id
+      join thing_models m on m.id = p.model_id and m.version = u.model_version`,
+    check: (rows) => {
+      const held = Number(rows[0]?.['n']) === known.length;
+      if (!held) for (const d of known) facts.delete(deviceFactKey(orgId, d.assetId));
+      return held;
+    },
+  });
   return known;
-}
-
-function sameDevice(a: NamedDevice, b: NamedDevice): boolean {
-  return a.id === b.id && a.assetId === b.assetId && a.productKey === b.productKey && a.modelId === b.modelId && a.deviceKey === b.deviceKey && a.modelVersion === b.modelVersion;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Access } from '../auth/permissions';
-import { verifyToken } from '../auth/tokens';
+import { Access, type Caller } from '../auth/permissions';
+import { sameCaller, type Confirmation } from '../auth/speculation';
+import { callerSql, toCaller, verifyToken, type CallerRow } from '../auth/tokens';
 import type { AppDeps } from './deps';
 
 /** The access token of a request: `Authorization: Bearer <t>` or `apim-accesstoken: <t>`. */
@@ -35,7 +36,26 @@ export function tokenFromConnectionParams(params: Readonly<Record<string, unknow
 export async function authenticate(deps: AppDeps, token: string | undefined): Promise<Access> {
   if (!token) return new Access(null);
   const caller = await verifyToken(deps.db, token);
+  remember(deps, token, caller);
+  return new Access(caller);
+}
+
+/** Remembers (or forgets) the caller behind a token, as the database just answered. */
+function remember(deps: AppDeps, token: string, caller: Caller | null): void {
   if (caller) deps.speculation.callers.set(token, caller);
   else deps.speculation.callers.delete(token);
-  return new Access(caller);
+}
+
+/** The confirmation that a token still belongs to `cached`, for a request that speculates on it (auth/speculation.ts). */
+export function tokenConfirmation(deps: AppDeps, token: string, cached: Caller): Confirmation | null {
+  const query = callerSql(token);
+  if (!query) return null;
+  return {
+    query,
+    check: (rows) => {
+      const caller = rows[0] ? toCaller(rows[0] as unknown as CallerRow) : null;
+      remember(deps, token, caller);
+      return sameCaller(caller, cached);
+    },
+  };
 }

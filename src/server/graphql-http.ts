@@ -3,10 +3,10 @@ import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { processRequest } from 'graphql-upload-minimal';
 import { Access } from '../auth/permissions';
-import { sameCaller, Speculation } from '../auth/speculation';
+import { Speculation } from '../auth/speculation';
 import { AppError, ErrorCode, findAppError } from '../errors';
 import { createContext, type GraphQLContext } from '../graphql/context';
-import { authenticate, tokenFromHeaders } from './authenticate';
+import { authenticate, tokenConfirmation, tokenFromHeaders } from './authenticate';
 import { parseJsonBody, readBody, sendJson } from './http-util';
 import { operationKind } from './operation-kind';
 import type { RouteContext } from './routes';
@@ -22,11 +22,21 @@ function unauthenticatedError(message: string): GraphQLError {
 export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
   const { deps } = rc;
   const contentType = String(req.headers['content-type'] ?? '');
-  // PERF: the token lookup (one query, every request: revocation is immediate) starts now and overlaps
-  // reading the body and Apollo's parse/validate; the context awaits it. Its failure surfaces there.
   const token = tokenFromHeaders(req.headers);
-  const accessPromise = token ? authenticate(deps, token) : null;
-  accessPromise?.catch(() => {});
+  // PERF: the token lookup (one query, every request: revocation is immediate) starts now and
+  // overlaps reading the body and Apollo's parse/validate; the context awaits it and its failure
+  // surfaces there. A token this instance knows waits for the body: a read-only query then
+  // speculates on it instead (below).
+  const cached = token && !contentType.startsWith('multipart/form-data') ? deps.speculation.callers.get(token) : undefined;
+  let accessPromise: Promise<Access> | null = null;
+  const checkToken = (): Promise<Access> | null => {
+    if (token && !accessPromise) {
+      accessPromise = authenticate(deps, token);
+      accessPromise.catch(() => {});
+    }
+    return accessPromise;
+  };
+  if (!cached) checkToken();
   let body: unknown;
   try {
     if (req.method === 'POST' && contentType.startsWith('multipart/form-data')) {
@@ -53,20 +63,25 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
   const method = (req.method ?? 'GET').toUpperCase();
   const execute = (context: () => Promise<GraphQLContext>) => apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method, headers, search: rc.url.search, body }, context });
   const confirmedContext = async (): Promise<GraphQLContext> => {
-    if (!accessPromise) throw unauthenticatedError('a valid access token is required (Authorization: Bearer <token> or apim-accesstoken)');
-    const access = await accessPromise;
+    const pending = checkToken();
+    if (!pending) throw unauthenticatedError('a valid access token is required (Authorization: Bearer <token> or apim-accesstoken)');
+    const access = await pending;
     if (!access.caller) throw unauthenticatedError('the access token is invalid, expired or revoked');
     return createContext(deps, access, rc.requestId);
   };
   // PERF: a read-only query whose token this instance has seen runs at once as the caller last
-  // confirmed, while the database confirms the token again; its response waits for that and for
-  // every other cached fact it used, and the query runs again if any changed (auth/speculation.ts).
-  const cached = token && !contentType.startsWith('multipart/form-data') ? deps.speculation.callers.get(token) : undefined;
-  const speculation = cached && operationKind(method, body, rc.url.search) === 'query' ? new Speculation(deps.speculation.facts) : null;
-  let result = await execute(speculation ? async () => createContext(deps, new Access(cached!, speculation), rc.requestId) : confirmedContext);
+  // confirmed, while the database confirms the token, with every other remembered fact the query
+  // used, in one statement; the response waits for the verdict, and the query runs again on fresh
+  // facts if any changed (auth/speculation.ts).
+  const confirmation = cached && operationKind(method, body, rc.url.search) === 'query' ? tokenConfirmation(deps, token!, cached) : null;
+  const speculation = confirmation ? new Speculation(deps.db, deps.speculation.facts) : null;
+  let result: Awaited<ReturnType<typeof execute>>;
   if (speculation) {
-    const confirmed = await accessPromise!.then((a) => sameCaller(a.caller, cached!), () => false);
-    if (!confirmed || !(await speculation.holds())) result = await execute(confirmedContext);
+    speculation.confirm(confirmation!);
+    result = await execute(async () => createContext(deps, new Access(cached!, speculation), rc.requestId));
+    if (!(await speculation.holds())) result = await execute(confirmedContext);
+  } else {
+    result = await execute(confirmedContext);
   }
   if (contentType.startsWith('multipart/form-data')) drainUnreadUploads(body);
   res.statusCode = result.status ?? 200;
