@@ -5,6 +5,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { withPreparedStatements } from './prepared-statements';
 import * as schema from './schema/index';
 
 export type Schema = typeof schema;
@@ -43,10 +44,10 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     const client = postgres(opts.url, {
       max: opts.poolMax,
       onnotice: () => {},
-      // NOTE: bigint/numeric stay strings; timestamps come back as Date.
-      connection: { application_name: 'tributary' },
+      // NOTE: bigint/numeric stay strings; timestamps come back as Date. Custom plans: see prepared-statements.ts.
+      connection: { application_name: 'tributary', plan_cache_mode: 'force_custom_plan' },
     });
-    const db = drizzlePostgres({ client, schema }) as unknown as Db;
+    const db = drizzlePostgres({ client: withPreparedStatements(client), schema }) as unknown as Db;
     return {
       db,
       client: { kind: 'postgres', sql: client, url: opts.url },
