@@ -84,14 +84,13 @@ function txState(tx: DbOrTx): TxState {
  */
 async function writeDerived(tx: DbOrTx, st: TxState): Promise<void> {
   if (!st.unwritten.length) return;
-  const parts = [...st.unwritten.filter((u) => u.channel === 'REALTIME'), ...st.unwritten.filter((u) => u.channel !== 'REALTIME')];
+  const all: Derived[] = [];
+  for (const realtime of [true, false]) for (const u of st.unwritten) if ((u.channel === 'REALTIME') === realtime) for (const x of u.derived) all.push(x);
   st.unwritten = [];
-  const all = parts.flatMap((u) => u.derived);
-  const levels = new Map<PointRecord, readonly RollupForm[]>(all.map((x) => [x.point, x.levels]));
   const statements: SQL[] = [];
   const normalized = normalizedStatement(all.filter((x) => x.normalized).map((x) => x.point));
   if (normalized) statements.push(normalized);
-  statements.push(...rollupStatements(all.map((x) => x.point), (p) => levels.get(p) ?? [], replacedKeys(tx)));
+  statements.push(...rollupStatements(all, replacedKeys(tx)));
   await runWrites(tx, statements);
 }
 
