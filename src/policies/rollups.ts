@@ -34,19 +34,25 @@ export interface RollupInput {
   readonly levels: readonly RollupForm[];
 }
 
-/** The columns of the merge upsert of one level (one row per device, point and bucket). */
+/**
+ * The columns of the merge upsert of one level (one row per device, point and bucket), as the
+ * texts of array literal elements. PERF: a bucket of ONE value (the usual case: a batch brings
+ * one value per series) sends its value once, as the sum, and its time once, as the first
+ * time; min, max, first and last value and last time are NULL, read as the same. That saves
+ * number formatting here and parsing in the database (five float8 of eight).
+ */
 interface MergeColumns {
-  readonly d: number[];
-  readonly p: number[];
-  readonly b: number[];
-  readonly c: number[];
-  readonly s: number[];
-  readonly lo: number[];
-  readonly hi: number[];
-  readonly ft: number[];
-  readonly fv: number[];
-  readonly lt: number[];
-  readonly lv: number[];
+  readonly d: string[];
+  readonly p: string[];
+  readonly b: string[];
+  readonly c: string[];
+  readonly s: string[];
+  readonly lo: string[];
+  readonly hi: string[];
+  readonly ft: string[];
+  readonly fv: string[];
+  readonly lt: string[];
+  readonly lv: string[];
 }
 
 const byKey = (x: RollupInput, y: RollupInput) => x.point.deviceId - y.point.deviceId || x.point.pointId - y.point.pointId || x.point.time - y.point.time;
@@ -105,17 +111,18 @@ export function rollupStatements(items: readonly RollupInput[], replaced: { has(
       // NOTE: a bucket that is recomputed from point_data already includes the batch's new values.
       if (anyReplaced) recompute.push({ d, p, bucket });
       else {
-        m.d.push(d);
-        m.p.push(p);
-        m.b.push(bucket);
-        m.c.push(count);
-        m.s.push(sum);
-        m.lo.push(min);
-        m.hi.push(max);
-        m.ft.push(ft);
-        m.fv.push(fv);
-        m.lt.push(lt);
-        m.lv.push(lv);
+        const one = count === 1;
+        m.d.push(String(d));
+        m.p.push(String(p));
+        m.b.push(String(bucket));
+        m.c.push(String(count));
+        m.s.push(String(sum));
+        m.lo.push(one ? 'NULL' : String(min));
+        m.hi.push(one ? 'NULL' : String(max));
+        m.ft.push(String(ft));
+        m.fv.push(one ? 'NULL' : String(fv));
+        m.lt.push(one ? 'NULL' : String(lt));
+        m.lv.push(one ? 'NULL' : String(lv));
       }
     };
     for (const { point: r, levels } of rows) {
@@ -151,9 +158,9 @@ export function rollupStatements(items: readonly RollupInput[], replaced: { has(
 }
 
 function mergeStatement(table: PgTable, m: MergeColumns): SQL {
-  const col = (values: readonly number[], type: string) => sql`${sql.param(numArray(values))}::${sql.raw(type)}`;
+  const col = (elements: readonly string[], type: string) => sql`${sql.param(`{${elements.join(',')}}`)}::${sql.raw(type)}`;
   return sql`insert into ${table} as r (device_id, point_id, bucket, count, sum, min, max, first_time, first_value, last_time, last_value)
-        select u.d, u.p, ${EPOCH} + u.b * ${MS}, u.c, u.s, u.lo, u.hi, ${EPOCH} + u.ft * ${MS}, u.fv, ${EPOCH} + u.lt * ${MS}, u.lv
+        select u.d, u.p, ${EPOCH} + u.b * ${MS}, u.c, u.s, coalesce(u.lo, u.s), coalesce(u.hi, u.s), ${EPOCH} + u.ft * ${MS}, coalesce(u.fv, u.s), ${EPOCH} + coalesce(u.lt, u.ft) * ${MS}, coalesce(u.lv, u.s)
         from unnest(${col(m.d, 'int[]')}, ${col(m.p, 'int[]')}, ${col(m.b, 'int8[]')}, ${col(m.c, 'int[]')},
                     ${col(m.s, 'float8[]')}, ${col(m.lo, 'float8[]')}, ${col(m.hi, 'float8[]')},
                     ${col(m.ft, 'int8[]')}, ${col(m.fv, 'float8[]')}, ${col(m.lt, 'int8[]')}, ${col(m.lv, 'float8[]')}) as u(d, p, b, c, s, lo, hi, ft, fv, lt, lv)
