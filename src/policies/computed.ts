@@ -4,8 +4,8 @@ import type { DataType } from '../model/type-spec';
 import { queryRows, type DbOrTx } from '../storage/db';
 import { compileExpression, evaluateExpression, type Expr } from './expression';
 import type { LoadedPolicies } from './load';
-import type { ComputedPoint, WindowFunction } from './types';
 import { SeriesKeyMap } from './series-keys';
+import type { ComputedPoint, WindowFunction } from './types';
 import { worstQuality } from './values';
 
 /*
@@ -38,8 +38,12 @@ interface Stored {
 /** The point ids that computed points of `policies` read (expression inputs, window sources). */
 function inputPointIds(policies: Iterable<LoadedPolicies>): Set<number> {
   const ids = new Set<number>();
-  for (const pol of policies) for (const c of pol.computed) if (c.kind === 'EXPRESSION') for (const i of c.inputs) ids.add(i.pointId);
-  else ids.add(c.sourcePointId);
+  for (const pol of policies) {
+    for (const c of pol.computed) {
+      if (c.kind === 'EXPRESSION') for (const i of c.inputs) ids.add(i.pointId);
+      else ids.add(c.sourcePointId);
+    }
+  }
   return ids;
 }
 
