@@ -4,8 +4,8 @@ import type { NormalValue } from '../model/validate-value';
 import { queryRows, type DbOrTx } from '../storage/db';
 import { pointRawValues } from '../storage/schema/index';
 import type { LoadedPolicies } from './load';
-import { QUALITY_BAD, type ProcessingStep } from './types';
 import { seriesKey } from './series-keys';
+import { QUALITY_BAD, type ProcessingStep } from './types';
 import { toValueColumns } from './values';
 
 /** The last kept value of a series, for deadbands. */

@@ -4,11 +4,6 @@
  * The series key `device * 2^26 + point` is an exact JS integer for point ids below 2^26 and
  * device ids below 2^27 (both serial ids).
  */
-/** The number identifying a series (device, point); see above for its range. */
-export function seriesKey(deviceId: number, pointId: number): number {
-  return deviceId * 67_108_864 + pointId;
-}
-
 export class SeriesKeyMap<V> {
   private readonly bySeries = new Map<number, Map<number, V>>();
   private count = 0;
@@ -45,4 +40,9 @@ export class SeriesKeyMap<V> {
   *values(): IterableIterator<V> {
     for (const m of this.bySeries.values()) yield* m.values();
   }
+}
+
+/** The number identifying a series (device, point), as {@link SeriesKeyMap} builds it (same range). */
+export function seriesKey(deviceId: number, pointId: number): number {
+  return deviceId * 67_108_864 + pointId;
 }
