@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { NormalValue } from '../model/validate-value';
 import type { DataType } from '../model/type-spec';
+import { numArray, textArray } from '../storage/array-literals';
 import { queryRows, type DbOrTx } from '../storage/db';
 import { noteReplaced } from './replaced-keys';
 import type { AttributeRecord, EventRecord, IngestBatch, PointRecord } from './types';
@@ -71,20 +72,6 @@ function dedupeSorted<T>(rows: readonly T[], key: (r: T) => string, cmp: (a: T, 
   const m = new Map<string, T>();
   for (const r of rows) m.set(key(r), r);
   return [...m.values()].sort(cmp);
-}
-
-/**
- * A PostgreSQL array literal of numbers (`{1,2.5,NULL}`), sent as ONE text parameter and cast
- * server side. PERF: one `join` instead of the driver's per-element array serialiser. JS number
- * text is the shortest exact representation, so float8 values round-trip exactly.
- */
-function numArray(values: readonly (number | null)[]): string {
-  return `{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`;
-}
-
-/** A PostgreSQL array literal of texts, every element quoted (backslash and quote escaped). */
-function textArray(values: readonly (string | null)[]): string {
-  return `{${values.map((v) => (v === null ? 'NULL' : `"${v.replace(/[\\"]/g, '\\$&')}"`)).join(',')}}`;
 }
 
 /** The value columns of point rows; a column is absent (undefined) when NULL in every row. */

@@ -4,6 +4,7 @@ import type { DataType } from '../model/type-spec';
 import { queryRows, type DbOrTx } from '../storage/db';
 import { compileExpression, evaluateExpression, type Expr } from './expression';
 import type { LoadedPolicies } from './load';
+import { SeriesKeyMap } from './series-keys';
 import type { ComputedPoint, WindowFunction } from './types';
 import { worstQuality } from './values';
 
@@ -34,39 +35,81 @@ interface Stored {
   quality: number | null;
 }
 
+/** The point ids that computed points of `policies` read (expression inputs, window sources). */
+function inputPointIds(policies: Iterable<LoadedPolicies>): Set<number> {
+  const ids = new Set<number>();
+  for (const pol of policies) {
+    for (const c of pol.computed) {
+      if (c.kind === 'EXPRESSION') for (const i of c.inputs) ids.add(i.pointId);
+      else ids.add(c.sourcePointId);
+    }
+  }
+  return ids;
+}
+
 /**
  * Adds the values of computed points to a batch's (already processed) points. `pending` holds
- * the points of earlier batches of the same transaction (group commit): not stored yet, but
- * inputs all the same.
+ * the input values of earlier batches of the same transaction (group commit): not stored yet,
+ * but inputs all the same; the batch's input values (computed ones included) are added to it.
+ * PERF: keys are numeric (SeriesKeyMap), and only values that some computed point reads are kept.
  */
-export async function computePoints(tx: DbOrTx, points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>, pending: ReadonlyMap<string, PointRecord> = new Map()): Promise<PointRecord[]> {
-  const todo: { rec: PointRecord; c: ComputedPoint; pol: LoadedPolicies }[] = [];
-  for (const pol of policies.values()) if (pol.computed.length) for (const p of points) if (p.modelId === pol.modelId) for (const c of pol.computed) todo.push({ rec: p, c, pol });
-  if (!todo.length) return [...points];
-  const batchValue = new Map<string, PointRecord>(pending);
-  for (const p of points) batchValue.set(`${p.deviceId}:${p.pointId}:${p.time}`, p);
-  const out = new Map<string, PointRecord>();
-  const typeOf = (pol: LoadedPolicies, pointId: number): DataType => (pol.points.find((f) => f.id === pointId)?.type?.dataType ?? 'DOUBLE') as DataType;
+export async function computePoints(tx: DbOrTx, points: readonly PointRecord[], policies: ReadonlyMap<number, LoadedPolicies>, pending: SeriesKeyMap<PointRecord> = new SeriesKeyMap()): Promise<PointRecord[]> {
+  const withComputed = new Map<number, LoadedPolicies>();
+  for (const pol of policies.values()) if (pol.computed.length) withComputed.set(pol.modelId, pol);
+  if (!withComputed.size) return [...points];
+  const inputIds = inputPointIds(withComputed.values());
+  const batchValue = new SeriesKeyMap<PointRecord>();
+  for (const p of points) if (inputIds.has(p.pointId)) batchValue.set(p.deviceId, p.pointId, p.time, p);
+  const valueAt = (deviceId: number, pointId: number, time: number) => batchValue.get(deviceId, pointId, time) ?? pending.get(deviceId, pointId, time);
+  /** Computed values, in the order computed; `outIndex` finds one by key (a recomputed window replaces its value in place). */
+  const outList: PointRecord[] = [];
+  const outIndex = new SeriesKeyMap<number>();
+  const types = new Map<number, DataType>();
+  const typeOf = (pol: LoadedPolicies, pointId: number): DataType => {
+    let t = types.get(pointId);
+    if (t === undefined) types.set(pointId, (t = (pol.points.find((f) => f.id === pointId)?.type?.dataType ?? 'DOUBLE') as DataType));
+    return t;
+  };
   const emit = (base: PointRecord, c: ComputedPoint, pol: LoadedPolicies, time: number, value: number, quality: number | null) => {
     const dataType = typeOf(pol, c.pointId);
     const v = dataType === 'INT' ? Math.round(value) : value;
-    out.set(`${base.deviceId}:${c.pointId}:${time}`, { deviceId: base.deviceId, assetId: base.assetId, productKey: base.productKey, modelId: base.modelId, pointId: c.pointId, identifier: c.point, dataType, time, value: v, quality });
+    const rec: PointRecord = { deviceId: base.deviceId, assetId: base.assetId, productKey: base.productKey, modelId: base.modelId, pointId: c.pointId, identifier: c.point, dataType, time, value: v, quality };
+    const k = outIndex.get(base.deviceId, c.pointId, time);
+    if (k === undefined) outIndex.set(base.deviceId, c.pointId, time, outList.push(rec) - 1);
+    else outList[k] = rec;
   };
 
   // EXPRESSION: the (device, time) pairs where some input arrived.
-  const exprTasks = new Map<string, { rec: PointRecord; c: Extract<ComputedPoint, { kind: 'EXPRESSION' }>; pol: LoadedPolicies }>();
-  for (const t of todo) if (t.c.kind === 'EXPRESSION' && t.c.inputs.some((i) => i.pointId === t.rec.pointId)) exprTasks.set(`${t.rec.deviceId}:${t.c.pointId}:${t.rec.time}`, { rec: t.rec, c: t.c, pol: t.pol });
-  const lookups = new Map<string, { d: number; p: number; t: number }>();
-  for (const { rec, c } of exprTasks.values()) for (const i of c.inputs) if (!batchValue.has(`${rec.deviceId}:${i.pointId}:${rec.time}`)) lookups.set(`${rec.deviceId}:${i.pointId}:${rec.time}`, { d: rec.deviceId, p: i.pointId, t: rec.time });
-  const stored = await readAtTimes(tx, [...lookups.values()]);
-  for (const { rec, c, pol } of exprTasks.values()) {
-    const inputs = new Map<string, number>();
+  type ExprTask = { rec: PointRecord; c: Extract<ComputedPoint, { kind: 'EXPRESSION' }>; pol: LoadedPolicies };
+  const exprTasks: ExprTask[] = [];
+  const taskKeys = new SeriesKeyMap<true>();
+  const lookups: { d: number; p: number; t: number }[] = [];
+  const lookupKeys = new SeriesKeyMap<true>();
+  for (const rec of points) {
+    if (!inputIds.has(rec.pointId)) continue;
+    const pol = withComputed.get(rec.modelId);
+    if (!pol) continue;
+    for (const c of pol.computed) {
+      if (c.kind !== 'EXPRESSION' || !c.inputs.some((i) => i.pointId === rec.pointId) || taskKeys.has(rec.deviceId, c.pointId, rec.time)) continue;
+      taskKeys.set(rec.deviceId, c.pointId, rec.time, true);
+      exprTasks.push({ rec, c, pol });
+      for (const i of c.inputs) {
+        if (valueAt(rec.deviceId, i.pointId, rec.time) || lookupKeys.has(rec.deviceId, i.pointId, rec.time)) continue;
+        lookupKeys.set(rec.deviceId, i.pointId, rec.time, true);
+        lookups.push({ d: rec.deviceId, p: i.pointId, t: rec.time });
+      }
+    }
+  }
+  // NOTE: inputs all in the batch (the usual case) need no query.
+  const stored = await readAtTimes(tx, lookups);
+  const inputs = new Map<string, number>();
+  for (const { rec, c, pol } of exprTasks) {
+    inputs.clear();
     let quality: number | null = null;
     let complete = true;
     for (const i of c.inputs) {
-      const key = `${rec.deviceId}:${i.pointId}:${rec.time}`;
-      const b = batchValue.get(key);
-      const v = b ? (typeof b.value === 'number' ? { num: b.value, quality: b.quality } : undefined) : stored.get(key);
+      const b = valueAt(rec.deviceId, i.pointId, rec.time);
+      const v = b ? (typeof b.value === 'number' ? { num: b.value, quality: b.quality } : undefined) : stored.get(rec.deviceId, i.pointId, rec.time);
       if (!v) {
         complete = false;
         break;
@@ -81,11 +124,15 @@ export async function computePoints(tx: DbOrTx, points: readonly PointRecord[], 
 
   // WINDOW: recompute every window that received a source value.
   const windows = new Map<string, { rec: PointRecord; c: Extract<ComputedPoint, { kind: 'WINDOW' }>; pol: LoadedPolicies; start: number }>();
-  for (const t of todo) {
-    if (t.c.kind !== 'WINDOW' || t.c.sourcePointId !== t.rec.pointId || typeof t.rec.value !== 'number') continue;
-    const size = t.c.windowS * 1000;
-    const start = Math.floor(t.rec.time / size) * size;
-    windows.set(`${t.rec.deviceId}:${t.c.pointId}:${start}`, { rec: t.rec, c: t.c, pol: t.pol, start });
+  for (const rec of points) {
+    const pol = typeof rec.value === 'number' && inputIds.has(rec.pointId) ? withComputed.get(rec.modelId) : undefined;
+    if (!pol) continue;
+    for (const c of pol.computed) {
+      if (c.kind !== 'WINDOW' || c.sourcePointId !== rec.pointId) continue;
+      const size = c.windowS * 1000;
+      const start = Math.floor(rec.time / size) * size;
+      windows.set(`${rec.deviceId}:${c.pointId}:${start}`, { rec, c, pol, start });
+    }
   }
   if (windows.size) {
     const ws = [...windows.values()];
@@ -120,8 +167,11 @@ export async function computePoints(tx: DbOrTx, points: readonly PointRecord[], 
       emit(w.rec, w.c, w.pol, w.start, aggregate(w.c.function, vals.map((v) => v.num)), quality);
     });
   }
-  const kept = points.filter((p) => !out.has(`${p.deviceId}:${p.pointId}:${p.time}`));
-  return [...kept, ...out.values()];
+  // A value sent for a computed point itself is replaced by the computed one.
+  const kept = outList.length ? points.filter((p) => !outIndex.has(p.deviceId, p.pointId, p.time)) : [...points];
+  const all = [...kept, ...outList];
+  for (const p of all) if (inputIds.has(p.pointId)) pending.set(p.deviceId, p.pointId, p.time, p);
+  return all;
 }
 
 /** Applies a window function to values in time order. */
@@ -149,8 +199,8 @@ export function aggregate(fn: WindowFunction, v: readonly number[]): number {
 }
 
 /** Stored numeric values at exact times: history first, else the latest value if it is at that time. */
-async function readAtTimes(tx: DbOrTx, keys: readonly { d: number; p: number; t: number }[]): Promise<Map<string, Stored>> {
-  const out = new Map<string, Stored>();
+async function readAtTimes(tx: DbOrTx, keys: readonly { d: number; p: number; t: number }[]): Promise<SeriesKeyMap<Stored>> {
+  const out = new SeriesKeyMap<Stored>();
   if (!keys.length) return out;
   const d = sql.param(keys.map((k) => k.d));
   const p = sql.param(keys.map((k) => k.p));
@@ -164,6 +214,6 @@ async function readAtTimes(tx: DbOrTx, keys: readonly { d: number; p: number; t:
         left join latest_values l on l.device_id = k.d and l.point_id = k.p and l.time = k.t
         where coalesce(h.num, l.num) is not null`,
   );
-  for (const r of rows) out.set(`${r.device_id}:${r.point_id}:${Number(r.t)}`, { num: Number(r.num), quality: r.quality === null ? null : Number(r.quality) });
+  for (const r of rows) out.set(Number(r.device_id), Number(r.point_id), Number(r.t), { num: Number(r.num), quality: r.quality === null ? null : Number(r.quality) });
   return out;
 }

@@ -11,6 +11,7 @@ import { parseFormList } from './input';
 import type { LoadedPolicies } from './load';
 import type { PolicySettings } from './manage';
 import { runWrites } from './combined';
+import { SeriesKeyMap } from './series-keys';
 import { normalizedStatement } from './normalized';
 import { processPoints, type Kept } from './processing';
 import { createRollupRouter } from './rollup-query';
@@ -42,6 +43,13 @@ const stateByPoints = new WeakMap<readonly PointRecord[], PolicyState>();
 
 const runtimes = new WeakMap<AppDeps, PolicyRuntime>();
 
+/** The distinct models of a batch's points (usually one). */
+function modelIdsOf(points: readonly PointRecord[]): number[] {
+  const ids: number[] = [];
+  for (const p of points) if (!ids.includes(p.modelId)) ids.push(p.modelId);
+  return ids;
+}
+
 /** What the storage policy of a point asks for. */
 interface PointSpec {
   readonly raw: boolean;
@@ -62,14 +70,14 @@ interface Derived {
  * processed), and the derived writes (normalized values, rollups) not written yet.
  */
 interface TxState {
-  readonly kept: Map<string, Kept>;
-  readonly pending: Map<string, PointRecord>;
+  readonly kept: Map<number, Kept>;
+  readonly pending: SeriesKeyMap<PointRecord>;
   unwritten: { readonly channel: Channel; readonly derived: readonly Derived[] }[];
 }
 const txStates = new WeakMap<object, TxState>();
 function txState(tx: DbOrTx): TxState {
   let s = txStates.get(tx);
-  if (!s) txStates.set(tx, (s = { kept: new Map(), pending: new Map(), unwritten: [] }));
+  if (!s) txStates.set(tx, (s = { kept: new Map(), pending: new SeriesKeyMap(), unwritten: [] }));
   return s;
 }
 
@@ -84,14 +92,13 @@ function txState(tx: DbOrTx): TxState {
  */
 async function writeDerived(tx: DbOrTx, st: TxState): Promise<void> {
   if (!st.unwritten.length) return;
-  const parts = [...st.unwritten.filter((u) => u.channel === 'REALTIME'), ...st.unwritten.filter((u) => u.channel !== 'REALTIME')];
+  const all: Derived[] = [];
+  for (const realtime of [true, false]) for (const u of st.unwritten) if ((u.channel === 'REALTIME') === realtime) for (const x of u.derived) all.push(x);
   st.unwritten = [];
-  const all = parts.flatMap((u) => u.derived);
-  const levels = new Map<PointRecord, readonly RollupForm[]>(all.map((x) => [x.point, x.levels]));
   const statements: SQL[] = [];
   const normalized = normalizedStatement(all.filter((x) => x.normalized).map((x) => x.point));
   if (normalized) statements.push(normalized);
-  statements.push(...rollupStatements(all.map((x) => x.point), (p) => levels.get(p) ?? [], replacedKeys(tx)));
+  statements.push(...rollupStatements(all, replacedKeys(tx)));
   await runWrites(tx, statements);
 }
 
@@ -125,7 +132,7 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
 
   deps.ingestPipeline.processors.push(async (tx: DbOrTx, batch: IngestBatch): Promise<IngestBatch> => {
     if (!batch.points.length) return batch;
-    const policies = await cache.get(tx, [...new Set(batch.points.map((p) => p.modelId))]);
+    const policies = await cache.get(tx, modelIdsOf(batch.points));
     const st = txState(tx);
     // Per batch, what each point's storage policy asks for (a point id belongs to one model).
     const specs = new Map<number, PointSpec>();
@@ -138,17 +145,23 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
       return spec;
     };
     let points = await processPoints(tx, batch.points, policies, st.kept);
-    if ([...policies.values()].some((pol) => pol.computed.length)) {
-      points = await computePoints(tx, points, policies, st.pending);
-      for (const p of points) st.pending.set(`${p.deviceId}:${p.pointId}:${p.time}`, p);
-    }
+    let computed = false;
+    for (const pol of policies.values()) if (pol.computed.length) computed = true;
+    if (computed) points = await computePoints(tx, points, policies, st.pending);
     const derived: Derived[] = [];
-    points = points.map((p) => {
+    // PERF: the points are copied only when some of them keep no history.
+    let stored = points;
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i]!;
       const spec = specOf(p.modelId, p.pointId);
       const levels = typeof p.value === 'number' && isNumericType(p.dataType) ? spec.rollups : [];
       if (levels.length || spec.normalized) derived.push({ point: p, levels, normalized: spec.normalized });
-      return spec.raw ? p : { ...p, history: false };
-    });
+      if (!spec.raw) {
+        if (stored === points) stored = [...points];
+        stored[i] = { ...p, history: false };
+      }
+    }
+    points = stored;
     st.unwritten.push({ channel: batch.channel, derived });
     const state: PolicyState = { policies };
     stateByPoints.set(points, state);
@@ -163,7 +176,7 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
     // A batch the processor did not see (a writer called without the processors).
     const policies = await cache.get(tx, [...new Set(batch.points.map((p) => p.modelId))]);
     const derived = batch.points.map((p) => ({ point: p, levels: typeof p.value === 'number' ? levelsOf(policies, p) : [], normalized: hasForm(formsOf(policies, p), 'NORMALIZED_1M') }));
-    const alone: TxState = { kept: new Map(), pending: new Map(), unwritten: [{ channel: batch.channel, derived }] };
+    const alone: TxState = { kept: new Map(), pending: new SeriesKeyMap(), unwritten: [{ channel: batch.channel, derived }] };
     await writeDerived(tx, alone);
   });
 

@@ -41,3 +41,8 @@ export class SeriesKeyMap<V> {
     for (const m of this.bySeries.values()) yield* m.values();
   }
 }
+
+/** The number identifying a series (device, point), as {@link SeriesKeyMap} builds it (same range). */
+export function seriesKey(deviceId: number, pointId: number): number {
+  return deviceId * 67_108_864 + pointId;
+}

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DERIVED_TABLE_FILLFACTOR } from '../../src/policies/table-settings';
 import { queryRows } from '../../src/storage/db';
 import { startTestApp, type TestApp, type Tenant } from '../helpers/test-app';
 import { post, setupMeters } from './fixtures';
@@ -164,9 +165,9 @@ describe('the tables that every batch updates in place', () => {
   it('leave free space in their pages so that updates stay on the page (HOT)', async () => {
     const settings = () => queryRows<{ relname: string; reloptions: string[] | string | null }>(t.db, sql`select relname, reloptions from pg_class where relname in ('rollup_1m', 'rollup_1h', 'rollup_1d', 'point_normalized_1m') and relkind = 'r' order by relname`);
     // NOTE: set in the background when the instance starts.
-    for (let k = 0; k < 50 && !(await settings()).every((r) => String(r.reloptions).includes('fillfactor=50')); k++) await new Promise((r) => setTimeout(r, 100));
+    for (let k = 0; k < 50 && !(await settings()).every((r) => String(r.reloptions).includes(`fillfactor=${DERIVED_TABLE_FILLFACTOR}`)); k++) await new Promise((r) => setTimeout(r, 100));
     const rows = await settings();
     expect(rows.map((r) => r.relname)).toEqual(['point_normalized_1m', 'rollup_1d', 'rollup_1h', 'rollup_1m']);
-    for (const r of rows) expect(String(r.reloptions)).toContain('fillfactor=50');
+    for (const r of rows) expect(String(r.reloptions)).toContain(`fillfactor=${DERIVED_TABLE_FILLFACTOR}`);
   });
 });
