@@ -1,7 +1,7 @@
 import type { Logger } from '../log';
 import type { PubSub } from '../pubsub/types';
 import type { Db } from '../storage/db';
-import { getHeadOffset, readLog } from './log';
+import { getHeadOffset, readLog, readLogWatched } from './log';
 import type { LogMessage } from './message';
 import { devicesOf, splitByDevice } from './project';
 
@@ -106,11 +106,17 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       do {
         dirty = false;
         for (;;) {
-          const rows = await readLog(db, cursor, READ_PAGE);
+          const rows = await readLogWatched(db, cursor, READ_PAGE, [...orgs.keys()]);
           reads++;
-          for (const m of rows) {
-            cursor = m.offset;
-            dispatch(m);
+          for (const r of rows) {
+            let m = r.message;
+            // NOTE: the organisation got its first subscriber while the page was being read.
+            if (!m && orgs.has(r.orgId)) {
+              const [fetched] = await readLog(db, r.offset - 1, 1);
+              m = fetched?.offset === r.offset ? fetched : null;
+            }
+            cursor = r.offset;
+            if (m) dispatch(m);
           }
           if (rows.length < READ_PAGE || closed) break;
         }

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pruneLog } from '../../src/live/log';
+import { getHeadOffset, pruneLog, readLogWatched } from '../../src/live/log';
 import { liveOf } from '../../src/live/service';
 import { queryRows } from '../../src/storage/db';
 import { startTestApp, type TestApp } from '../helpers/test-app';
@@ -31,6 +31,16 @@ afterAll(async () => {
 });
 
 describe('offsets and resume', () => {
+  it('reads the payloads of watched organisations only, and the hub keeps up without subscribers', async () => {
+    await ingestValue(50);
+    const head = await getHeadOffset(t.db);
+    const [unwatched] = await readLogWatched(t.db, head - 1, 10, ['o-other']);
+    expect(unwatched).toEqual({ offset: head, orgId: 'o-resume', message: null });
+    const [watched] = await readLogWatched(t.db, head - 1, 10, ['o-resume']);
+    expect(watched!.message!.points.map((p) => p.value)).toEqual([50]);
+    await waitFor(() => liveOf(t.app.deps).hub.stats().cursor >= head, 'the hub past the unwatched message');
+  });
+
   it('replays what a client missed while disconnected, in order, then continues live', async () => {
     const c1 = await client();
     const s1 = c1.subscribe('1', liveQuery('measurePointsLive'));
