@@ -1,11 +1,13 @@
 import { getOperationAST, parse, type OperationTypeNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
 
-/** Documents whose operation kind is remembered, and the longest one considered. */
+/** Documents whose operation kind is remembered, their total length, and the longest one considered. */
 const KINDS_MAX = 2_000;
+const KINDS_MAX_CHARS = 4_000_000;
 const DOCUMENT_MAX_CHARS = 20_000;
 
-const kinds = new LRUCache<string, OperationTypeNode | 'unknown'>({ max: KINDS_MAX });
+// NOTE: bounded by total document length too, so that many long distinct documents cannot hold more than a few MB.
+const kinds = new LRUCache<string, OperationTypeNode | 'unknown'>({ max: KINDS_MAX, maxSize: KINDS_MAX_CHARS, sizeCalculation: (_kind, key) => key.length });
 
 /**
  * The kind of operation an HTTP GraphQL request runs ('query', 'mutation', 'subscription'), or
