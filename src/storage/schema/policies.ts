@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, serial, smallint, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { modelFeatures, organisations, thingModels } from './registry';
+import { valueColumns } from './timeseries';
 
 /*
  * Data policies (issue 8): how integrated values are processed, stored and computed.
@@ -119,14 +120,6 @@ export const computedPoints = pgTable(
   },
   (t) => [index('computed_points_model').on(t.modelId)],
 );
-
-const valueColumns = () => ({
-  num: doublePrecision('num'),
-  bool: boolean('bool'),
-  txt: text('txt'),
-  json: jsonb('json'),
-  quality: smallint('quality'),
-});
 
 /** Values as received, before processing, for points whose processing policy has `keepRaw`. */
 export const pointRawValues = pgTable(

@@ -10,7 +10,8 @@ import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, s
  * Values are typed: numbers (INT, FLOAT, DOUBLE, TIMESTAMP, numeric ENUM) in `num`, BOOL in
  * `bool`, text (STRING, DATE, string ENUM, FILE uri) in `txt`, STRUCT and ARRAY in `json`.
  */
-const valueColumns = () => ({
+/** The typed value columns (and quality) shared by every table of point values. */
+export const valueColumns = () => ({
   num: doublePrecision('num'),
   bool: boolean('bool'),
   txt: text('txt'),
