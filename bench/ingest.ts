@@ -20,7 +20,7 @@ import { Agent } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { POST_POINTS, postPoints } from './post-points';
+import { batchBodies, gql, POST_POINTS, postAll, postPoints } from './post-points';
 import { createOrganisation, createServiceAccount } from '../src/auth/service-accounts';
 import { signTokenRequest } from '../src/auth/tokens';
 import { loadConfig } from '../src/config';
@@ -51,45 +51,16 @@ const env = process.env;
 const full = env['BENCH_SCALE'] === 'full';
 const num = (k: string, d: number) => (env[k] ? Number(env[k]) : d);
 
-
 /** The client process: concurrent loops posting prepared bodies. */
 async function runClient(job: ClientJob): Promise<ClientReport> {
   const agent = new Agent({ keepAlive: true, maxSockets: Math.max(job.clients, job.singleClients) });
-  const perItem = job.pointIds.length;
-  const itemsPerBatch = Math.max(1, Math.floor(job.batchPoints / perItem));
-  let t = job.startTime;
-  // Bodies are serialised before the clock starts (the client shares the 2 cores with the service).
-  const bodies: string[] = [];
-  for (let b = 0; b < job.batches; b++) {
-    const items = [];
-    for (let k = 0; k < itemsPerBatch; k++) {
-      const values: Record<string, number> = {};
-      for (const p of job.pointIds) values[p] = Math.round(Math.random() * 1e6) / 100;
-      items.push({ assetId: job.assetIds[(b * itemsPerBatch + k) % job.assetIds.length], time: t, values });
-      if ((b * itemsPerBatch + k + 1) % job.assetIds.length === 0) t++;
-    }
-    bodies.push(JSON.stringify({ query: POST_POINTS, variables: { items } }));
-  }
-  let failures = 0;
-  let points = 0;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: job.clients }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        try {
-          const accepted = await postPoints(agent, job, body);
-          points += accepted;
-        } catch (e) {
-          failures++;
-          if (failures < 3) process.stderr.write(`batch failed: ${(e as Error).message}\n`);
-        }
-      }
-    }),
-  );
-  const batchSeconds = (performance.now() - started) / 1000;
-  t += 10;
+  const bodies = batchBodies({ ...job, stepMs: 1 });
+  const batch = await postAll(agent, job, bodies, job.clients);
+  let failures = batch.failures;
+  const points = batch.points;
+  const batchSeconds = batch.seconds;
+  // Single-point values after every batch value (the batch times move by at most 1 ms per item).
+  const t = job.startTime + job.batches * job.batchPoints + 10;
   // Bodies are serialised before the clock starts: the client shares the 2 cores with the service.
   const singleBodies = Array.from({ length: job.singleRequests }, (_, k) => JSON.stringify({ query: POST_POINTS, variables: { items: [{ assetId: job.assetIds[k % job.assetIds.length], time: t + k, values: { [job.pointIds[0]!]: k } }] } }));
   let sent = 0;
@@ -109,13 +80,6 @@ async function runClient(job: ClientJob): Promise<ClientReport> {
   const singleSeconds = (performance.now() - singleStarted) / 1000;
   agent.destroy();
   return { points, batchSeconds, singleRequests: job.singleRequests, singleSeconds, failures };
-}
-
-async function gql(url: string, token: string, query: string, variables: Record<string, unknown>) {
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data!;
 }
 
 async function main() {

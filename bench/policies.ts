@@ -21,7 +21,7 @@ import { Agent } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { POST_POINTS, postPoints } from './post-points';
+import { batchBodies, gql, postAll } from './post-points';
 import { createOrganisation, createServiceAccount } from '../src/auth/service-accounts';
 import { signTokenRequest } from '../src/auth/tokens';
 import { loadConfig } from '../src/config';
@@ -50,46 +50,9 @@ const num = (k: string, d: number) => (env[k] ? Number(env[k]) : d);
 /** The client process: concurrent loops posting prepared bodies (one second per device and item). */
 async function runClient(job: ClientJob): Promise<ClientReport> {
   const agent = new Agent({ keepAlive: true, maxSockets: job.clients });
-  const itemsPerBatch = Math.max(1, Math.floor(job.batchPoints / job.pointIds.length));
-  let t = 1_700_000_000_000;
-  let seq = 0;
-  const bodies: string[] = [];
-  for (let b = 0; b < job.batches; b++) {
-    const items = [];
-    for (let k = 0; k < itemsPerBatch; k++) {
-      const values: Record<string, number> = {};
-      for (const p of job.pointIds) values[p] = Math.round(Math.random() * 1e6) / 100;
-      items.push({ assetId: job.assetIds[seq % job.assetIds.length], time: t, values });
-      if (++seq % job.assetIds.length === 0) t += 1000;
-    }
-    bodies.push(JSON.stringify({ query: POST_POINTS, variables: { items } }));
-  }
-  let failures = 0;
-  let points = 0;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: job.clients }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        try {
-          const accepted = await postPoints(agent, job, body);
-          points += accepted;
-        } catch (e) {
-          if (++failures < 3) process.stderr.write(`batch failed: ${(e as Error).message}\n`);
-        }
-      }
-    }),
-  );
+  const r = await postAll(agent, job, batchBodies({ ...job, startTime: 1_700_000_000_000, stepMs: 1000 }), job.clients);
   agent.destroy();
-  return { points, seconds: (performance.now() - started) / 1000, failures };
-}
-
-async function gql(url: string, token: string, query: string, variables: Record<string, unknown>) {
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data!;
+  return r;
 }
 
 /** CPU seconds used so far by each backend of a database (Linux /proc; empty when the server is not local). */
