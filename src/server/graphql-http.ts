@@ -22,12 +22,13 @@ function unauthenticatedError(message: string): GraphQLError {
 export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
   const { deps } = rc;
   const contentType = String(req.headers['content-type'] ?? '');
+  const multipart = contentType.startsWith('multipart/form-data');
   const token = tokenFromHeaders(req.headers);
   // PERF: the token lookup (one query, every request: revocation is immediate) starts now and
   // overlaps reading the body and Apollo's parse/validate; the context awaits it and its failure
   // surfaces there. A token this instance knows waits for the body: a read-only query then
   // speculates on it instead (below).
-  const cached = token && !contentType.startsWith('multipart/form-data') ? deps.speculation.callers.get(token) : undefined;
+  const cached = token && !multipart ? deps.speculation.callers.get(token) : undefined;
   let accessPromise: Promise<Access> | null = null;
   const checkToken = (): Promise<Access> | null => {
     if (token && !accessPromise) {
@@ -39,7 +40,7 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
   if (!cached) checkToken();
   let body: unknown;
   try {
-    if (req.method === 'POST' && contentType.startsWith('multipart/form-data')) {
+    if (req.method === 'POST' && multipart) {
       // CSRF: refuse a "simple" multipart request before reading any of it (Apollo would too).
       if (!req.headers['apollo-require-preflight'] && !req.headers['x-apollo-operation-name']) {
         return sendJson(res, 400, { errors: [{ message: 'multipart requests need an Apollo-Require-Preflight or X-Apollo-Operation-Name header (CSRF protection)', extensions: { code: 'BAD_REQUEST' } }] });
@@ -59,7 +60,7 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
   const headers = new HeaderMap();
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
   // processRequest already consumed the multipart body; Apollo sees a JSON operation.
-  if (contentType.startsWith('multipart/form-data')) headers.set('content-type', 'application/json');
+  if (multipart) headers.set('content-type', 'application/json');
   const method = (req.method ?? 'GET').toUpperCase();
   const execute = (context: () => Promise<GraphQLContext>) => apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method, headers, search: rc.url.search, body }, context });
   const confirmedContext = async (): Promise<GraphQLContext> => {
@@ -83,7 +84,7 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
   } else {
     result = await execute(confirmedContext);
   }
-  if (contentType.startsWith('multipart/form-data')) drainUnreadUploads(body);
+  if (multipart) drainUnreadUploads(body);
   res.statusCode = result.status ?? 200;
   for (const [k, v] of result.headers) res.setHeader(k, v);
   if (result.body.kind === 'complete') {
