@@ -85,13 +85,14 @@ async function findNamedDevicesSpeculatively(db: DbOrTx, access: Access, orgId: 
   const speculation = access.speculation;
   if (!speculation) return findNamedDevices(db, orgId, assetIds, keys);
   const { facts } = speculation;
+  const unique = new Set(assetIds);
   const known: NamedDevice[] = [];
-  for (const a of keys.length ? [] : new Set(assetIds)) {
+  for (const a of keys.length ? [] : unique) {
     const d = facts.get(deviceFactKey(orgId, a)) as NamedDevice | undefined;
     if (!d) break;
     known.push(d);
   }
-  if (!assetIds.length || known.length < new Set(assetIds).size) {
+  if (!unique.size || known.length < unique.size) {
     const rows = await findNamedDevices(db, orgId, assetIds, keys);
     for (const d of rows) facts.set(deviceFactKey(orgId, d.assetId), d);
     const found = new Set(rows.map((d) => d.assetId));
