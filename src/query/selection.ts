@@ -73,23 +73,31 @@ export async function selectDevices(db: DbOrTx, access: Access, sel: DeviceSelec
 
 type NamedDevice = SelectedDevice & { deviceKey: string; modelVersion: number };
 
+/** A device as remembered for speculation: with the organisation's registry epoch read alongside it. */
+type DeviceFact = NamedDevice & { registryEpoch: number };
+
 const deviceFactKey = (orgId: string, assetId: string) => `device\u0000${orgId}\u0000${assetId}`;
 
 /**
  * {@link findNamedDevices}, answered from the devices last confirmed when the request speculates
- * (auth/speculation.ts) and every device is named by asset id and known; the database then
- * confirms them alongside the data query (one count, not the rows again). Lookups of speculating
- * requests refresh what is remembered; a failed confirmation forgets the devices.
+ * (auth/speculation.ts) and every device is named by asset id and remembered at one registry
+ * epoch; the database then confirms them all alongside the data query by that one value
+ * (`organisations.registry_epoch`, which triggers move on every change to what names a device or
+ * fixes its model). Lookups of speculating requests refresh what is remembered; a failed
+ * confirmation forgets the devices.
+ *
+ * PERF: the confirmation reads one row however many devices the query names (comparing the
+ * devices themselves cost a thousand-device read several milliseconds of database time).
  */
 async function findNamedDevicesSpeculatively(db: DbOrTx, access: Access, orgId: string, assetIds: readonly string[], keys: readonly { productKey: string; deviceKey: string }[]): Promise<NamedDevice[]> {
   const speculation = access.speculation;
   if (!speculation) return findNamedDevices(db, orgId, assetIds, keys);
   const { facts } = speculation;
   const unique = new Set(assetIds);
-  const known: NamedDevice[] = [];
+  const known: DeviceFact[] = [];
   for (const a of keys.length ? [] : unique) {
-    const d = facts.get(deviceFactKey(orgId, a)) as NamedDevice | undefined;
-    if (!d) break;
+    const d = facts.get(deviceFactKey(orgId, a)) as DeviceFact | undefined;
+    if (!d || (known.length && d.registryEpoch !== known[0]!.registryEpoch)) break;
     known.push(d);
   }
   if (!unique.size || known.length < unique.size) {
@@ -99,15 +107,11 @@ async function findNamedDevicesSpeculatively(db: DbOrTx, access: Access, orgId: 
     for (const a of assetIds) if (!found.has(a)) facts.delete(deviceFactKey(orgId, a));
     return rows;
   }
-  const col = <T>(f: (d: NamedDevice) => T) => sql.param(known.map(f));
+  const epoch = known[0]!.registryEpoch;
   speculation.confirm({
-    query: sql`select count(*)::int as n
-      from unnest(${col((d) => d.assetId)}::text[], ${col((d) => d.id)}::int[], ${col((d) => d.productKey)}::text[], ${col((d) => d.modelId)}::int[], ${col((d) => d.deviceKey)}::text[], ${col((d) => d.modelVersion)}::int[]) as u(asset_id, id, product_key, model_id, device_key, model_version)
-      join devices d on d.org_id = ${orgId} and d.asset_id = u.asset_id and d.id = u.id and d.device_key = u.device_key
-      join products p on p.id = d.product_id and p.product_key = u.product_key and p.model_id = u.model_id
-      join thing_models m on m.id = p.model_id and m.version = u.model_version`,
+    query: sql`select registry_epoch::float8 as e from organisations where id = ${orgId}`,
     check: (rows) => {
-      const held = Number(rows[0]?.['n']) === known.length;
+      const held = Number(rows[0]?.['e']) === epoch;
       if (!held) for (const d of known) facts.delete(deviceFactKey(orgId, d.assetId));
       return held;
     },
@@ -117,17 +121,17 @@ async function findNamedDevicesSpeculatively(db: DbOrTx, access: Access, orgId: 
 
 /**
  * Devices of the organisation by assetId and by (productKey, deviceKey), with only the columns a
- * data query needs.
+ * data query needs, and the organisation's registry epoch read in the same snapshot.
  *
  * PERF: a lean lookup (arrays bound as one parameter each, no timestamp columns to parse) rather
  * than the registry's full device read, since a latest-values call may name thousands of devices.
  */
-async function findNamedDevices(db: DbOrTx, orgId: string, assetIds: readonly string[], keys: readonly { productKey: string; deviceKey: string }[]): Promise<NamedDevice[]> {
+async function findNamedDevices(db: DbOrTx, orgId: string, assetIds: readonly string[], keys: readonly { productKey: string; deviceKey: string }[]): Promise<DeviceFact[]> {
   if (!assetIds.length && !keys.length) return [];
-  const rows = await queryRows<{ id: number; asset_id: string; product_key: string; model_id: number; device_key: string; model_version: number }>(
+  const rows = await queryRows<{ id: number; asset_id: string; product_key: string; model_id: number; device_key: string; model_version: number; registry_epoch: number }>(
     db,
-    sql`select d.id, d.asset_id, p.product_key, p.model_id, d.device_key, m.version as model_version
-        from devices d join products p on p.id = d.product_id join thing_models m on m.id = p.model_id
+    sql`select d.id, d.asset_id, p.product_key, p.model_id, d.device_key, m.version as model_version, o.registry_epoch::float8 as registry_epoch
+        from devices d join products p on p.id = d.product_id join thing_models m on m.id = p.model_id join organisations o on o.id = d.org_id
         where d.org_id = ${orgId} and (${sql.join(
           [
             // PERF: only the parts in use, so that the planner probes the asset_id index (an OR with an empty key list scans the organisation's devices).
@@ -137,7 +141,7 @@ async function findNamedDevices(db: DbOrTx, orgId: string, assetIds: readonly st
           sql` or `,
         )})`,
   );
-  return rows.map((r) => ({ id: r.id, assetId: r.asset_id, productKey: r.product_key, modelId: r.model_id, deviceKey: r.device_key, modelVersion: r.model_version }));
+  return rows.map((r) => ({ id: r.id, assetId: r.asset_id, productKey: r.product_key, modelId: r.model_id, deviceKey: r.device_key, modelVersion: r.model_version, registryEpoch: Number(r.registry_epoch) }));
 }
 
 /** One device named by reference, checked for ASSET_READ (NOT_FOUND outside the caller's reach). */

@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../../src/storage/db';
 import { ALL_GRANTS, startTestApp, type Tenant, type TestApp } from '../helpers/test-app';
 import { FLEET_MODEL, insertPoints, seedFleet, type Fleet } from '../fixtures/seed-data';
 
@@ -86,6 +88,36 @@ describe('speculative reads', () => {
     const r = await reader.gql(sa.token, HISTORY.replace('"power"', '"energy"'), { a: fleet.devices[1]!.assetId });
     expect(r.errors).toBeUndefined();
     expect(r.data!.pointHistory.columns.timesJson).toEqual([]);
+  });
+
+  it('answers for a device renamed in the database at once (the registry epoch moves)', async () => {
+    const sa = await writer.tenant('o-spec', [{ permission: 'ASSET_READ' }]);
+    const d = fleet.devices[2]!;
+    await warm(sa.token, d.assetId);
+    await queryRows(writer.db, sql`update devices set asset_id = ${`${d.assetId}-moved`} where id = ${d.id}`);
+    try {
+      const old = await reader.gql(sa.token, HISTORY, { a: d.assetId });
+      expect(old.errors![0]!.extensions!.code).toBe('NOT_FOUND');
+      const moved = await reader.gql(sa.token, HISTORY, { a: `${d.assetId}-moved` });
+      expect(moved.errors).toBeUndefined();
+    } finally {
+      await queryRows(writer.db, sql`update devices set asset_id = ${d.assetId} where id = ${d.id}`);
+    }
+  });
+
+  it('keeps what it remembers through ingest and edits that name no device differently', async () => {
+    const sa = await writer.tenant('o-spec', [{ permission: 'ASSET_READ' }]);
+    const d = fleet.devices[1]!;
+    await warm(sa.token, d.assetId);
+    const epoch = async () => (await queryRows<{ e: number }>(writer.db, sql`select registry_epoch::float8 as e from organisations where id = 'o-spec'`))[0]!.e;
+    const before = await epoch();
+    expect((await writer.gql(admin.token, POST, { items: [{ assetId: d.assetId, time: T0 + 7_000, values: { power: 2 } }] })).errors).toBeUndefined();
+    expect((await writer.gql(admin.token, 'mutation($a: ID!) { updateDevice(device: { assetId: $a }, input: { name: "renamed" }) { name } }', { a: d.assetId })).errors).toBeUndefined();
+    expect((await writer.gql(admin.token, 'mutation($a: ID!) { disableDevice(device: { assetId: $a }) { assetId } }', { a: d.assetId })).errors).toBeUndefined();
+    expect((await writer.gql(admin.token, 'mutation($a: ID!) { enableDevice(device: { assetId: $a }) { assetId } }', { a: d.assetId })).errors).toBeUndefined();
+    expect(await epoch()).toBe(before);
+    const r = await reader.gql(sa.token, HISTORY, { a: d.assetId });
+    expect(r.data!.pointHistory.columns.timesJson).toEqual([T0 + 7_000]);
   });
 
   it('never lends a device remembered for one organisation to another', async () => {

@@ -1,11 +1,18 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /** Tenants. Every other row belongs to one organisation. */
 export const organisations = pgTable('organisations', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  /**
+   * Moves on every change to what names a device of the organisation or fixes its model (a
+   * device's asset id, key or product; a product's key or model; a model's version; any of them
+   * deleted), by triggers (drizzle/0004_registry_epoch_triggers.sql). A speculating read confirms
+   * the devices it remembered with this one value (query/selection.ts).
+   */
+  registryEpoch: bigint('registry_epoch', { mode: 'number' }).notNull().default(0),
 });
 
 /** Thing models. `identifier` is EnOS's modelId, unique within an organisation. */

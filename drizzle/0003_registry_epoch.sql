@@ -1,0 +1,1 @@
+ALTER TABLE "organisations" ADD COLUMN "registry_epoch" bigint DEFAULT 0 NOT NULL;
