@@ -3,6 +3,7 @@ import type { NormalValue } from '../model/validate-value';
 import type { DataType } from '../model/type-spec';
 import { numArray, textArray } from '../storage/array-literals';
 import { queryRows, type DbOrTx } from '../storage/db';
+import { byDevicePointTime, inOrder } from './point-order';
 import { noteReplaced } from './replaced-keys';
 import type { AttributeRecord, EventRecord, IngestBatch, PointRecord } from './types';
 
@@ -119,22 +120,13 @@ function pointColumns(rows: readonly PointRecord[]): PointColumns {
   return c;
 }
 
-const byDevicePointTime = (a: PointRecord, b: PointRecord) => a.deviceId - b.deviceId || a.pointId - b.pointId || a.time - b.time;
-
 /**
  * The rows sorted on (device, point, time), one per key (the last one sent wins: the sort is
  * stable). PERF: no string keys; already sorted input (the usual case) is not re-sorted.
  */
 function sortedUniquePoints(points: readonly PointRecord[]): PointRecord[] {
-  let rows = points as PointRecord[];
-  for (let i = 1; i < rows.length; i++) {
-    if (byDevicePointTime(rows[i - 1]!, rows[i]!) > 0) {
-      rows = [...points].sort(byDevicePointTime);
-      break;
-    }
-  }
   const out: PointRecord[] = [];
-  for (const r of rows) {
+  for (const r of inOrder(points, byDevicePointTime)) {
     const last = out.length ? out[out.length - 1]! : undefined;
     if (last && byDevicePointTime(last, r) === 0) out[out.length - 1] = r;
     else out.push(r);
@@ -185,8 +177,8 @@ export async function writePoints(tx: DbOrTx, points: readonly PointRecord[], of
     returning device_id, point_id, time, xmax`;
   // NOTE: an upsert's new row version has a non-zero xmax when it updated (locked) an existing row, 0 when inserted.
   const replaced = sql`select h.device_id, h.point_id, (extract(epoch from h.time) * 1000)::float8 as t from h where h.xmax <> 0`;
-  const keys = (rows: { device_id: number; point_id: number; t: string | number }[]) => rows.map((r) => ({ deviceId: Number(r.device_id), pointId: Number(r.point_id), time: Number(r.t) }));
   type Row = { device_id: number; point_id: number; t: string | number };
+  const keys = (rows: Row[]) => rows.map((r) => ({ deviceId: Number(r.device_id), pointId: Number(r.point_id), time: Number(r.t) }));
   if (offline) return keys(await queryRows<Row>(tx, sql`with u as (${input}), h as (${history}) ${replaced}`));
   return keys(
     await queryRows<Row>(

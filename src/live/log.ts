@@ -70,15 +70,28 @@ export async function getHeadOffset(db: DbOrTx): Promise<number> {
   return Math.max(head, Number(state?.p ?? 0));
 }
 
+/** A row of live_messages as read (the payload comes as JSON text from some drivers). */
+interface LogRow {
+  readonly log_offset: string | number;
+  readonly org_id: string;
+  readonly channel: string;
+  readonly payload: EncodedPayload | string;
+}
+
+/** The message of a row, with its payload. */
+function decodeRow(r: Omit<LogRow, 'payload'>, payload: LogRow['payload']): LogMessage {
+  return decodeMessage(Number(r.log_offset), r.org_id, r.channel, typeof payload === 'string' ? (JSON.parse(payload) as EncodedPayload) : payload);
+}
+
 /** Messages after `afterOffset` in offset order, optionally of one organisation. */
 export async function readLog(db: DbOrTx, afterOffset: number, limit: number, orgId?: string): Promise<LogMessage[]> {
-  const rows = await queryRows<{ log_offset: string | number; org_id: string; channel: string; payload: EncodedPayload | string }>(
+  const rows = await queryRows<LogRow>(
     db,
     orgId === undefined
       ? sql`select log_offset, org_id, channel, payload from live_messages where log_offset > ${afterOffset} order by log_offset limit ${limit}`
       : sql`select log_offset, org_id, channel, payload from live_messages where org_id = ${orgId} and log_offset > ${afterOffset} order by log_offset limit ${limit}`,
   );
-  return rows.map((r) => decodeMessage(Number(r.log_offset), r.org_id, r.channel, typeof r.payload === 'string' ? (JSON.parse(r.payload) as EncodedPayload) : r.payload));
+  return rows.map((r) => decodeRow(r, r.payload));
 }
 
 /** A message of the log as the hub reads it: its payload only when its organisation was watched. */
@@ -94,7 +107,7 @@ export interface LogEntry {
  * neither fetches nor decodes its messages; decoding was a sixth of ingest CPU with no subscriber.
  */
 export async function readLogWatched(db: DbOrTx, afterOffset: number, limit: number, watched: readonly string[]): Promise<LogEntry[]> {
-  const rows = await queryRows<{ log_offset: string | number; org_id: string; channel: string; payload: EncodedPayload | string | null }>(
+  const rows = await queryRows<Omit<LogRow, 'payload'> & { payload: LogRow['payload'] | null }>(
     db,
     sql`select log_offset, org_id, channel, case when org_id = any(${sql.param([...watched])}::text[]) then payload end as payload
         from live_messages where log_offset > ${afterOffset} order by log_offset limit ${limit}`,
@@ -102,7 +115,7 @@ export async function readLogWatched(db: DbOrTx, afterOffset: number, limit: num
   return rows.map((r) => ({
     offset: Number(r.log_offset),
     orgId: r.org_id,
-    message: r.payload === null ? null : decodeMessage(Number(r.log_offset), r.org_id, r.channel, typeof r.payload === 'string' ? (JSON.parse(r.payload) as EncodedPayload) : r.payload),
+    message: r.payload === null ? null : decodeRow(r, r.payload),
   }));
 }
 

@@ -4,7 +4,7 @@ import type { DataType } from '../model/type-spec';
 import { queryRows, type DbOrTx } from '../storage/db';
 import { compileExpression, evaluateExpression, type Expr } from './expression';
 import type { LoadedPolicies } from './load';
-import { SeriesKeyMap } from './series-keys';
+import { SeriesKeyMap } from '../ingest/series-keys';
 import type { ComputedPoint, WindowFunction } from './types';
 import { worstQuality } from './values';
 

@@ -11,7 +11,7 @@ import { parseFormList } from './input';
 import type { LoadedPolicies } from './load';
 import type { PolicySettings } from './manage';
 import { runWrites } from './combined';
-import { SeriesKeyMap } from './series-keys';
+import { SeriesKeyMap } from '../ingest/series-keys';
 import { normalizedStatement } from './normalized';
 import { processPoints, type Kept } from './processing';
 import { createRollupRouter } from './rollup-query';
@@ -174,7 +174,7 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
     if (st) await writeDerived(tx, st);
     if (!batch.points.length || (batch as WithState)[POLICY_STATE] || stateByPoints.has(batch.points)) return;
     // A batch the processor did not see (a writer called without the processors).
-    const policies = await cache.get(tx, [...new Set(batch.points.map((p) => p.modelId))]);
+    const policies = await cache.get(tx, modelIdsOf(batch.points));
     const derived = batch.points.map((p) => ({ point: p, levels: typeof p.value === 'number' ? levelsOf(policies, p) : [], normalized: hasForm(formsOf(policies, p), 'NORMALIZED_1M') }));
     const alone: TxState = { kept: new Map(), pending: new SeriesKeyMap(), unwritten: [{ channel: batch.channel, derived }] };
     await writeDerived(tx, alone);

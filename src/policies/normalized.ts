@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { byDevicePointTime, inOrder } from '../ingest/point-order';
 import type { PointRecord } from '../ingest/types';
 import { numArray, textArray } from '../storage/array-literals';
 import { queryRows, type DbOrTx } from '../storage/db';
@@ -14,20 +15,12 @@ export async function upsertNormalized(tx: DbOrTx, points: readonly PointRecord[
   if (statement) await queryRows(tx, statement);
 }
 
-const byKey = (a: PointRecord, b: PointRecord) => a.deviceId - b.deviceId || a.pointId - b.pointId || a.time - b.time;
-
 /** The statement of {@link upsertNormalized} (null when there is nothing to write), to combine with other writes. */
 export function normalizedStatement(points: readonly PointRecord[]): SQL | null {
   if (!points.length) return null;
   // PERF: one stable sort instead of a map of string keys: a minute's values are then consecutive
   // and its last one (latest time; of equal times, the last given) is the one kept.
-  let sorted = points as PointRecord[];
-  for (let i = 1; i < sorted.length; i++) {
-    if (byKey(sorted[i - 1]!, sorted[i]!) > 0) {
-      sorted = [...points].sort(byKey);
-      break;
-    }
-  }
+  const sorted = inOrder(points, byDevicePointTime);
   const rows: { p: PointRecord; minute: number; c: ValueColumns }[] = [];
   for (let i = 0; i < sorted.length; i++) {
     const p = sorted[i]!;

@@ -4,7 +4,8 @@ import type { NormalValue } from '../model/validate-value';
 import { queryRows, type DbOrTx } from '../storage/db';
 import { pointRawValues } from '../storage/schema/index';
 import type { LoadedPolicies } from './load';
-import { seriesKey } from './series-keys';
+import { inOrder } from '../ingest/point-order';
+import { seriesKey } from '../ingest/series-keys';
 import { QUALITY_BAD, type ProcessingStep } from './types';
 import { toValueColumns } from './values';
 
@@ -112,14 +113,7 @@ export async function processPoints(tx: DbOrTx, points: readonly PointRecord[], 
   const out: PointRecord[] = [];
   // NOTE: deadbands compare with the previous kept value, so a batch is walked in time order
   // (PERF: a batch in time order already, the usual case, is not copied and sorted).
-  let ordered = points;
-  for (let i = 1; i < points.length; i++) {
-    if (points[i - 1]!.time > points[i]!.time) {
-      ordered = [...points].sort((a, b) => a.time - b.time);
-      break;
-    }
-  }
-  for (const p of ordered) {
+  for (const p of inOrder(points, (a, b) => a.time - b.time)) {
     const pol = policies.get(p.modelId)?.processing.get(p.pointId);
     if (!pol) {
       out.push(p);

@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
+import { byDevicePointTime, inOrder } from '../ingest/point-order';
 import type { PointRecord } from '../ingest/types';
 import { numArray } from '../storage/array-literals';
 import { queryRows, type DbOrTx } from '../storage/db';
@@ -55,7 +56,7 @@ interface MergeColumns {
   readonly lv: string[];
 }
 
-const byKey = (x: RollupInput, y: RollupInput) => x.point.deviceId - y.point.deviceId || x.point.pointId - y.point.pointId || x.point.time - y.point.time;
+const byKey = (x: RollupInput, y: RollupInput) => byDevicePointTime(x.point, y.point);
 
 /**
  * The values that count, in (device, point, time) order: the last one given per key (the sort is
@@ -63,13 +64,7 @@ const byKey = (x: RollupInput, y: RollupInput) => x.point.deviceId - y.point.dev
  * per-value maps of keys: every bucket of a series is then a run of consecutive values.
  */
 function lastPerKey(items: readonly RollupInput[]): RollupInput[] {
-  let rows = items as RollupInput[];
-  for (let i = 1; i < rows.length; i++) {
-    if (byKey(rows[i - 1]!, rows[i]!) > 0) {
-      rows = [...items].sort(byKey);
-      break;
-    }
-  }
+  const rows = inOrder(items, byKey);
   const out: RollupInput[] = [];
   for (let i = 0; i < rows.length; i++) {
     const x = rows[i]!;

@@ -74,12 +74,12 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
   // confirmed, while the database confirms the token, with every other remembered fact the query
   // used, in one statement; the response waits for the verdict, and the query runs again on fresh
   // facts if any changed (auth/speculation.ts).
-  const confirmation = cached && operationKind(method, body, rc.url.search) === 'query' ? tokenConfirmation(deps, token!, cached) : null;
-  const speculation = confirmation ? new Speculation(deps.db, deps.speculation.facts) : null;
+  const confirmation = token && cached && operationKind(method, body, rc.url.search) === 'query' ? tokenConfirmation(deps, token, cached) : null;
   let result: Awaited<ReturnType<typeof execute>>;
-  if (speculation) {
-    speculation.confirm(confirmation!);
-    result = await execute(async () => createContext(deps, new Access(cached!, speculation), rc.requestId));
+  if (cached && confirmation) {
+    const speculation = new Speculation(deps.db, deps.speculation.facts);
+    speculation.confirm(confirmation);
+    result = await execute(async () => createContext(deps, new Access(cached, speculation), rc.requestId));
     if (!(await speculation.holds())) result = await execute(confirmedContext);
   } else {
     result = await execute(confirmedContext);

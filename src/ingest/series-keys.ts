@@ -1,5 +1,5 @@
 /**
- * A map keyed by (device, point, time) that builds no strings: ingest hooks look up every value
+ * A map keyed by (device, point, time) that builds no strings: ingest and its hooks look up every value
  * of every batch, and string keys (with the garbage they leave) were a visible share of the cost.
  * The series key `device * 2^26 + point` is an exact JS integer for point ids below 2^26 and
  * device ids below 2^27 (both serial ids).
@@ -14,15 +14,15 @@ export class SeriesKeyMap<V> {
   }
 
   get(deviceId: number, pointId: number, time: number): V | undefined {
-    return this.bySeries.get(deviceId * 67_108_864 + pointId)?.get(time);
+    return this.bySeries.get(seriesKey(deviceId, pointId))?.get(time);
   }
 
   has(deviceId: number, pointId: number, time: number): boolean {
-    return this.bySeries.get(deviceId * 67_108_864 + pointId)?.has(time) ?? false;
+    return this.bySeries.get(seriesKey(deviceId, pointId))?.has(time) ?? false;
   }
 
   set(deviceId: number, pointId: number, time: number, value: V): this {
-    const s = deviceId * 67_108_864 + pointId;
+    const s = seriesKey(deviceId, pointId);
     let m = this.bySeries.get(s);
     if (!m) this.bySeries.set(s, (m = new Map()));
     if (!m.has(time)) this.count++;
@@ -31,7 +31,7 @@ export class SeriesKeyMap<V> {
   }
 
   delete(deviceId: number, pointId: number, time: number): boolean {
-    const deleted = this.bySeries.get(deviceId * 67_108_864 + pointId)?.delete(time) ?? false;
+    const deleted = this.bySeries.get(seriesKey(deviceId, pointId))?.delete(time) ?? false;
     if (deleted) this.count--;
     return deleted;
   }
@@ -42,7 +42,7 @@ export class SeriesKeyMap<V> {
   }
 }
 
-/** The number identifying a series (device, point), as {@link SeriesKeyMap} builds it (same range). */
+/** The number identifying a series (device, point): `device * 2^26 + point` (exact in the range above). */
 export function seriesKey(deviceId: number, pointId: number): number {
   return deviceId * 67_108_864 + pointId;
 }
