@@ -102,6 +102,8 @@ const envSchema = z.object({
   SUBSCRIBER_BUFFER_MAX: int(1000, 1),
   /** Time a graphql-ws client has to send connection_init. Default 10000 ms. */
   WS_INIT_TIMEOUT_MS: int(10_000, 100),
+  /** Period at which each instance merges pending rollup deltas into the rollup tables (policies/rollup-journal.ts). Default 1000 ms. */
+  ROLLUP_APPLY_INTERVAL_MS: int(1_000, 50),
   /** Run the retention scheduler in this instance. Default true. */
   SCHEDULER_ENABLED: bool(true),
   /** Period of the retention scheduler. Default 3600000 ms. */

@@ -17,17 +17,20 @@ import { processPoints, type Kept } from './processing';
 import { createRollupRouter } from './rollup-query';
 import { tuneDerivedTables } from './table-settings';
 import { startRetentionScheduler, type RetentionScheduler } from './retention';
-import { rollupStatements } from './rollups';
+import { mergePending, startRollupMerger, type RollupMerger } from './rollup-journal';
+import { rollupWrites } from './rollups';
 import { ROLLUP_FORMS, hasForm, type RollupForm, type StorageFormSpec } from './types';
 
-/** What the policies of one instance hold: the cache, settings and the retention scheduler. */
+/** What the policies of one instance hold: the cache, settings, the retention scheduler and the rollup merge. */
 export interface PolicyRuntime {
   readonly cache: PolicyCache;
   readonly settings: PolicySettings;
   readonly scheduler: RetentionScheduler | null;
+  /** Merges the rollup journal into the rollup tables every ROLLUP_APPLY_INTERVAL_MS (rollup-journal.ts). */
+  readonly merger: RollupMerger;
   /** Routes aggregate queries to rollups when they answer exactly. */
   readonly aggregateRouter: AggregateRouter;
-  /** Stops the scheduler. */
+  /** Stops the scheduler and the merge. */
   stop(): Promise<void>;
 }
 
@@ -88,7 +91,7 @@ function txState(tx: DbOrTx): TxState {
  * until commit), and once per transaction rather than once per batch. Batches of the same key
  * count once (the last one written, real-time batches before offline ones, as ingest writes them).
  * Values whose point_data row existed (retries; keys of earlier batches of the transaction, as
- * ingest reports them, see ingest/replaced-keys.ts) have their buckets recomputed.
+ * ingest reports them, see ingest/replaced-keys.ts) have their buckets rebuilt.
  */
 async function writeDerived(tx: DbOrTx, st: TxState): Promise<void> {
   if (!st.unwritten.length) return;
@@ -98,8 +101,10 @@ async function writeDerived(tx: DbOrTx, st: TxState): Promise<void> {
   const statements: SQL[] = [];
   const normalized = normalizedStatement(all.filter((x) => x.normalized).map((x) => x.point));
   if (normalized) statements.push(normalized);
-  statements.push(...rollupStatements(all, replacedKeys(tx)));
+  const rollups = rollupWrites(all, replacedKeys(tx));
+  statements.push(...rollups.append);
   await runWrites(tx, statements);
+  for (const r of rollups.rebuild) await mergePending(tx, r.level, r.buckets);
 }
 
 /** The policy runtime of an instance (after {@link registerPolicyHooks}). */
@@ -181,7 +186,8 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
   });
 
   const scheduler = deps.config.SCHEDULER_ENABLED ? startRetentionScheduler(deps.database, { intervalMs: deps.config.RETENTION_INTERVAL_MS, batchRows: deps.config.RETENTION_BATCH_ROWS, serviceDefault, log: deps.log }) : null;
-  const runtime: PolicyRuntime = { cache, settings, scheduler, aggregateRouter: createRollupRouter(cache), stop: async () => scheduler?.stop() };
+  const merger = startRollupMerger(deps.db, { intervalMs: deps.config.ROLLUP_APPLY_INTERVAL_MS, log: deps.log });
+  const runtime: PolicyRuntime = { cache, settings, scheduler, merger, aggregateRouter: createRollupRouter(cache), stop: async () => void (await Promise.all([scheduler?.stop(), merger.stop()])) };
   runtimes.set(deps, runtime);
   return runtime;
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../log';
 import { queryRows, type Database, type DbOrTx } from '../storage/db';
 import { thingModels } from '../storage/schema/index';
 import { loadModelPolicies } from './load';
+import { mergeJournal } from './rollup-journal';
 import { RETENTION_MAX_DAYS, type StorageForm, type StorageFormSpec } from './types';
 
 /*
@@ -77,6 +78,8 @@ export async function runRetention(database: Database, opts: RetentionOptions): 
 async function retain(database: Database, opts: RetentionOptions): Promise<RetentionResult> {
   const now = (opts.now ?? new Date()).getTime();
   const db = database.db;
+  // The rollup journal first, so that expired buckets still pending are deleted too.
+  await mergeJournal(db);
   const models = await db.select({ id: thingModels.id }).from(thingModels);
   const loaded = await loadModelPolicies(
     db,

@@ -8,7 +8,7 @@ import type { DbOrTx } from '../storage/db';
 import { rollupCoverage } from '../storage/schema/index';
 import type { PolicyCache } from './cache';
 import { isNumericType } from './numeric';
-import { ROLLUP_LEVELS } from './rollups';
+import { pendingDeltasSql, ROLLUP_LEVELS, type RollupLevel } from './rollup-journal';
 import type { RollupForm } from './types';
 
 /*
@@ -65,8 +65,12 @@ function columnExpr(c: AggregateColumnSpec): SQL | null {
   }
 }
 
-/** The aggregate SQL over one rollup table; the same row shape as the raw aggregateSql. */
-export function rollupAggregateSql(dialect: BucketDialect, q: AggregateQuery, table: (typeof ROLLUP_LEVELS)[number]['table']): SQL | null {
+/**
+ * The aggregate SQL over one rollup level: its table's rows plus the deltas still pending in the
+ * rollup journal (both are partial aggregates of their buckets); the same row shape as the raw
+ * aggregateSql.
+ */
+export function rollupAggregateSql(dialect: BucketDialect, q: AggregateQuery, level: RollupLevel): SQL | null {
   const exprs = q.columns.map(columnExpr);
   if (exprs.some((e) => e === null)) return null;
   const pointIds = [...new Set(q.columns.map((c) => c.pointId))];
@@ -80,9 +84,14 @@ export function rollupAggregateSql(dialect: BucketDialect, q: AggregateQuery, ta
   )}
     from (
       select device_id, ${bucketOf(dialect, q.bucket, sql`bucket`)} as b, ${cols}
-      from ${table}
-      where device_id = any(${intArray(q.deviceIds)}) and point_id = any(${intArray(pointIds)})
-        and bucket >= ${tsParam(q.fromMs)} and bucket < ${tsParam(q.toMs)}
+      from (
+        select device_id, point_id, bucket, count, sum, min, max, first_time, first_value, last_time, last_value
+        from ${level.table}
+        where device_id = any(${intArray(q.deviceIds)}) and point_id = any(${intArray(pointIds)})
+          and bucket >= ${tsParam(q.fromMs)} and bucket < ${tsParam(q.toMs)}
+        union all
+        ${pendingDeltasSql(level, intArray(q.deviceIds), intArray(pointIds), q.fromMs, q.toMs)}
+      ) as r
       group by 1, 2
     ) as a
     order by device_id, b`;
@@ -118,7 +127,7 @@ export function createRollupRouter(cache: PolicyCache, now: () => number = Date.
     if (q.columns.some((c) => c.fn === 'STDDEV' || c.pointId < 0)) return null;
     const pointIds = [...new Set(q.columns.map((c) => c.pointId))];
     for (const level of alignedLevels(q.bucket, q.fromMs, q.toMs)) {
-      if (await covered(db, cache, modelId, pointIds, level.form, q.fromMs, now())) return rollupAggregateSql(dialect, q, level.table);
+      if (await covered(db, cache, modelId, pointIds, level.form, q.fromMs, now())) return rollupAggregateSql(dialect, q, level);
     }
     return null;
   };

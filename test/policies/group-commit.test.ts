@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mergeJournal } from '../../src/policies/rollup-journal';
 import { queryRows } from '../../src/storage/db';
 import { startTestApp, type TestApp, type Tenant } from '../helpers/test-app';
 import { post, Q, rows, setupMeters, T0 } from './fixtures';
@@ -30,6 +31,7 @@ describe('policies under group commit', () => {
     const first = post(t, org, Array.from({ length: 200 }, (_, i) => ({ assetId: assets[1]!, time: T0 - 1_000_000 + i, values: { temp: i } })));
     await Promise.all([first, ...Array.from({ length: 12 }, (_, k) => send(k))]);
     const raw = await queryRows(t.db, sql`select count(*)::int as n, sum(num)::float8 as s, min(num)::float8 as lo, max(num)::float8 as hi from point_data pd join model_features f on f.id = pd.point_id where f.identifier = 'power'`);
+    await mergeJournal(t.db);
     for (const table of ['rollup_1m', 'rollup_1h'] as const) {
       const r = await queryRows(t.db, sql`select sum(count)::int as n, sum(sum)::float8 as s, min(min)::float8 as lo, max(max)::float8 as hi from ${sql.identifier(table)} r join model_features f on f.id = r.point_id where f.identifier = 'power'`);
       expect(r).toEqual(raw);

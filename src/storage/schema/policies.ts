@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { modelFeatures, organisations, thingModels } from './registry';
 import { valueColumns } from './timeseries';
 
@@ -170,3 +170,27 @@ export const rollup1m = pgTable('rollup_1m', rollupColumns(), (t) => [primaryKey
 export const rollup1h = pgTable('rollup_1h', rollupColumns(), (t) => [primaryKey({ columns: [t.deviceId, t.pointId, t.bucket] }), index('rollup_1h_bucket').on(t.bucket)]);
 /** 1-day rollups of numeric points. */
 export const rollup1d = pgTable('rollup_1d', rollupColumns(), (t) => [primaryKey({ columns: [t.deviceId, t.pointId, t.bucket] }), index('rollup_1d_bucket').on(t.bucket)]);
+
+/**
+ * Rollup deltas committed by ingest and not merged into the rollup tables yet
+ * (policies/rollup-journal.ts): one row per ingest transaction and level, each column an array
+ * with one element per (device, point, bucket). Times are epoch milliseconds; NULL elements of
+ * `mins`, `maxs`, `first_values`, `last_times_ms` and `last_values` mean a bucket of one value
+ * (read as the sum and the first time).
+ */
+export const rollupPending = pgTable('rollup_pending', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  /** ROLLUP_1M | ROLLUP_1H | ROLLUP_1D */
+  level: text('level').notNull(),
+  deviceIds: integer('device_ids').array().notNull(),
+  pointIds: integer('point_ids').array().notNull(),
+  bucketsMs: bigint('buckets_ms', { mode: 'number' }).array().notNull(),
+  counts: integer('counts').array().notNull(),
+  sums: doublePrecision('sums').array().notNull(),
+  mins: doublePrecision('mins').array().notNull(),
+  maxs: doublePrecision('maxs').array().notNull(),
+  firstTimesMs: bigint('first_times_ms', { mode: 'number' }).array().notNull(),
+  firstValues: doublePrecision('first_values').array().notNull(),
+  lastTimesMs: bigint('last_times_ms', { mode: 'number' }).array().notNull(),
+  lastValues: doublePrecision('last_values').array().notNull(),
+});
