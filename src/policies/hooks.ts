@@ -17,20 +17,18 @@ import { processPoints, type Kept } from './processing';
 import { createRollupRouter } from './rollup-query';
 import { tuneDerivedTables } from './table-settings';
 import { startRetentionScheduler, type RetentionScheduler } from './retention';
-import { mergePending, startRollupMerger, type RollupMerger } from './rollup-journal';
+import { mergePending, startRollupMerger } from './rollup-journal';
 import { rollupWrites } from './rollups';
 import { ROLLUP_FORMS, hasForm, type RollupForm, type StorageFormSpec } from './types';
 
-/** What the policies of one instance hold: the cache, settings, the retention scheduler and the rollup merge. */
+/** What the policies of one instance hold: the cache, settings and the retention scheduler. */
 export interface PolicyRuntime {
   readonly cache: PolicyCache;
   readonly settings: PolicySettings;
   readonly scheduler: RetentionScheduler | null;
-  /** Merges the rollup journal into the rollup tables every ROLLUP_APPLY_INTERVAL_MS (rollup-journal.ts). */
-  readonly merger: RollupMerger;
   /** Routes aggregate queries to rollups when they answer exactly. */
   readonly aggregateRouter: AggregateRouter;
-  /** Stops the scheduler and the merge. */
+  /** Stops the scheduler and the periodic merge of the rollup journal (rollup-journal.ts). */
   stop(): Promise<void>;
 }
 
@@ -187,7 +185,10 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
 
   const scheduler = deps.config.SCHEDULER_ENABLED ? startRetentionScheduler(deps.database, { intervalMs: deps.config.RETENTION_INTERVAL_MS, batchRows: deps.config.RETENTION_BATCH_ROWS, serviceDefault, log: deps.log }) : null;
   const merger = startRollupMerger(deps.db, { intervalMs: deps.config.ROLLUP_APPLY_INTERVAL_MS, log: deps.log });
-  const runtime: PolicyRuntime = { cache, settings, scheduler, merger, aggregateRouter: createRollupRouter(cache), stop: async () => void (await Promise.all([scheduler?.stop(), merger.stop()])) };
+  const stop = async () => {
+    await Promise.all([scheduler?.stop(), merger.stop()]);
+  };
+  const runtime: PolicyRuntime = { cache, settings, scheduler, aggregateRouter: createRollupRouter(cache), stop };
   runtimes.set(deps, runtime);
   return runtime;
 }

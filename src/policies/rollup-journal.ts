@@ -76,23 +76,17 @@ export function appendDeltasStatement(level: RollupLevel, m: RollupDeltas): SQL 
                 ${col(m.ft, 'int8[]')}, ${col(m.fv, 'float8[]')}, ${col(m.lt, 'int8[]')}, ${col(m.lv, 'float8[]')})`;
 }
 
-/** The pending deltas of a level as rows shaped like the rollup tables' (NULL elements read as a one-value bucket). */
-function pendingRows(pending: SQL): SQL {
-  return sql`select x.d as device_id, x.p as point_id, x.b, ${EPOCH} + x.b * ${MS} as bucket, x.c as count, x.s as sum, coalesce(x.lo, x.s) as min, coalesce(x.hi, x.s) as max,
-                    ${EPOCH} + x.ft * ${MS} as first_time, coalesce(x.fv, x.s) as first_value, ${EPOCH} + coalesce(x.lt, x.ft) * ${MS} as last_time, coalesce(x.lv, x.s) as last_value
-             from (${pending}) as r,
-                  unnest(r.device_ids, r.point_ids, r.buckets_ms, r.counts, r.sums, r.mins, r.maxs, r.first_times_ms, r.first_values, r.last_times_ms, r.last_values)
-                    as x(d, p, b, c, s, lo, hi, ft, fv, lt, lv)`;
-}
-
 /**
  * The pending deltas of a level for some devices and points over [fromMs, toMs), shaped like the
- * rollup table's rows, for reads that add them to it.
+ * rollup table's rows (NULL elements read as a one-value bucket), for reads that add them to it.
  */
 export function pendingDeltasSql(level: RollupLevel, deviceIds: SQL, pointIds: SQL, fromMs: number, toMs: number): SQL {
-  return sql`select device_id, point_id, bucket, count, sum, min, max, first_time, first_value, last_time, last_value
-             from (${pendingRows(sql`select * from rollup_pending where level = ${level.form}`)}) as x
-             where device_id = any(${deviceIds}) and point_id = any(${pointIds}) and b >= ${fromMs}::int8 and b < ${toMs}::int8`;
+  return sql`select x.d as device_id, x.p as point_id, ${EPOCH} + x.b * ${MS} as bucket, x.c as count, x.s as sum, coalesce(x.lo, x.s) as min, coalesce(x.hi, x.s) as max,
+                    ${EPOCH} + x.ft * ${MS} as first_time, coalesce(x.fv, x.s) as first_value, ${EPOCH} + coalesce(x.lt, x.ft) * ${MS} as last_time, coalesce(x.lv, x.s) as last_value
+             from rollup_pending as r,
+                  unnest(r.device_ids, r.point_ids, r.buckets_ms, r.counts, r.sums, r.mins, r.maxs, r.first_times_ms, r.first_values, r.last_times_ms, r.last_values)
+                    as x(d, p, b, c, s, lo, hi, ft, fv, lt, lv)
+             where r.level = ${level.form} and x.d = any(${deviceIds}) and x.p = any(${pointIds}) and x.b >= ${fromMs}::int8 and x.b < ${toMs}::int8`;
 }
 
 /**

@@ -30,7 +30,7 @@ function fixedOffsetS(timezone: string): number | null {
 }
 
 /** Rollup levels that tile the query's buckets and range exactly, coarsest first. */
-export function alignedLevels(spec: BucketSpec, fromMs: number, toMs: number): (typeof ROLLUP_LEVELS)[number][] {
+export function alignedLevels(spec: BucketSpec, fromMs: number, toMs: number): RollupLevel[] {
   const offset = fixedOffsetS(spec.timezone);
   if (offset === null) return [];
   return [...ROLLUP_LEVELS].reverse().filter((l) => {
