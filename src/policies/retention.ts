@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Logger } from '../log';
+import { startPeriodicTask, type PeriodicTask } from '../periodic-task';
 import { queryRows, type Database, type DbOrTx } from '../storage/db';
 import { thingModels } from '../storage/schema/index';
 import { loadModelPolicies } from './load';
@@ -144,26 +145,9 @@ async function deleteBatched(db: DbOrTx, table: string, timeCol: string, pointId
 }
 
 /** A periodic retention job. */
-export interface RetentionScheduler {
-  stop(): Promise<void>;
-}
+export type RetentionScheduler = PeriodicTask;
 
 /** Runs retention every `intervalMs` (first run after one interval). */
 export function startRetentionScheduler(database: Database, opts: Omit<RetentionOptions, 'now'> & { readonly intervalMs: number }): RetentionScheduler {
-  let current: Promise<unknown> | null = null;
-  const timer = setInterval(() => {
-    if (current) return;
-    current = runRetention(database, opts)
-      .catch((err: unknown) => opts.log?.error({ err }, 'retention run failed'))
-      .finally(() => {
-        current = null;
-      });
-  }, opts.intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await current;
-    },
-  };
+  return startPeriodicTask('retention run', opts.intervalMs, () => runRetention(database, opts), opts.log);
 }

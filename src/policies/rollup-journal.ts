@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Logger } from '../log';
+import { startPeriodicTask, type PeriodicTask } from '../periodic-task';
 import { numArray } from '../storage/array-literals';
 import { queryRows, type Db, type DbOrTx } from '../storage/db';
 import { rollup1d, rollup1h, rollup1m } from '../storage/schema/index';
@@ -184,27 +185,7 @@ export async function mergeJournalBatches(db: Db): Promise<number> {
   return total;
 }
 
-/** The periodic merge of an instance. */
-export interface RollupMerger {
-  stop(): Promise<void>;
-}
-
 /** Starts merging pending rollup deltas every `intervalMs` (a pass never overlaps the previous one). */
-export function startRollupMerger(db: Db, opts: { readonly intervalMs: number; readonly log?: Logger }): RollupMerger {
-  let current: Promise<unknown> | null = null;
-  const timer = setInterval(() => {
-    if (current) return;
-    current = mergeJournalBatches(db)
-      .catch((err: unknown) => opts.log?.error({ err }, 'rollup merge failed'))
-      .finally(() => {
-        current = null;
-      });
-  }, opts.intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await current;
-    },
-  };
+export function startRollupMerger(db: Db, opts: { readonly intervalMs: number; readonly log?: Logger }): PeriodicTask {
+  return startPeriodicTask('rollup merge', opts.intervalMs, () => mergeJournalBatches(db), opts.log);
 }
