@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
 import type { Access } from '../auth/permissions';
 import type { Logger } from '../log';
-import { batchLatest, type LatestKey, type PointValue } from '../query/latest';
+import { liveOf } from '../live/service';
+import { batchLatest, type LatestKey, type LatestSource, type PointValue } from '../query/latest';
 import { getAttributeValues } from '../registry/devices';
 import { getModelsByIds, type ThingModel } from '../registry/models';
 import { getProductsByIds, type Product } from '../registry/products';
@@ -46,7 +47,10 @@ class LazyLoaders implements Loaders {
   #attributesByDeviceId?: Loaders['attributesByDeviceId'];
   #latestByDevice?: Loaders['latestByDevice'];
 
-  constructor(private readonly db: AppDeps['db']) {}
+  constructor(
+    private readonly db: AppDeps['db'],
+    private readonly latest: LatestSource | undefined,
+  ) {}
 
   get modelById(): Loaders['modelById'] {
     return (this.#modelById ??= byId((ids) => getModelsByIds(this.db, ids)));
@@ -64,7 +68,7 @@ class LazyLoaders implements Loaders {
   }
 
   get latestByDevice(): Loaders['latestByDevice'] {
-    return (this.#latestByDevice ??= new DataLoader((keys) => batchLatest(this.db, keys), { cacheKeyFn: (k) => `${k.device.id}|${k.points ? JSON.stringify(k.points) : '*'}` }));
+    return (this.#latestByDevice ??= new DataLoader((keys) => batchLatest(this.db, keys, this.latest), { cacheKeyFn: (k) => `${k.device.id}|${k.points ? JSON.stringify(k.points) : '*'}` }));
   }
 }
 
@@ -75,6 +79,6 @@ export function createContext(deps: AppDeps, access: Access, requestId: string):
     access,
     requestId,
     log: deps.log.child({ requestId, ...(access.caller ? { orgId: access.caller.orgId, sa: access.caller.accessKey } : {}) }),
-    loaders: new LazyLoaders(deps.db),
+    loaders: new LazyLoaders(deps.db, access.caller ? { cache: liveOf(deps).latest, orgId: access.caller.orgId } : undefined),
   };
 }

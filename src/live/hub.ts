@@ -36,6 +36,16 @@ export interface LiveHub {
   ready(): Promise<void>;
   attach(s: HubSubscriber): void;
   detach(s: HubSubscriber): void;
+  /**
+   * Receives every message of an organisation, in offset order, before the cursor passes it (an
+   * instance-wide reader such as the latest-values cache; not a subscriber). Returns the removal.
+   */
+  tap(orgId: string, receive: (m: LogMessage) => void): () => void;
+  /**
+   * Resolves true once everything up to `offset` has been dispatched (reading now if needed), or
+   * false after `timeoutMs` or when the hub closes.
+   */
+  catchUp(offset: number, timeoutMs: number): Promise<boolean>;
   /** Reads now (coalesced with a read in flight). */
   wake(): void;
   stats(): HubStats;
@@ -64,6 +74,9 @@ export interface LiveHubOptions {
 export function createLiveHub(opts: LiveHubOptions): LiveHub {
   const { db, pubsub, log } = opts;
   const orgs = new Map<string, OrgIndex>();
+  const taps = new Map<string, Set<(m: LogMessage) => void>>();
+  /** Callers of catchUp waiting for the cursor to reach their offset. */
+  let waiters: { offset: number; done(reached: boolean): void }[] = [];
   let cursor = 0;
   let reading = false;
   let dirty = false;
@@ -76,7 +89,10 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
   });
   readyP.catch((err: unknown) => log.error({ err }, 'live hub could not read the log head'));
 
+  const watched = (orgId: string) => orgs.has(orgId) || taps.has(orgId);
+
   function dispatch(m: LogMessage): void {
+    for (const receive of taps.get(m.orgId) ?? []) receive(m);
     const idx = orgs.get(m.orgId);
     if (!idx) return;
     const targets = new Set(idx.unbound);
@@ -106,18 +122,19 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       do {
         dirty = false;
         for (;;) {
-          const rows = await readLogWatched(db, cursor, READ_PAGE, [...orgs.keys()]);
+          const rows = await readLogWatched(db, cursor, READ_PAGE, [...new Set([...orgs.keys(), ...taps.keys()])]);
           reads++;
           for (const r of rows) {
             let m = r.message;
             // NOTE: the organisation got its first subscriber while the page was being read.
-            if (!m && orgs.has(r.orgId)) {
+            if (!m && watched(r.orgId)) {
               const [fetched] = await readLog(db, r.offset - 1, 1);
               m = fetched?.offset === r.offset ? fetched : null;
             }
             cursor = r.offset;
             if (m) dispatch(m);
           }
+          settle();
           if (rows.length < READ_PAGE || closed) break;
         }
       } while (dirty && !closed);
@@ -126,6 +143,15 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
     } finally {
       reading = false;
     }
+  }
+
+  /** Resolves the waiters whose offset the cursor has reached. */
+  function settle(): void {
+    if (!waiters.length) return;
+    const still: typeof waiters = [];
+    for (const w of waiters) if (w.offset <= cursor) w.done(true);
+    else still.push(w);
+    waiters = still;
   }
 
   const unsubscribe = pubsub.subscribe(() => void pump());
@@ -164,6 +190,35 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       subscribers--;
       if (!idx.size) orgs.delete(s.orgId);
     },
+    tap(orgId, receive) {
+      let set = taps.get(orgId);
+      if (!set) taps.set(orgId, (set = new Set()));
+      set.add(receive);
+      return () => {
+        set.delete(receive);
+        if (!set.size && taps.get(orgId) === set) taps.delete(orgId);
+      };
+    },
+    async catchUp(offset, timeoutMs) {
+      await readyP;
+      if (closed) return false;
+      if (offset <= cursor) return true;
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== waiter);
+          resolve(false);
+        }, timeoutMs);
+        const waiter = {
+          offset,
+          done(reached: boolean) {
+            clearTimeout(timer);
+            resolve(reached);
+          },
+        };
+        waiters.push(waiter);
+        void pump();
+      });
+    },
     wake: () => void pump(),
     stats: () => ({ subscribers, cursor, reads, dispatched }),
     async close() {
@@ -171,6 +226,9 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       clearInterval(timer);
       unsubscribe();
       orgs.clear();
+      taps.clear();
+      for (const w of waiters) w.done(false);
+      waiters = [];
     },
   };
 }

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { AppError, ErrorCode } from '../errors';
 import type { IngestBatch } from '../ingest/types';
 import { queryRows, type DbOrTx } from '../storage/db';
@@ -62,12 +62,15 @@ export async function appendBatch(tx: DbOrTx, batch: IngestBatch, cache: KeyCach
   return Number(row?.log_offset);
 }
 
+/** An expression of the highest offset in the log, pruned messages included (0 when none), as a float8. */
+export function headOffsetSql(): SQL {
+  return sql`select greatest(coalesce((select max(log_offset) from live_messages), 0), coalesce((select pruned_through from live_log_state where id = 1), 0))::float8`;
+}
+
 /** The highest offset in the log (0 when empty). */
 export async function getHeadOffset(db: DbOrTx): Promise<number> {
-  const [row] = await queryRows<{ head: string | number | null }>(db, sql`select max(log_offset) as head from live_messages`);
-  const head = Number(row?.head ?? 0);
-  const [state] = await queryRows<{ p: string | number }>(db, sql`select pruned_through as p from live_log_state where id = 1`);
-  return Math.max(head, Number(state?.p ?? 0));
+  const [row] = await queryRows<{ head: string | number }>(db, sql`${headOffsetSql()} as head`);
+  return Number(row?.head ?? 0);
 }
 
 /** A row of live_messages as read (the payload comes as JSON text from some drivers). */

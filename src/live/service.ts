@@ -11,6 +11,7 @@ import { getJob } from './jobs';
 import { appendBatch, checkResumeOffset, createKeyCache, getHeadOffset, pruneLog } from './log';
 import type { LiveKind } from './project';
 import { LiveStream } from './stream';
+import { createLatestCache, type LatestCache } from '../query/latest-cache';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../storage/db';
 
@@ -29,6 +30,8 @@ export interface LiveConnection {
 export interface LiveService {
   readonly hub: LiveHub;
   readonly pubsub: PubSub;
+  /** Latest values kept in memory and moved by the log (query/latest-cache.ts). */
+  readonly latest: LatestCache;
   /** Opens a filtered stream for the caller (ASSET_READ). */
   openStream(access: Access, conn: LiveConnection | undefined, kind: LiveKind, args: { filter?: unknown; fromOffset?: string | null | undefined }): Promise<LiveStream>;
   /** Joins a job's consumer group (ASSET_READ). */
@@ -71,6 +74,7 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
   const { config, db, log } = deps;
   const pubsub = createPubSub(deps.database, log.child({ component: 'pubsub' }));
   const hub = createLiveHub({ db, pubsub, log: log.child({ component: 'live-hub' }) });
+  const latest = createLatestCache({ hub, log: log.child({ component: 'latest-cache' }), maxDevices: config.LATEST_CACHE_MAX_DEVICES });
   const cache = createKeyCache();
   const offsets = new WeakMap<IngestBatch, number>();
   deps.ingestPipeline.writers.push(async (tx, batch) => {
@@ -92,6 +96,7 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
   const service: LiveService = {
     hub,
     pubsub,
+    latest,
     async openStream(access, conn, kind, args) {
       const caller = access.require('ASSET_READ');
       const filter = await compileFilter(db, access, parseFilter(args.filter));
@@ -117,6 +122,7 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
     },
     async close() {
       clearInterval(timer);
+      latest.close();
       await hub.close();
       await pubsub.close();
     },

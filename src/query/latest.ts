@@ -4,7 +4,8 @@ import { badInput } from '../errors';
 import type { Feature } from '../registry/models';
 import { queryRows, type DbOrTx } from '../storage/db';
 import type { ModelCache } from '../ingest/model-cache';
-import { deviceFeatures, loadFeatures, pairSeries, selectDevices, type DeviceSelector, type SelectedDevice, type Series } from './selection';
+import type { LatestCache, LatestRow } from './latest-cache';
+import { deviceFeatures, loadFeatures, pairSeries, selectDevices, type DeviceSelector, type FeatureIndex, type SelectedDevice, type Series } from './selection';
 import { epochMs, intArray, tsParam, valueOf, type ValueColumns } from './sql-util';
 
 /** A value of a point of a device, as the API returns it. */
@@ -26,7 +27,11 @@ export interface LatestArgs {
   readonly since?: number | null | undefined;
 }
 
-type LatestRow = ValueColumns & { device_id: number; point_id: number; t: number; quality: number | null };
+/** The instance's latest-values cache and the organisation it reads for (absent: read the database). */
+export interface LatestSource {
+  readonly cache: LatestCache;
+  readonly orgId: string;
+}
 
 /** The SQL of a latest-values read: one index probe per (device, point) of the primary key. */
 export function latestSql(deviceIds: readonly number[], pointIds: readonly number[], sinceMs: number | null): SQL {
@@ -37,17 +42,29 @@ export function latestSql(deviceIds: readonly number[], pointIds: readonly numbe
     order by device_id, point_id`;
 }
 
+/**
+ * The latest values of `pointIds` of the devices, ordered by device id then point id: from the
+ * cache when it can answer, else from the database. `index` holds every measurement point of the
+ * devices' models (the cache keeps whole devices).
+ */
+async function latestRows(db: DbOrTx, source: LatestSource | undefined, devs: readonly SelectedDevice[], pointIds: ReadonlySet<number>, index: FeatureIndex, sinceMs: number | null): Promise<LatestRow[]> {
+  if (!devs.length || !pointIds.size) return [];
+  const cached = source ? await source.cache.read(db, source.orgId, devs, pointIds, index, sinceMs) : null;
+  if (cached) return cached;
+  const rows = await queryRows<ValueColumns & { device_id: number; point_id: number; t: number; quality: number | null }>(db, latestSql([...new Set(devs.map((d) => d.id))], [...pointIds], sinceMs));
+  return rows.map((r) => ({ device_id: r.device_id, point_id: r.point_id, t: r.t, value: valueOf(r), quality: r.quality }));
+}
+
 /** Reads the latest values of the series, in series order (missing ones are absent). */
-export async function readLatest(db: DbOrTx, series: readonly Series[], sinceMs: number | null): Promise<PointValue[]> {
+export async function readLatest(db: DbOrTx, series: readonly Series[], sinceMs: number | null, index: FeatureIndex, source?: LatestSource): Promise<PointValue[]> {
   if (!series.length) return [];
-  const deviceIds = [...new Set(series.map((s) => s.device.id))];
-  const pointIds = [...new Set(series.map((s) => s.feature.id))];
-  const rows = await queryRows<LatestRow>(db, latestSql(deviceIds, pointIds, sinceMs));
+  const devs = [...new Map(series.map((s) => [s.device.id, s.device])).values()];
+  const rows = await latestRows(db, source, devs, new Set(series.map((s) => s.feature.id)), index, sinceMs);
   const byKey = new Map(rows.map((r) => [`${r.device_id}:${r.point_id}`, r]));
   const out: PointValue[] = [];
   for (const s of series) {
     const r = byKey.get(`${s.device.id}:${s.feature.id}`);
-    if (r) out.push({ assetId: s.device.assetId, point: s.feature.identifier, time: r.t, value: valueOf(r), quality: r.quality });
+    if (r) out.push({ assetId: s.device.assetId, point: s.feature.identifier, time: r.t, value: r.value, quality: r.quality });
   }
   return out;
 }
@@ -56,11 +73,13 @@ export async function readLatest(db: DbOrTx, series: readonly Series[], sinceMs:
  * Latest real-time values of the chosen points of the selected devices (offline data never
  * moves them). BAD_USER_INPUT past `maxValues` devices x points.
  */
-export async function getLatestValues(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs, models?: ModelCache): Promise<PointValue[]> {
+export async function getLatestValues(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs, models?: ModelCache, cache?: LatestCache): Promise<PointValue[]> {
+  const { orgId } = access.require('ASSET_READ');
   const devs = await selectDevices(db, access, args.devices);
-  const series = pairSeries(devs, await deviceFeatures(db, devs, 'MEASUREPOINT', models), args.points, 'measurement point');
+  const index = await deviceFeatures(db, devs, 'MEASUREPOINT', models);
+  const series = pairSeries(devs, index, args.points, 'measurement point');
   if (series.length > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${series.length}`, { max: maxValues, requested: series.length });
-  return readLatest(db, series, args.since ?? null);
+  return readLatest(db, series, args.since ?? null, index, cache && { cache, orgId });
 }
 
 /**
@@ -85,7 +104,8 @@ export interface DeviceLatestValues {
  * {@link getLatestValues} grouped by device, columnar: every selected device is present (with
  * empty lists when it has no value yet), in selection order; points in request order.
  */
-export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs, models?: ModelCache): Promise<DeviceLatestValues[]> {
+export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs, models?: ModelCache, cache?: LatestCache): Promise<DeviceLatestValues[]> {
+  const { orgId } = access.require('ASSET_READ');
   const devs = await selectDevices(db, access, args.devices);
   const index = await deviceFeatures(db, devs, 'MEASUREPOINT', models);
   // PERF: the chosen features of each model once, then plain loops: no object per (device, point)
@@ -99,16 +119,16 @@ export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxVal
     for (const [modelId, feats] of index) chosenByModel.set(modelId, [...feats.values()]);
   }
   let pairs = 0;
-  const deviceIds: number[] = [];
+  const reading: SelectedDevice[] = [];
   const pointIds = new Set<number>();
   for (const d of devs) {
     const chosen = chosenByModel.get(d.modelId) ?? [];
     pairs += chosen.length;
-    if (chosen.length) deviceIds.push(d.id);
+    if (chosen.length) reading.push(d);
     for (const f of chosen) pointIds.add(f.id);
   }
   if (pairs > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${pairs}`, { max: maxValues, requested: pairs });
-  const rows = pairs ? await queryRows<LatestRow>(db, latestSql(deviceIds, [...pointIds], args.since ?? null)) : [];
+  const rows = await latestRows(db, cache && { cache, orgId }, reading, pointIds, index, args.since ?? null);
   // Rows come ordered by (device_id, point_id): each device's rows are one run.
   // PERF: runs are found by index (no Map per device); a run holds at most one row per point.
   const runStart = new Map<number, number>();
@@ -131,7 +151,7 @@ export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxVal
         if (r.point_id !== f.id) continue;
         points.push(f.identifier);
         times.push(r.t);
-        values.push(valueOf(r));
+        values.push(r.value);
         qualities.push(r.quality);
         break;
       }
@@ -151,7 +171,7 @@ export interface LatestKey {
  * per distinct `points` argument, whatever the number of devices. Unknown identifiers give no
  * value rather than an error, since devices of a list may use different models.
  */
-export async function batchLatest(db: DbOrTx, keys: readonly LatestKey[]): Promise<PointValue[][]> {
+export async function batchLatest(db: DbOrTx, keys: readonly LatestKey[], source?: LatestSource): Promise<PointValue[][]> {
   const index = await loadFeatures(db, keys.map((k) => k.device.modelId), 'MEASUREPOINT');
   const groups = new Map<string, LatestKey[]>();
   for (const k of keys) {
@@ -168,7 +188,7 @@ export async function batchLatest(db: DbOrTx, keys: readonly LatestKey[]): Promi
       const chosen = k.points ? k.points.flatMap((p) => (feats?.get(p) ? [feats.get(p)!] : [])) : [...(feats?.values() ?? [])];
       for (const f of chosen) series.push({ device: k.device, feature: f });
     }
-    const values = await readLatest(db, series, null);
+    const values = await readLatest(db, series, null, index, source);
     for (const v of values) {
       const key = `${g}|${v.assetId}`;
       const list = byDevice.get(key);

@@ -9,6 +9,7 @@ import { getPointHistory, type SortOrder } from '../../query/history';
 import { getLatestValues, getLatestValuesByDevice } from '../../query/latest';
 import type { DeviceSelector } from '../../query/selection';
 import { inScope } from '../../auth/permissions';
+import { liveOf } from '../../live/service';
 import { forbidden } from '../../errors';
 import type { GraphQLContext } from '../context';
 
@@ -20,9 +21,9 @@ const historyLimits = (ctx: GraphQLContext) => ({ maxPageRows: ctx.deps.config.Q
 export const queryResolvers = {
   Query: {
     latestValues: (_: unknown, a: { devices: DeviceSelector; points?: string[] | null; since?: number | null }, ctx: GraphQLContext) =>
-      getLatestValues(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache),
+      getLatestValues(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache, liveOf(ctx.deps).latest),
     latestValuesByDevice: (_: unknown, a: { devices: DeviceSelector; points?: string[] | null; since?: number | null }, ctx: GraphQLContext) =>
-      getLatestValuesByDevice(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache),
+      getLatestValuesByDevice(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache, liveOf(ctx.deps).latest),
     pointHistory: (_: unknown, a: Page & { devices: DeviceSelector; points: string[]; from: number; to: number; order?: SortOrder | null; qualities?: number[] | null }, ctx: GraphQLContext) =>
       getPointHistory(ctx.deps.db, ctx.access, historyLimits(ctx), a, ctx.deps.modelCache),
     pointAggregates: (

@@ -1,0 +1,205 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SQL } from 'drizzle-orm';
+import { getHeadOffset } from '../../src/live/log';
+import { liveOf } from '../../src/live/service';
+import { loadFeatures } from '../../src/query/selection';
+import { createDevice } from '../../src/registry/devices';
+import type { DbOrTx } from '../../src/storage/db';
+import { startTestApp, errorCode, type Tenant, type TestApp } from '../helpers/test-app';
+import { seedFleet, type Fleet } from '../fixtures/seed-data';
+
+/*
+ * The latest-values cache (src/query/latest-cache.ts): a second instance keeps latest values in
+ * memory, moved by the message log; what it answers must be what the database holds at the time
+ * of the request, whatever the first instance acknowledged just before.
+ */
+
+const T0 = Date.UTC(2026, 2, 3);
+const POST = `mutation($items: [PointsItemInput!]!, $channel: Channel) { postMeasurePoints(items: $items, channel: $channel) { accepted } }`;
+const BY_DEVICE = `query($a: [ID!]!, $p: [String!]) { latestValuesByDevice(devices: { assetIds: $a }, points: $p) { assetId points times values qualities } }`;
+const LATEST = `query($a: [ID!]!, $p: [String!]) { latestValues(devices: { assetIds: $a }, points: $p) { assetId point time value quality } }`;
+
+let writer: TestApp;
+let reader: TestApp;
+/** Keeps at most two devices: a read of three loads them every time. */
+let small: TestApp;
+/** No cache: every read goes to the database. */
+let plain: TestApp;
+let tenant: Tenant;
+let other: Tenant;
+let fleet: Fleet;
+let otherFleet: Fleet;
+
+const stats = (t: TestApp) => liveOf(t.app.deps).latest.stats();
+const assets = () => fleet.devices.map((d) => d.assetId);
+
+async function post(items: unknown[], channel: 'REALTIME' | 'OFFLINE' = 'REALTIME'): Promise<void> {
+  const r = await writer.gql(tenant.token, POST, { items, channel });
+  expect(r.errors).toBeUndefined();
+}
+
+beforeAll(async () => {
+  writer = await startTestApp();
+  reader = await startTestApp({}, { tdb: writer.tdb });
+  small = await startTestApp({ LATEST_CACHE_MAX_DEVICES: '2' }, { tdb: writer.tdb });
+  plain = await startTestApp({ LATEST_CACHE_MAX_DEVICES: '0' }, { tdb: writer.tdb });
+  tenant = await writer.tenant('o-lcache');
+  other = await writer.tenant('o-lcache-other');
+  fleet = await seedFleet(writer.db, 'o-lcache', { productKey: 'lc-inv', count: 3 });
+  otherFleet = await seedFleet(writer.db, 'o-lcache-other', { productKey: 'lc-other', count: 1 });
+});
+afterAll(async () => {
+  await plain.close();
+  await small.close();
+  await reader.close();
+  await writer.close();
+});
+
+describe('the latest-values cache', () => {
+  it('answers from memory what the database holds, for every data type', async () => {
+    const [a0, a1] = assets();
+    await post([{ assetId: a0, time: T0, values: { power: { value: 1.5, quality: 2 }, temp: 20.25, running: true, mode: 'auto', info: { fw: '1.0' } } }]);
+    // First read: loads the devices (and keeps them).
+    const first = await reader.gql(tenant.token, BY_DEVICE, { a: [a0, a1], p: null });
+    expect(first.errors).toBeUndefined();
+    expect(first.data!.latestValuesByDevice[0]).toEqual({ assetId: a0, points: ['power', 'temp', 'running', 'mode', 'info'], times: [T0, T0, T0, T0, T0], values: [1.5, 20.25, true, 'auto', { fw: '1.0' }], qualities: [2, null, null, null, null] });
+    expect(first.data!.latestValuesByDevice[1]).toEqual({ assetId: a1, points: [], times: [], values: [], qualities: [] });
+    // Then values arrive through the log, of every type, on a device that had none.
+    const hits = stats(reader).hits;
+    await post([
+      { assetId: a0, time: T0 + 1000, values: { power: { value: -3, quality: 0 }, running: false, info: { fw: '2.0' } } },
+      { assetId: a1, time: T0 + 500, values: { temp: 18.5, mode: 'manual' } },
+    ]);
+    for (const q of [BY_DEVICE, LATEST]) {
+      const cached = await reader.gql(tenant.token, q, { a: [a0, a1], p: null });
+      const direct = await plain.gql(tenant.token, q, { a: [a0, a1], p: null });
+      expect(cached.errors).toBeUndefined();
+      expect(cached.data).toEqual(direct.data);
+    }
+    expect(stats(reader).hits).toBe(hits + 2);
+    expect(stats(plain).hits).toBe(0);
+    const r = await reader.gql(tenant.token, LATEST, { a: [a0, a1], p: ['power', 'mode', 'info'] });
+    expect(r.data!.latestValues).toEqual([
+      { assetId: a0, point: 'power', time: T0 + 1000, value: -3, quality: 0 },
+      { assetId: a0, point: 'mode', time: T0, value: 'auto', quality: null },
+      { assetId: a0, point: 'info', time: T0 + 1000, value: { fw: '2.0' }, quality: null },
+      { assetId: a1, point: 'mode', time: T0 + 500, value: 'manual', quality: null },
+    ]);
+  });
+
+  it('keeps the rules of the database: a retry at the same time replaces, older and offline values never move', async () => {
+    const [a0] = assets();
+    await reader.gql(tenant.token, LATEST, { a: [a0], p: ['power'] });
+    await post([{ assetId: a0, time: T0 + 1000, values: { power: { value: 7, quality: 1 } } }]); // retry of the same time
+    await post([{ assetId: a0, time: T0 + 10, values: { power: { value: 99, quality: 0 } } }]); // older
+    await post([{ assetId: a0, time: T0 + 90_000, values: { power: { value: 55, quality: 0 } } }], 'OFFLINE');
+    const hits = stats(reader).hits;
+    const r = await reader.gql(tenant.token, LATEST, { a: [a0], p: ['power'] });
+    expect(r.data!.latestValues).toEqual([{ assetId: a0, point: 'power', time: T0 + 1000, value: 7, quality: 1 }]);
+    expect(stats(reader).hits).toBe(hits + 1);
+    expect((await plain.gql(tenant.token, LATEST, { a: [a0], p: ['power'] })).data).toEqual(r.data);
+    // `since` leaves out older values, as in SQL.
+    const since = await reader.gql(tenant.token, `query($a: [ID!]!) { latestValues(devices: { assetIds: $a }, points: ["power", "mode"], since: ${T0 + 1} ) { point } }`, { a: [a0] });
+    expect(since.data!.latestValues).toEqual([{ point: 'power' }]);
+  });
+
+  it('shows every acknowledged value to the next read while ingest runs, from kept and from freshly loaded devices', async () => {
+    const all = assets();
+    const ROUNDS = 40;
+    let acked = 0;
+    let done = false;
+    const violations: string[] = [];
+    const hitsBefore = stats(reader).hits;
+    const ingest = (async () => {
+      try {
+        for (let i = 1; i <= ROUNDS; i++) {
+          await post(all.map((assetId) => ({ assetId, time: T0 + 100_000 + i * 1000, values: { power: { value: i, quality: 0 } } })));
+          acked = i;
+        }
+      } finally {
+        done = true;
+      }
+    })();
+    const readLoop = async (t: TestApp, name: string) => {
+      let reads = 0;
+      while (!done) {
+        const floor = acked;
+        const r = await t.gql(tenant.token, BY_DEVICE, { a: all, p: ['power'] });
+        if (r.errors) violations.push(`${name}: ${JSON.stringify(r.errors)}`);
+        else for (const d of r.data!.latestValuesByDevice as { assetId: string; values: number[] }[]) if (floor && !(d.values[0]! >= floor)) violations.push(`${name} read ${d.values[0]} for ${d.assetId} after ${floor} was acknowledged`);
+        reads++;
+      }
+      return reads;
+    };
+    const [readerReads, smallReads] = await Promise.all([readLoop(reader, 'reader'), readLoop(small, 'small'), ingest]);
+    expect(violations).toEqual([]);
+    expect(readerReads).toBeGreaterThan(3);
+    expect(smallReads).toBeGreaterThan(3);
+    expect(stats(reader).hits).toBeGreaterThan(hitsBefore);
+    // The small instance could not keep three devices: it loaded them on every read.
+    expect(stats(small).devices).toBeLessThanOrEqual(2);
+    for (const t of [reader, small]) {
+      const r = await t.gql(tenant.token, BY_DEVICE, { a: all, p: ['power'] });
+      expect(r.data!.latestValuesByDevice.map((d: { values: number[] }) => d.values)).toEqual([[ROUNDS], [ROUNDS], [ROUNDS]]);
+    }
+  });
+
+  it('replays onto a device being loaded what the hub dispatched while the load ran', async () => {
+    const { deps } = reader.app;
+    const cache = liveOf(deps).latest;
+    const d = await createDevice(writer.db, 'o-lcache', { productKey: 'lc-inv', deviceKey: 'lc-inv-race', name: 'race' });
+    const device = { id: d.id, assetId: d.assetId, productKey: d.productKey, modelId: d.modelId };
+    const index = await loadFeatures(deps.db, [d.modelId], 'MEASUREPOINT');
+    const points = new Set([fleet.points['power']!, fleet.points['mode']!]);
+    await post([{ assetId: d.assetId, time: T0, values: { power: { value: 1, quality: 0 } } }]);
+    // The load's result is held back after its snapshot was taken, while a write commits and the hub dispatches it.
+    let statements = 0;
+    let snapshotTaken!: () => void;
+    const taken = new Promise<void>((r) => (snapshotTaken = r));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const slow = {
+      async execute(q: SQL) {
+        const res = await deps.db.execute(q);
+        if (++statements === 2) {
+          snapshotTaken();
+          await held;
+        }
+        return res;
+      },
+    } as unknown as DbOrTx;
+    const reading = cache.read(slow, 'o-lcache', [device], points, index, null);
+    await taken;
+    await post([{ assetId: d.assetId, time: T0 + 5, values: { mode: 'late' } }]);
+    expect(await liveOf(deps).hub.catchUp(await getHeadOffset(deps.db), 5_000)).toBe(true);
+    release();
+    expect((await reading)!.map((r) => r.value)).toEqual([1, 'late']);
+    // The device was kept with the replayed value: the next read answers it from memory.
+    const hits = stats(reader).hits;
+    expect((await cache.read(deps.db, 'o-lcache', [device], points, index, null))!.map((r) => r.value)).toEqual([1, 'late']);
+    expect(stats(reader).hits).toBe(hits + 1);
+  });
+
+  it('forgets a deleted device: a device created again under the same key starts empty', async () => {
+    const [, , a2] = assets();
+    expect((await reader.gql(tenant.token, LATEST, { a: [a2], p: ['power'] })).data!.latestValues).toHaveLength(1);
+    const del = await writer.gql(tenant.token, `mutation($a: ID!) { deleteDevice(device: { assetId: $a }) }`, { a: a2 });
+    expect(del.errors).toBeUndefined();
+    expect(errorCode(await reader.gql(tenant.token, LATEST, { a: [a2], p: ['power'] }))).toBe('NOT_FOUND');
+    const created = await writer.gql(tenant.token, `mutation { createDevice(input: { productKey: "lc-inv", deviceKey: "lc-inv-dev2", name: "again" }) { assetId } }`);
+    expect(created.errors).toBeUndefined();
+    const again = created.data!.createDevice.assetId as string;
+    expect((await reader.gql(tenant.token, LATEST, { a: [again], p: ['power'] })).data!.latestValues).toEqual([]);
+  });
+
+  it('answers another organisation nothing of this one, kept or not', async () => {
+    const [a0] = assets();
+    await reader.gql(tenant.token, LATEST, { a: [a0], p: ['power'] });
+    expect(errorCode(await reader.gql(other.token, LATEST, { a: [a0], p: ['power'] }))).toBe('NOT_FOUND');
+    expect((await reader.gql(other.token, LATEST, { a: [otherFleet.devices[0]!.assetId], p: ['power'] })).data!.latestValues).toEqual([]);
+    // Asked directly for a device of another organisation, the cache refuses (the caller reads the database, scoped).
+    const { deps } = reader.app;
+    const device = { id: fleet.devices[0]!.id, assetId: a0, productKey: fleet.productKey, modelId: -1 };
+    expect(await liveOf(deps).latest.read(deps.db, 'o-lcache-other', [device], new Set([fleet.points['power']!]), new Map(), null)).toBeNull();
+  });
+});
