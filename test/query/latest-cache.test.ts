@@ -199,7 +199,7 @@ describe('the latest-values cache', () => {
     expect((await reader.gql(other.token, LATEST, { a: [otherFleet.devices[0]!.assetId], p: ['power'] })).data!.latestValues).toEqual([]);
     // Asked directly for a device of another organisation, the cache refuses (the caller reads the database, scoped).
     const { deps } = reader.app;
-    const device = { id: fleet.devices[0]!.id, assetId: a0, productKey: fleet.productKey, modelId: -1 };
+    const device = { id: fleet.devices[0]!.id, assetId: fleet.devices[0]!.assetId, productKey: fleet.productKey, modelId: -1 };
     expect(await liveOf(deps).latest.read(deps.db, 'o-lcache-other', [device], new Set([fleet.points['power']!]), new Map(), null)).toBeNull();
   });
 });
