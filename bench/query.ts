@@ -22,6 +22,7 @@ import { createLogger } from '../src/log';
 import { aggregateSql } from '../src/query/aggregate-sql';
 import { parseBucketSpec } from '../src/query/buckets';
 import { historySql, type HistoryKey } from '../src/query/history';
+import { liveOf } from '../src/live/service';
 import { latestSql } from '../src/query/latest';
 import { createModel, getModel, type ThingModel } from '../src/registry/models';
 import { createProduct } from '../src/registry/products';
@@ -191,6 +192,8 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
         n = d.latestValuesByDevice.reduce((s: number, x: { timesJson: unknown[] }) => s + x.timesJson.length, 0);
       }, () => queryRows(db, latestSql(deviceIds, pointIds, null)));
       results.push({ name: `latest: ${POINTS} points x ${DEVICES} devices`, serviceMs, dbMs, rows: n });
+      const c = liveOf(app.deps).latest.stats();
+      out(`latest-values cache: ${c.hits} reads answered from memory, ${c.misses} from the database; ${c.devices} devices kept`);
     }
 
     // 2. One day of raw history of one point of one device, pages of 1,000.
