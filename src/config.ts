@@ -72,8 +72,8 @@ const envSchema = z.object({
   QUERY_MAX_SERIES: int(3000, 1, 1_000_000),
   /** Largest devices x points product of one latest-values query. Default 100000. */
   QUERY_LATEST_MAX_VALUES: int(100_000, 1, 10_000_000),
-  /** Most devices whose latest values an instance keeps in memory (query/latest-cache.ts); 0 disables the cache. Default 100000. */
-  LATEST_CACHE_MAX_DEVICES: int(100_000, 0, 10_000_000),
+  /** Most latest values an instance keeps in memory, a device counting as one more (query/latest-cache.ts); 0 disables the cache. Default 1000000. */
+  LATEST_CACHE_MAX_VALUES: int(1_000_000, 0, 100_000_000),
   /** Largest devices x aggregates x buckets of one aggregate query. Default 1000000. */
   QUERY_MAX_AGGREGATE_VALUES: int(1_000_000, 1, 100_000_000),
   /** Largest number of values in one ingest request. Default 10000. */

@@ -63,6 +63,8 @@ interface OrgState {
   buffer: LogMessage[] | null;
   loading: number;
   lastRead: number;
+  /** Devices plus values kept (what counts against the bound). */
+  weight: number;
   readonly untap: () => void;
 }
 
@@ -70,6 +72,7 @@ interface OrgState {
 export interface LatestCacheStats {
   readonly organisations: number;
   readonly devices: number;
+  readonly values: number;
   /** Reads answered from memory. */
   readonly hits: number;
   /** Reads left to the database (hub behind, registry moving, cache full). */
@@ -92,8 +95,8 @@ export interface LatestCache {
 export interface LatestCacheOptions {
   readonly hub: LiveHub;
   readonly log: Logger;
-  /** Most devices kept, all organisations together (LATEST_CACHE_MAX_DEVICES); 0 disables the cache. */
-  readonly maxDevices: number;
+  /** Most values kept, all organisations together, a device counting as one more (LATEST_CACHE_MAX_VALUES); 0 disables the cache. */
+  readonly maxValues: number;
   /** How long a read waits for the hub to reach the log head before reading the database. */
   readonly catchUpMs?: number;
   /** An organisation not read for this long is forgotten (and its messages no longer decoded for the cache). */
@@ -111,10 +114,11 @@ type LoadRow = ValueColumns & { head: number; epoch: number | null; device_id: n
 
 /** Creates the cache of an instance. */
 export function createLatestCache(opts: LatestCacheOptions): LatestCache {
-  const { hub, maxDevices } = opts;
+  const { hub, maxValues } = opts;
   const catchUpMs = opts.catchUpMs ?? 500;
   const idleMs = opts.idleMs ?? 600_000;
   const orgs = new Map<string, OrgState>();
+  /** The weight of every organisation together. */
   let size = 0;
   let hits = 0;
   let misses = 0;
@@ -123,7 +127,7 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
     const org = orgs.get(orgId);
     if (!org) return;
     org.untap();
-    size -= org.devices.size;
+    size -= org.weight;
     orgs.delete(orgId);
   }
 
@@ -137,12 +141,20 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
       const f = entry.modelId === p.device.modelId ? org.points.get(entry.modelId)?.get(p.identifier) : undefined;
       if (!f) {
         // NOTE: the registry moved (the next read starts afresh); this device is no longer known.
-        if (!only && org.devices.delete(id)) size--;
+        if (!only && org.devices.delete(id)) resize(org, -1 - entry.values.size);
         continue;
       }
       const cur = entry.values.get(p.identifier);
-      if (!cur || p.time >= cur.t) entry.values.set(p.identifier, { t: p.time, value: apiValue(f, p.value), quality: p.quality });
+      if (cur && p.time < cur.t) continue;
+      entry.values.set(p.identifier, { t: p.time, value: apiValue(f, p.value), quality: p.quality });
+      // NOTE: a new point of a kept device may take the cache past its bound until the next load makes room.
+      if (!cur && !only) resize(org, 1);
     }
+  }
+
+  function resize(org: OrgState, by: number): void {
+    org.weight += by;
+    size += by;
   }
 
   function orgState(orgId: string, epoch: number): OrgState | null {
@@ -158,6 +170,7 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
       buffer: null,
       loading: 0,
       lastRead: Date.now(),
+      weight: 0,
       untap: hub.tap(orgId, (m) => {
         org.buffer?.push(m);
         apply(org, m);
@@ -205,10 +218,11 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
       }
       for (const m of buffer) if (m.offset > head) apply(org, m, entries);
       const fresh = [...entries].filter(([id, e]) => org.devices.get(id)?.modelId !== e.modelId);
-      const added = fresh.filter(([id]) => !org.devices.has(id)).length;
+      const weightOf = (e: DeviceEntry | undefined) => (e ? 1 + e.values.size : 0);
+      const added = fresh.reduce((n, [id, e]) => n + weightOf(e) - weightOf(org.devices.get(id)), 0);
       if (makeRoom(orgId, added)) {
         for (const [id, e] of fresh) org.devices.set(id, e);
-        size += added;
+        resize(org, added);
       }
       // NOTE: an entry already kept (loaded by a concurrent read) is as fresh; one that could not be kept still answers this read.
       for (const id of entries.keys()) entries.set(id, org.devices.get(id) ?? entries.get(id)!);
@@ -220,10 +234,10 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
 
   /** Makes room for `n` more devices by forgetting the organisations read least recently; false when it cannot. */
   function makeRoom(keep: string, n: number): boolean {
-    if (size + n <= maxDevices) return true;
+    if (size + n <= maxValues) return true;
     for (const [orgId] of [...orgs].filter(([id]) => id !== keep).sort((a, b) => a[1].lastRead - b[1].lastRead)) {
       drop(orgId);
-      if (size + n <= maxDevices) return true;
+      if (size + n <= maxValues) return true;
     }
     return false;
   }
@@ -260,7 +274,7 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
 
   return {
     async read(db, orgId, devs, pointIds, index, sinceMs) {
-      if (!maxDevices || devs.length > maxDevices) return null;
+      if (!maxValues || devs.length > maxValues) return null;
       let found: Map<number, DeviceEntry> | null;
       try {
         found = await answer(db, orgId, devs, index);
@@ -288,7 +302,10 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
       }
       return out;
     },
-    stats: () => ({ organisations: orgs.size, devices: size, hits, misses }),
+    stats() {
+      const devices = [...orgs.values()].reduce((n, o) => n + o.devices.size, 0);
+      return { organisations: orgs.size, devices, values: size - devices, hits, misses };
+    },
     close() {
       clearInterval(sweep);
       for (const orgId of [...orgs.keys()]) drop(orgId);
