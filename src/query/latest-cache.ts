@@ -232,7 +232,7 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
     }
   }
 
-  /** Makes room for `n` more devices by forgetting the organisations read least recently; false when it cannot. */
+  /** Makes room for a weight of `n` more by forgetting the organisations read least recently; false when it cannot. */
   function makeRoom(keep: string, n: number): boolean {
     if (size + n <= maxValues) return true;
     for (const [orgId] of [...orgs].filter(([id]) => id !== keep).sort((a, b) => a[1].lastRead - b[1].lastRead)) {
