@@ -87,6 +87,30 @@ describe('the latest-values cache', () => {
     ]);
   });
 
+  it('answers Device.latest and the REST shim from memory too', async () => {
+    const [a0, a1] = assets();
+    const hits = stats(reader).hits;
+    const r = await reader.gql(tenant.token, `{ devices(filter: { productKey: "lc-inv" }) { edges { node { assetId latest(points: ["power", "mode"]) { point value } } } } }`);
+    expect(r.errors).toBeUndefined();
+    const direct = await plain.gql(tenant.token, `{ devices(filter: { productKey: "lc-inv" }) { edges { node { assetId latest(points: ["power", "mode"]) { point value } } } } }`);
+    expect(r.data).toEqual(direct.data);
+    expect(r.data!.devices.edges.find((e: { node: { assetId: string } }) => e.node.assetId === a0).node.latest).toEqual([
+      { point: 'power', value: -3 },
+      { point: 'mode', value: 'auto' },
+    ]);
+    // One batched read for the whole list.
+    expect(stats(reader).hits).toBe(hits + 1);
+    const rest = await fetch(`${reader.url}/tsdb-service/v2.1/latest?orgId=o-lcache`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'apim-accesstoken': tenant.token },
+      body: JSON.stringify({ assetIds: `${a0},${a1}`, pointIds: 'power' }),
+    });
+    const body = (await rest.json()) as { code: number; data: { items: { assetId: string; power: number }[] } };
+    expect(body.code).toBe(0);
+    expect(body.data.items.find((i) => i.assetId === a0)?.power).toBe(-3);
+    expect(stats(reader).hits).toBe(hits + 2);
+  });
+
   it('keeps the rules of the database: a retry at the same time replaces, older and offline values never move', async () => {
     const [a0] = assets();
     await reader.gql(tenant.token, LATEST, { a: [a0], p: ['power'] });
