@@ -30,20 +30,17 @@ import { epochMs, intArray, valueOf, type ValueColumns } from './sql-util';
  * caller reads the database as before.
  */
 
-/** A latest value of one point of one device, as the API returns it. */
-export interface LatestRow {
-  readonly device_id: number;
-  readonly point_id: number;
+/** A latest value of a point, as the API returns it. */
+export interface LatestValue {
   /** Epoch milliseconds. */
   readonly t: number;
   readonly value: unknown;
   readonly quality: number | null;
 }
 
-interface CachedValue {
-  readonly t: number;
-  readonly value: unknown;
-  readonly quality: number | null;
+/** The latest values one request read, by device id and point. */
+export interface LatestLookup {
+  get(deviceId: number, point: Feature): LatestValue | undefined;
 }
 
 interface DeviceEntry {
@@ -51,7 +48,7 @@ interface DeviceEntry {
   readonly asOf: number;
   readonly modelId: number;
   /** By point identifier. */
-  readonly values: Map<string, CachedValue>;
+  readonly values: Map<string, LatestValue>;
 }
 
 interface OrgState {
@@ -82,11 +79,12 @@ export interface LatestCacheStats {
 /** See the comment at the top of this module. */
 export interface LatestCache {
   /**
-   * The latest values of `pointIds` of `devices`, ordered by device id then point id, at least as
-   * fresh as the database when the call started; values before `sinceMs` are left out. Null when
-   * the cache cannot answer now: the caller reads the database.
+   * The latest values of every point of `devices`, at least as fresh as the database when the
+   * call started; null when the cache cannot answer now (the caller reads the database). The
+   * lookup reads entries that the log keeps moving: a caller reads what it needs in one
+   * synchronous pass, so that its answer holds whole messages only.
    */
-  read(db: DbOrTx, orgId: string, devices: readonly SelectedDevice[], pointIds: ReadonlySet<number>, index: FeatureIndex, sinceMs: number | null): Promise<LatestRow[] | null>;
+  read(db: DbOrTx, orgId: string, devices: readonly SelectedDevice[], index: FeatureIndex): Promise<LatestLookup | null>;
   stats(): LatestCacheStats;
   close(): void;
 }
@@ -273,7 +271,7 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
   sweep.unref();
 
   return {
-    async read(db, orgId, devs, pointIds, index, sinceMs) {
+    async read(db, orgId, devs, index) {
       if (!maxValues || devs.length > maxValues) return null;
       let found: Map<number, DeviceEntry> | null;
       try {
@@ -287,20 +285,8 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
         return null;
       }
       hits++;
-      // NOTE: built in one synchronous pass, so the answer holds whole messages only.
-      const out: LatestRow[] = [];
-      const byModel = new Map<number, Feature[]>();
-      for (const d of [...devs].sort((a, b) => a.id - b.id)) {
-        const e = found.get(d.id);
-        if (!e) continue;
-        let feats = byModel.get(d.modelId);
-        if (!feats) byModel.set(d.modelId, (feats = [...(index.get(d.modelId)?.values() ?? [])].filter((f) => pointIds.has(f.id)).sort((a, b) => a.id - b.id)));
-        for (const f of feats) {
-          const v = e.values.get(f.identifier);
-          if (v && (sinceMs === null || v.t >= sinceMs)) out.push({ device_id: d.id, point_id: f.id, t: v.t, value: v.value, quality: v.quality });
-        }
-      }
-      return out;
+      const entries = found;
+      return { get: (deviceId, point) => entries.get(deviceId)?.values.get(point.identifier) };
     },
     stats() {
       const devices = [...orgs.values()].reduce((n, o) => n + o.devices.size, 0);

@@ -4,7 +4,7 @@ import { badInput } from '../errors';
 import type { Feature } from '../registry/models';
 import { queryRows, type DbOrTx } from '../storage/db';
 import type { ModelCache } from '../ingest/model-cache';
-import type { LatestCache, LatestRow } from './latest-cache';
+import type { LatestCache, LatestLookup, LatestValue } from './latest-cache';
 import { deviceFeatures, loadFeatures, pairSeries, selectDevices, type DeviceSelector, type FeatureIndex, type SelectedDevice, type Series } from './selection';
 import { epochMs, intArray, tsParam, valueOf, type ValueColumns } from './sql-util';
 
@@ -42,29 +42,37 @@ export function latestSql(deviceIds: readonly number[], pointIds: readonly numbe
     order by device_id, point_id`;
 }
 
+const NO_VALUES: LatestLookup = { get: () => undefined };
+
 /**
- * The latest values of `pointIds` of the devices, ordered by device id then point id: from the
- * cache when it can answer, else from the database. `index` holds every measurement point of the
- * devices' models (the cache keeps whole devices).
+ * The latest values of `pointIds` of the devices: from the cache when it can answer, else from
+ * the database. `index` holds every measurement point of the devices' models (the cache keeps
+ * whole devices). The caller filters on `sinceMs` (the SQL does too) and reads the lookup in one
+ * synchronous pass.
  */
-async function latestRows(db: DbOrTx, source: LatestSource | undefined, devs: readonly SelectedDevice[], pointIds: ReadonlySet<number>, index: FeatureIndex, sinceMs: number | null): Promise<LatestRow[]> {
-  if (!devs.length || !pointIds.size) return [];
-  const cached = source ? await source.cache.read(db, source.orgId, devs, pointIds, index, sinceMs) : null;
+async function readLatestValues(db: DbOrTx, source: LatestSource | undefined, devs: readonly SelectedDevice[], pointIds: ReadonlySet<number>, index: FeatureIndex, sinceMs: number | null): Promise<LatestLookup> {
+  if (!devs.length || !pointIds.size) return NO_VALUES;
+  const cached = source ? await source.cache.read(db, source.orgId, devs, index) : null;
   if (cached) return cached;
   const rows = await queryRows<ValueColumns & { device_id: number; point_id: number; t: number; quality: number | null }>(db, latestSql([...new Set(devs.map((d) => d.id))], [...pointIds], sinceMs));
-  return rows.map((r) => ({ device_id: r.device_id, point_id: r.point_id, t: r.t, value: valueOf(r), quality: r.quality }));
+  const byDevice = new Map<number, Map<number, LatestValue>>();
+  for (const r of rows) {
+    let m = byDevice.get(r.device_id);
+    if (!m) byDevice.set(r.device_id, (m = new Map()));
+    m.set(r.point_id, { t: r.t, value: valueOf(r), quality: r.quality });
+  }
+  return { get: (deviceId, point) => byDevice.get(deviceId)?.get(point.id) };
 }
 
 /** Reads the latest values of the series, in series order (missing ones are absent). */
 export async function readLatest(db: DbOrTx, series: readonly Series[], sinceMs: number | null, index: FeatureIndex, source?: LatestSource): Promise<PointValue[]> {
   if (!series.length) return [];
   const devs = [...new Map(series.map((s) => [s.device.id, s.device])).values()];
-  const rows = await latestRows(db, source, devs, new Set(series.map((s) => s.feature.id)), index, sinceMs);
-  const byKey = new Map(rows.map((r) => [`${r.device_id}:${r.point_id}`, r]));
+  const values = await readLatestValues(db, source, devs, new Set(series.map((s) => s.feature.id)), index, sinceMs);
   const out: PointValue[] = [];
   for (const s of series) {
-    const r = byKey.get(`${s.device.id}:${s.feature.id}`);
-    if (r) out.push({ assetId: s.device.assetId, point: s.feature.identifier, time: r.t, value: r.value, quality: r.quality });
+    const v = values.get(s.device.id, s.feature);
+    if (v && (sinceMs === null || v.t >= sinceMs)) out.push({ assetId: s.device.assetId, point: s.feature.identifier, time: v.t, value: v.value, quality: v.quality });
   }
   return out;
 }
@@ -128,11 +136,8 @@ export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxVal
     for (const f of chosen) pointIds.add(f.id);
   }
   if (pairs > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${pairs}`, { max: maxValues, requested: pairs });
-  const rows = await latestRows(db, cache && { cache, orgId }, reading, pointIds, index, args.since ?? null);
-  // Rows come ordered by (device_id, point_id): each device's rows are one run.
-  // PERF: runs are found by index (no Map per device); a run holds at most one row per point.
-  const runStart = new Map<number, number>();
-  for (let i = 0; i < rows.length; i++) if (i === 0 || rows[i]!.device_id !== rows[i - 1]!.device_id) runStart.set(rows[i]!.device_id, i);
+  const since = args.since ?? null;
+  const latest = await readLatestValues(db, cache && { cache, orgId }, reading, pointIds, index, since);
   const out: DeviceLatestValues[] = new Array(devs.length);
   for (let k = 0; k < devs.length; k++) {
     const d = devs[k]!;
@@ -141,20 +146,13 @@ export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxVal
     const values: unknown[] = [];
     const qualities: (number | null)[] = [];
     out[k] = { assetId: d.assetId, points, times, values, qualities, pointsJson: points, timesJson: times, valuesJson: values, qualitiesJson: qualities };
-    const start = runStart.get(d.id);
-    if (start === undefined) continue;
-    let end = start;
-    while (end < rows.length && rows[end]!.device_id === d.id) end++;
     for (const f of chosenByModel.get(d.modelId) ?? []) {
-      for (let i = start; i < end; i++) {
-        const r = rows[i]!;
-        if (r.point_id !== f.id) continue;
-        points.push(f.identifier);
-        times.push(r.t);
-        values.push(r.value);
-        qualities.push(r.quality);
-        break;
-      }
+      const v = latest.get(d.id, f);
+      if (!v || (since !== null && v.t < since)) continue;
+      points.push(f.identifier);
+      times.push(v.t);
+      values.push(v.value);
+      qualities.push(v.quality);
     }
   }
   return out;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SQL } from 'drizzle-orm';
 import { getHeadOffset } from '../../src/live/log';
 import { liveOf } from '../../src/live/service';
+import type { LatestLookup } from '../../src/query/latest-cache';
 import { loadFeatures } from '../../src/query/selection';
 import { createDevice } from '../../src/registry/devices';
 import type { DbOrTx } from '../../src/storage/db';
@@ -175,7 +176,9 @@ describe('the latest-values cache', () => {
     const d = await createDevice(writer.db, 'o-lcache', { productKey: 'lc-inv', deviceKey: 'lc-inv-race', name: 'race' });
     const device = { id: d.id, assetId: d.assetId, productKey: d.productKey, modelId: d.modelId };
     const index = await loadFeatures(deps.db, [d.modelId], 'MEASUREPOINT');
-    const points = new Set([fleet.points['power']!, fleet.points['mode']!]);
+    const power = index.get(d.modelId)!.get('power')!;
+    const mode = index.get(d.modelId)!.get('mode')!;
+    const valuesOf = (l: LatestLookup | null) => [l!.get(d.id, power)?.value, l!.get(d.id, mode)?.value];
     await post([{ assetId: d.assetId, time: T0, values: { power: { value: 1, quality: 0 } } }]);
     // The load's result is held back after its snapshot was taken, while a write commits and the hub dispatches it.
     let statements = 0;
@@ -193,15 +196,15 @@ describe('the latest-values cache', () => {
         return res;
       },
     } as unknown as DbOrTx;
-    const reading = cache.read(slow, 'o-lcache', [device], points, index, null);
+    const reading = cache.read(slow, 'o-lcache', [device], index);
     await taken;
     await post([{ assetId: d.assetId, time: T0 + 5, values: { mode: 'late' } }]);
     expect(await liveOf(deps).hub.catchUp(await getHeadOffset(deps.db), 5_000)).toBe(true);
     release();
-    expect((await reading)!.map((r) => r.value)).toEqual([1, 'late']);
+    expect(valuesOf(await reading)).toEqual([1, 'late']);
     // The device was kept with the replayed value: the next read answers it from memory.
     const hits = stats(reader).hits;
-    expect((await cache.read(deps.db, 'o-lcache', [device], points, index, null))!.map((r) => r.value)).toEqual([1, 'late']);
+    expect(valuesOf(await cache.read(deps.db, 'o-lcache', [device], index))).toEqual([1, 'late']);
     expect(stats(reader).hits).toBe(hits + 1);
   });
 
@@ -225,6 +228,6 @@ describe('the latest-values cache', () => {
     // Asked directly for a device of another organisation, the cache refuses (the caller reads the database, scoped).
     const { deps } = reader.app;
     const device = { id: fleet.devices[0]!.id, assetId: fleet.devices[0]!.assetId, productKey: fleet.productKey, modelId: -1 };
-    expect(await liveOf(deps).latest.read(deps.db, 'o-lcache-other', [device], new Set([fleet.points['power']!]), new Map(), null)).toBeNull();
+    expect(await liveOf(deps).latest.read(deps.db, 'o-lcache-other', [device], new Map())).toBeNull();
   });
 });
