@@ -74,6 +74,8 @@ const envSchema = z.object({
   QUERY_LATEST_MAX_VALUES: int(100_000, 1, 10_000_000),
   /** Most latest values an instance keeps in memory, a device counting as one more (query/latest-cache.ts); 0 disables the cache. Default 1000000. */
   LATEST_CACHE_MAX_VALUES: int(1_000_000, 0, 100_000_000),
+  /** How long a latest read waits for the instance to catch up with the message log before reading the database. Default 50 ms. */
+  LATEST_CACHE_CATCH_UP_MS: int(50, 0, 60_000),
   /** Largest devices x aggregates x buckets of one aggregate query. Default 1000000. */
   QUERY_MAX_AGGREGATE_VALUES: int(1_000_000, 1, 100_000_000),
   /** Largest number of values in one ingest request. Default 10000. */

@@ -74,7 +74,7 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
   const { config, db, log } = deps;
   const pubsub = createPubSub(deps.database, log.child({ component: 'pubsub' }));
   const hub = createLiveHub({ db, pubsub, log: log.child({ component: 'live-hub' }) });
-  const latest = createLatestCache({ hub, log: log.child({ component: 'latest-cache' }), maxValues: config.LATEST_CACHE_MAX_VALUES });
+  const latest = createLatestCache({ hub, log: log.child({ component: 'latest-cache' }), maxValues: config.LATEST_CACHE_MAX_VALUES, catchUpMs: config.LATEST_CACHE_CATCH_UP_MS });
   const cache = createKeyCache();
   const offsets = new WeakMap<IngestBatch, number>();
   deps.ingestPipeline.writers.push(async (tx, batch) => {

@@ -96,11 +96,11 @@ export interface LatestCacheOptions {
   /** Most values kept, all organisations together, a device counting as one more (LATEST_CACHE_MAX_VALUES); 0 disables the cache. */
   readonly maxValues: number;
   /**
-   * How long a read waits for the hub to reach the log head before reading the database. Default
-   * 50 ms: the hub is usually a few milliseconds behind; under heavy ingest it may be a hundred or
-   * more, and a read should not wait for it longer than the database would take.
+   * How long a read waits for the hub to reach the log head before reading the database
+   * (LATEST_CACHE_CATCH_UP_MS): the hub is usually a few milliseconds behind; under heavy ingest
+   * it may be a hundred or more, and a read should not wait for it longer than the database would take.
    */
-  readonly catchUpMs?: number;
+  readonly catchUpMs: number;
   /** An organisation not read for this long is forgotten (and its messages no longer decoded for the cache). */
   readonly idleMs?: number;
 }
@@ -116,8 +116,7 @@ type LoadRow = ValueColumns & { head: number; epoch: number | null; device_id: n
 
 /** Creates the cache of an instance. */
 export function createLatestCache(opts: LatestCacheOptions): LatestCache {
-  const { hub, maxValues } = opts;
-  const catchUpMs = opts.catchUpMs ?? 50;
+  const { hub, maxValues, catchUpMs } = opts;
   const idleMs = opts.idleMs ?? 600_000;
   const orgs = new Map<string, OrgState>();
   /** The weight of every organisation together. */

@@ -41,8 +41,9 @@ async function post(items: unknown[], channel: 'REALTIME' | 'OFFLINE' = 'REALTIM
 
 beforeAll(async () => {
   writer = await startTestApp();
-  reader = await startTestApp({}, { tdb: writer.tdb });
-  small = await startTestApp({ LATEST_CACHE_MAX_VALUES: '4' }, { tdb: writer.tdb });
+  // NOTE: a generous catch-up wait, so that a loaded test machine does not turn expected hits into reads of the database.
+  reader = await startTestApp({ LATEST_CACHE_CATCH_UP_MS: '10000' }, { tdb: writer.tdb });
+  small = await startTestApp({ LATEST_CACHE_MAX_VALUES: '4', LATEST_CACHE_CATCH_UP_MS: '10000' }, { tdb: writer.tdb });
   plain = await startTestApp({ LATEST_CACHE_MAX_VALUES: '0' }, { tdb: writer.tdb });
   tenant = await writer.tenant('o-lcache');
   other = await writer.tenant('o-lcache-other');
