@@ -49,7 +49,8 @@ class LazyLoaders implements Loaders {
 
   constructor(
     private readonly db: AppDeps['db'],
-    private readonly latest: LatestSource | undefined,
+    /** The caller's organisation and the instance's latest-values cache (a lookup done only for Device.latest). */
+    private readonly latest: () => LatestSource | undefined,
   ) {}
 
   get modelById(): Loaders['modelById'] {
@@ -68,7 +69,7 @@ class LazyLoaders implements Loaders {
   }
 
   get latestByDevice(): Loaders['latestByDevice'] {
-    return (this.#latestByDevice ??= new DataLoader((keys) => batchLatest(this.db, keys, this.latest), { cacheKeyFn: (k) => `${k.device.id}|${k.points ? JSON.stringify(k.points) : '*'}` }));
+    return (this.#latestByDevice ??= new DataLoader((keys) => batchLatest(this.db, keys, this.latest()), { cacheKeyFn: (k) => `${k.device.id}|${k.points ? JSON.stringify(k.points) : '*'}` }));
   }
 }
 
@@ -79,6 +80,6 @@ export function createContext(deps: AppDeps, access: Access, requestId: string):
     access,
     requestId,
     log: deps.log.child({ requestId, ...(access.caller ? { orgId: access.caller.orgId, sa: access.caller.accessKey } : {}) }),
-    loaders: new LazyLoaders(deps.db, access.caller ? { cache: liveOf(deps).latest, orgId: access.caller.orgId } : undefined),
+    loaders: new LazyLoaders(deps.db, () => (access.caller ? { cache: liveOf(deps).latest, orgId: access.caller.orgId } : undefined)),
   };
 }

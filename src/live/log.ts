@@ -62,7 +62,7 @@ export async function appendBatch(tx: DbOrTx, batch: IngestBatch, cache: KeyCach
   return Number(row?.log_offset);
 }
 
-/** An expression of the highest offset in the log, pruned messages included (0 when none), as a float8. */
+/** A one-value query of the highest offset in the log, pruned messages included (0 when none), as a float8. */
 export function headOffsetSql(): SQL {
   return sql`select greatest(coalesce((select max(log_offset) from live_messages), 0), coalesce((select pruned_through from live_log_state where id = 1), 0))::float8`;
 }

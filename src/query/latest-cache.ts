@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { toValueCells } from '../ingest/bulk-write';
 import type { LiveHub } from '../live/hub';
 import { headOffsetSql } from '../live/log';
@@ -112,6 +112,11 @@ function apiValue(f: Feature, v: unknown): unknown {
   return cells.json !== null ? JSON.parse(cells.json) : valueOf(cells);
 }
 
+/** The log head and the organisation's registry epoch (null when it no longer exists), read together: one row. */
+function logStateSql(orgId: string): SQL {
+  return sql`select (${headOffsetSql()}) as head, (select registry_epoch::float8 from organisations where id = ${orgId}) as epoch`;
+}
+
 type LoadRow = ValueColumns & { head: number; epoch: number | null; device_id: number | null; point_id: number | null; t: number | null; quality: number | null };
 
 /** Creates the cache of an instance. */
@@ -195,7 +200,7 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
       const rows = await queryRows<LoadRow>(
         db,
         sql`select s.head, s.epoch, d.id as device_id, l.point_id, ${epochMs(sql`l.time`)} as t, l.num, l.bool, l.txt, l.json, l.quality
-            from (select (${headOffsetSql()}) as head, (select registry_epoch::float8 from organisations where id = ${orgId}) as epoch) s
+            from (${logStateSql(orgId)}) s
             left join devices d on d.org_id = ${orgId} and d.id = any(${intArray(devs.map((d) => d.id))})
             left join latest_values l on l.device_id = d.id`,
       );
@@ -246,7 +251,7 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
   async function answer(db: DbOrTx, orgId: string, devs: readonly SelectedDevice[], index: FeatureIndex): Promise<Map<number, DeviceEntry> | null> {
     const [state] = await queryRows<{ head: number; epoch: number | null }>(
       db,
-      sql`select (${headOffsetSql()}) as head, (select registry_epoch::float8 from organisations where id = ${orgId}) as epoch`,
+      logStateSql(orgId),
     );
     if (!state || state.epoch === null || !(await hub.catchUp(Number(state.head), catchUpMs))) return null;
     const org = orgState(orgId, Number(state.epoch));
