@@ -105,7 +105,11 @@ export interface LatestCacheOptions {
   readonly idleMs?: number;
 }
 
-/** The value the API returns for a logged value of a point: the one the database would give back. */
+/**
+ * The value the API returns for a logged value of a point: the one the database would give back.
+ * NOTE: the log's payload is jsonb, so a struct arrives with its keys in jsonb's order, as
+ * `latest_values` gives them (the cache tests compare the JSON text).
+ */
 function apiValue(f: Feature, v: unknown): unknown {
   if (!f.type) return v;
   const cells = toValueCells(f.type.dataType, v as never);

@@ -5,6 +5,8 @@ import { liveOf } from '../../src/live/service';
 import type { LatestLookup } from '../../src/query/latest-cache';
 import { loadFeatures } from '../../src/query/selection';
 import { createDevice } from '../../src/registry/devices';
+import { createModel } from '../../src/registry/models';
+import { createProduct } from '../../src/registry/products';
 import type { DbOrTx } from '../../src/storage/db';
 import { startTestApp, errorCode, type Tenant, type TestApp } from '../helpers/test-app';
 import { seedFleet, type Fleet } from '../fixtures/seed-data';
@@ -87,6 +89,24 @@ describe('the latest-values cache', () => {
       { assetId: a0, point: 'info', time: T0 + 1000, value: { fw: '2.0' }, quality: null },
       { assetId: a1, point: 'mode', time: T0 + 500, value: 'manual', quality: null },
     ]);
+  });
+
+  it('gives back a struct with its keys in the order the database gives them', async () => {
+    const member = (identifier: string, dataType: string, extra: object = {}) => ({ identifier, name: identifier, type: { dataType, ...extra } });
+    const nested = member('nested', 'STRUCT', { members: [member('zz', 'INT'), member('b', 'INT')] });
+    await createModel(writer.db, 'o-lcache', { identifier: 'lc-doc', name: 'Doc', measurePoints: [member('doc', 'STRUCT', { members: [member('serial', 'STRING'), member('fw', 'STRING'), member('a', 'INT'), nested] })] });
+    await createProduct(writer.db, 'o-lcache', { productKey: 'lc-doc', name: 'Doc', modelIdentifier: 'lc-doc' });
+    const { assetId } = await createDevice(writer.db, 'o-lcache', { productKey: 'lc-doc', name: 'Doc 1' });
+    // Held before the value arrives, so that the value comes from the log, as sent.
+    expect((await reader.gql(tenant.token, LATEST, { a: [assetId], p: null })).data!.latestValues).toEqual([]);
+    await post([{ assetId, time: T0, values: { doc: { serial: 'S-1', fw: '3.1', a: 7, nested: { zz: 1, b: 2 } } } }]);
+    const hits = stats(reader).hits;
+    const cached = await reader.gql(tenant.token, LATEST, { a: [assetId], p: null });
+    const direct = await plain.gql(tenant.token, LATEST, { a: [assetId], p: null });
+    expect(stats(reader).hits).toBe(hits + 1);
+    // jsonb keeps shorter keys first, then keys of one length in byte order.
+    expect(JSON.stringify(direct.data!.latestValues[0].value)).toBe('{"a":7,"fw":"3.1","nested":{"b":2,"zz":1},"serial":"S-1"}');
+    expect(JSON.stringify(cached.data)).toBe(JSON.stringify(direct.data));
   });
 
   it('answers Device.latest and the REST shim from memory too', async () => {
