@@ -20,7 +20,7 @@ export interface GroupConsumerOptions {
   readonly autoCommit: boolean;
   readonly bufferMax: number;
   readonly replayWindowS: number;
-  readonly onOverflow: () => void;
+  readonly onOverflow: (reason?: string) => void;
 }
 
 function minFloor(floors: ReadonlyMap<number, number>, fallback: number): number {

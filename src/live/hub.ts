@@ -12,6 +12,8 @@ export interface HubSubscriber {
   readonly deviceIds: ReadonlySet<number> | null;
   /** Receives a message of its organisation; must not block (it only queues). */
   deliver(m: LogMessage): void;
+  /** Told that messages after the hub's position were removed by retention before it read them (see {@link LiveHub.onLost}). */
+  lost?(): void;
 }
 
 /** Counters of a hub. */
@@ -46,6 +48,12 @@ export interface LiveHub {
    * false after `timeoutMs` or when the hub closes.
    */
   catchUp(offset: number, timeoutMs: number): Promise<boolean>;
+  /**
+   * Calls `fn` when retention removed messages after the hub's position before the hub read them
+   * (the hub was stalled for longer than the replay window): what this instance holds from the log
+   * may miss them. Subscribers are told through {@link HubSubscriber.lost}. Returns the removal.
+   */
+  onLost(fn: () => void): () => void;
   /** Reads now (coalesced with a read in flight). */
   wake(): void;
   stats(): HubStats;
@@ -75,9 +83,12 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
   const { db, pubsub, log } = opts;
   const orgs = new Map<string, OrgIndex>();
   const taps = new Map<string, Set<(m: LogMessage) => void>>();
+  const lostListeners = new Set<() => void>();
   /** Callers of catchUp waiting for the cursor to reach their offset. */
   let waiters: { offset: number; done(reached: boolean): void }[] = [];
   let cursor = 0;
+  /** The highest removal already reported by {@link lose} (reported once, not on every page below it). */
+  let lostThrough = 0;
   let reading = false;
   let dirty = false;
   let closed = false;
@@ -122,8 +133,9 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       do {
         dirty = false;
         for (;;) {
-          const rows = await readLogWatched(db, cursor, READ_PAGE, [...new Set([...orgs.keys(), ...taps.keys()])]);
+          const { entries: rows, prunedThrough } = await readLogWatched(db, cursor, READ_PAGE, [...new Set([...orgs.keys(), ...taps.keys()])]);
           reads++;
+          if (prunedThrough > Math.max(cursor, lostThrough)) lose(prunedThrough);
           for (const r of rows) {
             let m = r.message;
             // NOTE: the organisation got its first subscriber while the page was being read.
@@ -142,6 +154,18 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       if (!closed) log.warn({ err }, 'live hub read failed');
     } finally {
       reading = false;
+    }
+  }
+
+  /** Tells everyone who holds what the log dispatched that messages after the cursor are gone. */
+  function lose(prunedThrough: number): void {
+    lostThrough = prunedThrough;
+    log.warn({ cursor, prunedThrough }, 'live hub fell behind retention: messages were removed before it read them');
+    for (const fn of [...lostListeners]) fn();
+    for (const idx of [...orgs.values()]) {
+      const all = new Set(idx.unbound);
+      for (const set of idx.byDevice.values()) for (const s of set) all.add(s);
+      for (const s of all) s.lost?.();
     }
   }
 
@@ -219,6 +243,10 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
         void pump();
       });
     },
+    onLost(fn) {
+      lostListeners.add(fn);
+      return () => lostListeners.delete(fn);
+    },
     wake: () => void pump(),
     stats: () => ({ subscribers, cursor, reads, dispatched }),
     async close() {
@@ -227,6 +255,7 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       unsubscribe();
       orgs.clear();
       taps.clear();
+      lostListeners.clear();
       for (const w of waiters) w.done(false);
       waiters = [];
     },

@@ -109,17 +109,31 @@ export interface LogEntry {
  * (others come without their payload). PERF: an instance without subscribers for an organisation
  * neither fetches nor decodes its messages; decoding was a sixth of ingest CPU with no subscriber.
  */
-export async function readLogWatched(db: DbOrTx, afterOffset: number, limit: number, watched: readonly string[]): Promise<LogEntry[]> {
-  const rows = await queryRows<Omit<LogRow, 'payload'> & { payload: LogRow['payload'] | null }>(
+export async function readLogWatched(db: DbOrTx, afterOffset: number, limit: number, watched: readonly string[]): Promise<LogPage> {
+  const rows = await queryRows<Omit<LogRow, 'payload'> & { payload: LogRow['payload'] | null; pruned: number | null }>(
     db,
-    sql`select log_offset, org_id, channel, case when org_id = any(${sql.param([...watched])}::text[]) then payload end as payload
+    sql`select log_offset, org_id, channel, case when org_id = any(${sql.param([...watched])}::text[]) then payload end as payload,
+          (select pruned_through from live_log_state where id = 1)::float8 as pruned
         from live_messages where log_offset > ${afterOffset} order by log_offset limit ${limit}`,
   );
-  return rows.map((r) => ({
-    offset: Number(r.log_offset),
-    orgId: r.org_id,
-    message: r.payload === null ? null : decodeRow(r, r.payload),
-  }));
+  return {
+    entries: rows.map((r) => ({
+      offset: Number(r.log_offset),
+      orgId: r.org_id,
+      message: r.payload === null ? null : decodeRow(r, r.payload),
+    })),
+    prunedThrough: Number(rows[0]?.pruned ?? 0),
+  };
+}
+
+/** A page of {@link readLogWatched}. */
+export interface LogPage {
+  readonly entries: LogEntry[];
+  /**
+   * The highest offset retention had removed when the page was read (0 when the page is empty):
+   * above the reader's position, messages after it were removed before it read them.
+   */
+  readonly prunedThrough: number;
 }
 
 /** The error of a resume offset whose messages are no longer retained. */
@@ -145,19 +159,21 @@ export async function checkResumeOffset(db: DbOrTx, orgId: string, fromOffset: n
 /**
  * Deletes messages older than the replay window, `batchRows` at a time, and records the highest
  * removed offset so that a resume from before it is refused. Returns the number removed.
+ * NOTE: the deletion and the record are one statement, so that no reader sees messages gone
+ * without the record (a hub compares the record with its position, see live/hub.ts).
  */
 export async function pruneLog(db: DbOrTx, windowS: number, batchRows = 5_000): Promise<number> {
   let total = 0;
   for (;;) {
-    const [r] = await queryRows<{ n: number; top: string | number | null }>(
+    const [r] = await queryRows<{ n: number }>(
       db,
-      sql`with d as (delete from live_messages where log_offset in (select log_offset from live_messages where created_at < now() - make_interval(secs => ${windowS}) order by log_offset limit ${batchRows}) returning log_offset)
-          select count(*)::int as n, max(log_offset) as top from d`,
+      sql`with d as (delete from live_messages where log_offset in (select log_offset from live_messages where created_at < now() - make_interval(secs => ${windowS}) order by log_offset limit ${batchRows}) returning log_offset),
+          s as (insert into live_log_state (id, pruned_through) select 1, max(log_offset) from d having count(*) > 0
+                on conflict (id) do update set pruned_through = greatest(live_log_state.pruned_through, excluded.pruned_through))
+          select count(*)::int as n from d`,
     );
     const n = Number(r?.n ?? 0);
-    if (!n) return total;
     total += n;
-    await queryRows(db, sql`insert into live_log_state (id, pruned_through) values (1, ${Number(r?.top)}) on conflict (id) do update set pruned_through = greatest(live_log_state.pruned_through, excluded.pruned_through)`);
     if (n < batchRows) return total;
   }
 }

@@ -88,9 +88,9 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
     pubsub.publish(offset);
   });
 
-  const overflow = (conn: LiveConnection | undefined) => () => {
-    log.info({ code: CLOSE_SLOW_CONSUMER }, 'slow subscriber disconnected');
-    conn?.close(CLOSE_SLOW_CONSUMER, 'Subscriber too slow');
+  const overflow = (conn: LiveConnection | undefined) => (reason = 'Subscriber too slow') => {
+    log.info({ code: CLOSE_SLOW_CONSUMER, reason }, 'subscriber disconnected to resume');
+    conn?.close(CLOSE_SLOW_CONSUMER, reason);
   };
 
   const service: LiveService = {

@@ -29,9 +29,11 @@ export interface LiveStreamOptions {
   /**
    * Called once when the subscriber is too slow: more than `bufferMax` messages waiting and none
    * taken for SLOW_CONSUMER_GRACE_MS, or more than BUFFER_HARD_FACTOR x `bufferMax` waiting.
-   * The stream has stopped and detached.
+   * The stream has stopped and detached. Also called, with a reason, when the hub lost messages
+   * the stream was to deliver (see `LiveHub.onLost`): the client resumes from its last offset,
+   * and is told OFFSET_OUT_OF_RANGE if the messages after it are gone.
    */
-  readonly onOverflow: () => void;
+  readonly onOverflow: (reason?: string) => void;
   /** Called with a batch once the consumer asked for the next one (it was sent). */
   readonly onDelivered?: (b: LiveBatch) => void;
   /** Called once when the stream ends for any reason. */
@@ -118,6 +120,12 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
   private overflow(): void {
     this.stop();
     this.opts.onOverflow();
+  }
+
+  lost(): void {
+    if (this.done) return;
+    this.stop();
+    this.opts.onOverflow('Messages were removed by retention before this instance read them');
   }
 
   async next(): Promise<IteratorResult<LiveBatch>> {

@@ -276,6 +276,11 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
     return found;
   }
 
+  // NOTE: the hub missed messages (retention removed them first): what is held may miss them too.
+  const unlisten = hub.onLost(() => {
+    for (const orgId of [...orgs.keys()]) drop(orgId);
+  });
+
   const sweep = setInterval(() => {
     const cutoff = Date.now() - idleMs;
     for (const [orgId, org] of orgs) if (org.lastRead < cutoff && !org.loading) drop(orgId);
@@ -306,6 +311,7 @@ export function createLatestCache(opts: LatestCacheOptions): LatestCache {
     },
     close() {
       clearInterval(sweep);
+      unlisten();
       for (const orgId of [...orgs.keys()]) drop(orgId);
     },
   };

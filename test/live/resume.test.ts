@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getHeadOffset, pruneLog, readLogWatched } from '../../src/live/log';
-import { liveOf } from '../../src/live/service';
+import { CLOSE_SLOW_CONSUMER, liveOf } from '../../src/live/service';
 import { queryRows } from '../../src/storage/db';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { batchOf, connectRaw, createFleet, ingestBatch, liveQuery, point, waitFor, type Fleet, type RawClient } from './live-fixtures';
@@ -34,9 +34,9 @@ describe('offsets and resume', () => {
   it('reads the payloads of watched organisations only, and the hub keeps up without subscribers', async () => {
     await ingestValue(50);
     const head = await getHeadOffset(t.db);
-    const [unwatched] = await readLogWatched(t.db, head - 1, 10, ['o-other']);
+    const [unwatched] = (await readLogWatched(t.db, head - 1, 10, ['o-other'])).entries;
     expect(unwatched).toEqual({ offset: head, orgId: 'o-resume', message: null });
-    const [watched] = await readLogWatched(t.db, head - 1, 10, ['o-resume']);
+    const [watched] = (await readLogWatched(t.db, head - 1, 10, ['o-resume'])).entries;
     expect(watched!.message!.points.map((p) => p.value)).toEqual([50]);
     await waitFor(() => liveOf(t.app.deps).hub.stats().cursor >= head, 'the hub past the unwatched message');
   });
@@ -114,6 +114,27 @@ describe('offsets and resume', () => {
     await waitFor(() => current.batches.length === 1, 'live batch after resuming at the head');
     expect(current.errors).toEqual([]);
     c.close();
+  });
+
+  it('closes live subscribers with 4008 when retention removed messages before the hub read them; resuming is then refused', async () => {
+    const c = await client();
+    const s = c.subscribe('g', liveQuery('measurePointsLive'));
+    await waitFor(() => liveOf(t.app.deps).hub.stats().subscribers === 1, 'subscriber');
+    await ingestValue(2000);
+    await waitFor(() => s.batches.length === 1, 'a live batch');
+    // A message that retention removed before the hub read it (a hub stalled for longer than the
+    // replay window): its offset is taken and recorded as removed, and no message is left to read.
+    await queryRows(t.db, sql`insert into live_log_state (id, pruned_through) values (1, nextval(pg_get_serial_sequence('live_messages', 'log_offset'))) on conflict (id) do update set pruned_through = excluded.pruned_through`);
+    await ingestValue(2001);
+    const closed = await c.closed;
+    expect(closed.code).toBe(CLOSE_SLOW_CONSUMER);
+    expect(closed.reason).toMatch(/retention/);
+    expect(s.batches).toHaveLength(1);
+    const again = await client();
+    const resumed = again.subscribe('h', liveQuery('measurePointsLive'), { fromOffset: s.batches[0]!.offset });
+    await waitFor(() => resumed.errors.length > 0, 'error');
+    expect(resumed.errors[0]!.extensions?.code).toBe('OFFSET_OUT_OF_RANGE');
+    again.close();
   });
 
   it('refuses a malformed offset, or one ahead of the log, with BAD_USER_INPUT', async () => {

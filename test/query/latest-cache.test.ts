@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { getHeadOffset } from '../../src/live/log';
 import { liveOf } from '../../src/live/service';
 import type { LatestLookup } from '../../src/query/latest-cache';
@@ -227,6 +227,25 @@ describe('the latest-values cache', () => {
     const hits = stats(reader).hits;
     expect(valuesOf(await cache.read(deps.db, 'o-lcache', [device], index))).toEqual([1, 'late']);
     expect(stats(reader).hits).toBe(hits + 1);
+  });
+
+  it('starts again when retention removed messages before the hub read them', async () => {
+    const [a0, a1] = assets();
+    const later = T0 + 10 * 86_400_000;
+    await post([{ assetId: a0, time: later, values: { power: 10 } }]);
+    expect((await reader.gql(tenant.token, LATEST, { a: [a0], p: ['power'] })).data!.latestValues[0].value).toBe(10);
+    // A value whose log message retention removed before this instance's hub read it (a hub
+    // stalled for longer than the replay window): the row moves and the record of the removal
+    // passes the hub, in one transaction, with no message to read.
+    await writer.db.transaction(async (tx) => {
+      await tx.execute(sql`update latest_values set num = 42, time = ${new Date(later + 1000).toISOString()}::timestamptz where device_id = ${fleet.devices[0]!.id} and point_id = ${fleet.points['power']!}`);
+      await tx.execute(sql`insert into live_log_state (id, pruned_through) values (1, nextval(pg_get_serial_sequence('live_messages', 'log_offset')))
+        on conflict (id) do update set pruned_through = excluded.pruned_through`);
+    });
+    // Later messages move the hub past the removed one.
+    await post([{ assetId: a1, time: later + 2000, values: { power: 11 } }]);
+    const r = await reader.gql(tenant.token, LATEST, { a: [a0, a1], p: ['power'] });
+    expect(r.data!.latestValues.map((v: { value: unknown }) => v.value)).toEqual([42, 11]);
   });
 
   it('forgets a deleted device: a device created again under the same key starts empty', async () => {
