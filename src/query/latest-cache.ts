@@ -26,6 +26,8 @@ import { epochMs, intArray, valueOf, type ValueColumns } from './sql-util';
  *   replayed onto it.
  * - What names a device or fixes its model's points moves the organisation's registry epoch
  *   (drizzle/0004): a read at another epoch than the cached one starts the organisation afresh.
+ * - If retention removed messages before the hub read them (LiveHub.onLost), every organisation
+ *   starts afresh.
  * When any step cannot be taken in time (the hub lags, the registry moved under a load), the
  * caller reads the database as before.
  */
