@@ -5,7 +5,7 @@ import { queryRows, type DbOrTx } from '../storage/db';
 import { checkFirst, decodeKeyCursor, encodeKeyCursor, toPage, type Page } from './cursor';
 import type { SortOrder } from './history';
 import { loadFeatures, pairSeries, selectDevices, type DeviceSelector } from './selection';
-import { checkRange, epochMs, intArray, tsParam } from './sql-util';
+import { checkRange, epochMs, seriesWhere, tsParam } from './sql-util';
 
 /** A stored event. */
 export interface EventRecord {
@@ -52,7 +52,7 @@ export async function getEventHistory(db: DbOrTx, access: Access, limits: { maxP
   const rows = await queryRows<{ t: number; device_id: number; event_id: number; level: string; params: unknown; offline: boolean }>(
     db,
     sql`select ${epochMs(sql`time`)} as t, device_id, event_id, level, params, offline from event_data
-        where device_id = any(${intArray([...assetOf.keys()])}) and event_id = any(${intArray([...eventOf.keys()])})
+        where ${seriesWhere('event_id', [...assetOf.keys()], [...eventOf.keys()])}
           and time >= ${tsParam(args.from)} and time < ${tsParam(args.to)}
           ${args.levels?.length ? sql`and level = any(${sql.param([...args.levels])}::text[])` : sql``}
           ${keyset}

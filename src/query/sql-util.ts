@@ -16,6 +16,20 @@ export function intArray(ids: readonly number[]): SQL {
   return sql`${sql.param([...ids])}::int[]`;
 }
 
+/**
+ * The rows of the given devices and features (points or events) of a time-series table whose
+ * primary key is (device_id, feature, time).
+ * PERF: one series is written as two equalities, so that the primary key is read in time order and
+ * a page stops at its end; `= any(...)` hides that both are fixed, and every row of the range was
+ * read and sorted (a page of 1,000 of a day's 1,440 points: 4.4 -> 1.6 ms of execution).
+ */
+export function seriesWhere(feature: 'point_id' | 'event_id', deviceIds: readonly number[], featureIds: readonly number[]): SQL {
+  const column = sql.raw(feature);
+  return deviceIds.length === 1 && featureIds.length === 1
+    ? sql`device_id = ${deviceIds[0]}::int and ${column} = ${featureIds[0]}::int`
+    : sql`device_id = any(${intArray(deviceIds)}) and ${column} = any(${intArray(featureIds)})`;
+}
+
 /** Checks a [from, to) range given in epoch milliseconds. */
 export function checkRange(fromMs: number, toMs: number): void {
   if (!(toMs >= fromMs)) throw badInput('to must not be before from', { from: fromMs, to: toMs });

@@ -97,6 +97,18 @@ describe('eventHistory', () => {
       after = r.data.eventHistory.pageInfo.endCursor;
     }
     expect(seen).toEqual([T0 + 3 * MIN, T0 + MIN, T0 + MIN, T0]);
+    // One device and one event (the statement names the series by equality), in both orders.
+    for (const [order, want] of [['DESC', [T0 + 3 * MIN, T0]], ['ASC', [T0, T0 + 3 * MIN]]] as const) {
+      const times: number[] = [];
+      let cursor: string | null = null;
+      for (let i = 0; i < 5; i++) {
+        const r: { data: any } = await t.gql(admin.token, EVENTS, { devices: { assetIds: [fleet.devices[0]!.assetId] }, events: ['overheat'], order, from: T0, to: T0 + 10 * MIN, first: 1, after: cursor });
+        times.push(...r.data.eventHistory.edges.map((e: { node: { time: number } }) => e.node.time));
+        if (!r.data.eventHistory.pageInfo.hasNextPage) break;
+        cursor = r.data.eventHistory.pageInfo.endCursor;
+      }
+      expect(times).toEqual(want);
+    }
   });
 
   it('answers an empty page for an empty range', async () => {
