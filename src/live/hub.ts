@@ -133,14 +133,14 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       do {
         dirty = false;
         for (;;) {
-          const { entries: rows, prunedThrough } = await readLogWatched(db, cursor, READ_PAGE, [...new Set([...orgs.keys(), ...taps.keys()])]);
+          const { items: rows, prunedThrough } = await readLogWatched(db, cursor, READ_PAGE, [...new Set([...orgs.keys(), ...taps.keys()])]);
           reads++;
           if (prunedThrough > Math.max(cursor, lostThrough)) lose(prunedThrough);
           for (const r of rows) {
             let m = r.message;
             // NOTE: the organisation got its first subscriber while the page was being read.
             if (!m && watched(r.orgId)) {
-              const [fetched] = await readLog(db, r.offset - 1, 1);
+              const [fetched] = (await readLog(db, r.offset - 1, 1)).items;
               m = fetched?.offset === r.offset ? fetched : null;
             }
             cursor = r.offset;

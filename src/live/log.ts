@@ -86,15 +86,28 @@ function decodeRow(r: Omit<LogRow, 'payload'>, payload: LogRow['payload']): LogM
   return decodeMessage(Number(r.log_offset), r.org_id, r.channel, typeof payload === 'string' ? (JSON.parse(payload) as EncodedPayload) : payload);
 }
 
+/**
+ * A page of the log, with the highest offset retention had removed when it was read (0 when the
+ * page is empty): above the reader's position, messages after it were removed before it read them.
+ */
+export interface LogPage<T> {
+  readonly items: T[];
+  readonly prunedThrough: number;
+}
+
+/** The column of {@link LogPage.prunedThrough}, read in the page's snapshot. */
+const PRUNED_COLUMN = sql`(select pruned_through from live_log_state where id = 1)::float8 as pruned`;
+
+const prunedOf = (rows: readonly { pruned: number | string | null }[]): number => Number(rows[0]?.pruned ?? 0);
+
 /** Messages after `afterOffset` in offset order, optionally of one organisation. */
-export async function readLog(db: DbOrTx, afterOffset: number, limit: number, orgId?: string): Promise<LogMessage[]> {
-  const rows = await queryRows<LogRow>(
+export async function readLog(db: DbOrTx, afterOffset: number, limit: number, orgId?: string): Promise<LogPage<LogMessage>> {
+  const rows = await queryRows<LogRow & { pruned: number | null }>(
     db,
-    orgId === undefined
-      ? sql`select log_offset, org_id, channel, payload from live_messages where log_offset > ${afterOffset} order by log_offset limit ${limit}`
-      : sql`select log_offset, org_id, channel, payload from live_messages where org_id = ${orgId} and log_offset > ${afterOffset} order by log_offset limit ${limit}`,
+    sql`select log_offset, org_id, channel, payload, ${PRUNED_COLUMN} from live_messages
+        where ${orgId === undefined ? sql`` : sql`org_id = ${orgId} and`} log_offset > ${afterOffset} order by log_offset limit ${limit}`,
   );
-  return rows.map((r) => decodeRow(r, r.payload));
+  return { items: rows.map((r) => decodeRow(r, r.payload)), prunedThrough: prunedOf(rows) };
 }
 
 /** A message of the log as the hub reads it: its payload only when its organisation was watched. */
@@ -109,31 +122,20 @@ export interface LogEntry {
  * (others come without their payload). PERF: an instance without subscribers for an organisation
  * neither fetches nor decodes its messages; decoding was a sixth of ingest CPU with no subscriber.
  */
-export async function readLogWatched(db: DbOrTx, afterOffset: number, limit: number, watched: readonly string[]): Promise<LogPage> {
+export async function readLogWatched(db: DbOrTx, afterOffset: number, limit: number, watched: readonly string[]): Promise<LogPage<LogEntry>> {
   const rows = await queryRows<Omit<LogRow, 'payload'> & { payload: LogRow['payload'] | null; pruned: number | null }>(
     db,
-    sql`select log_offset, org_id, channel, case when org_id = any(${sql.param([...watched])}::text[]) then payload end as payload,
-          (select pruned_through from live_log_state where id = 1)::float8 as pruned
+    sql`select log_offset, org_id, channel, case when org_id = any(${sql.param([...watched])}::text[]) then payload end as payload, ${PRUNED_COLUMN}
         from live_messages where log_offset > ${afterOffset} order by log_offset limit ${limit}`,
   );
   return {
-    entries: rows.map((r) => ({
+    items: rows.map((r) => ({
       offset: Number(r.log_offset),
       orgId: r.org_id,
       message: r.payload === null ? null : decodeRow(r, r.payload),
     })),
-    prunedThrough: Number(rows[0]?.pruned ?? 0),
+    prunedThrough: prunedOf(rows),
   };
-}
-
-/** A page of {@link readLogWatched}. */
-export interface LogPage {
-  readonly entries: LogEntry[];
-  /**
-   * The highest offset retention had removed when the page was read (0 when the page is empty):
-   * above the reader's position, messages after it were removed before it read them.
-   */
-  readonly prunedThrough: number;
 }
 
 /** The error of a resume offset whose messages are no longer retained. */

@@ -29,9 +29,10 @@ export interface LiveStreamOptions {
   /**
    * Called once when the subscriber is too slow: more than `bufferMax` messages waiting and none
    * taken for SLOW_CONSUMER_GRACE_MS, or more than BUFFER_HARD_FACTOR x `bufferMax` waiting.
-   * The stream has stopped and detached. Also called, with a reason, when the hub lost messages
-   * the stream was to deliver (see `LiveHub.onLost`): the client resumes from its last offset,
-   * and is told OFFSET_OUT_OF_RANGE if the messages after it are gone.
+   * The stream has stopped and detached. Also called, with a reason, when retention removed
+   * messages the stream was to deliver before they were read, by the hub (`LiveHub.onLost`) or by
+   * the stream's own replay: the client resumes from its last offset, and is told
+   * OFFSET_OUT_OF_RANGE that the messages after it are gone.
    */
   readonly onOverflow: (reason?: string) => void;
   /** Called with a batch once the consumer asked for the next one (it was sent). */
@@ -180,8 +181,11 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
   /** Reads one replay page into `replay`; switches to live once caught up with the hub. */
   private async readPage(): Promise<void> {
     const gen = this.generation;
-    const rows = await readLog(this.opts.db, this.pos, REPLAY_PAGE, this.orgId);
+    const { items: rows, prunedThrough } = await readLog(this.opts.db, this.pos, REPLAY_PAGE, this.orgId);
     if (gen !== this.generation || this.done) return;
+    // NOTE: retention removed messages after the position before the replay read them (the replay
+    // ran longer than the window): end, as the hub does, so that the resume says what is gone.
+    if (prunedThrough > this.pos) return this.lost();
     for (const m of rows) {
       this.pos = m.offset;
       const b = projectMessage(this.selection, m);

@@ -2,6 +2,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getHeadOffset, pruneLog, readLogWatched } from '../../src/live/log';
 import { CLOSE_SLOW_CONSUMER, liveOf } from '../../src/live/service';
+import { Access } from '../../src/auth/permissions';
+import { verifyToken } from '../../src/auth/tokens';
 import { queryRows } from '../../src/storage/db';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { batchOf, connectRaw, createFleet, ingestBatch, liveQuery, point, waitFor, type Fleet, type RawClient } from './live-fixtures';
@@ -34,9 +36,9 @@ describe('offsets and resume', () => {
   it('reads the payloads of watched organisations only, and the hub keeps up without subscribers', async () => {
     await ingestValue(50);
     const head = await getHeadOffset(t.db);
-    const [unwatched] = (await readLogWatched(t.db, head - 1, 10, ['o-other'])).entries;
+    const [unwatched] = (await readLogWatched(t.db, head - 1, 10, ['o-other'])).items;
     expect(unwatched).toEqual({ offset: head, orgId: 'o-resume', message: null });
-    const [watched] = (await readLogWatched(t.db, head - 1, 10, ['o-resume'])).entries;
+    const [watched] = (await readLogWatched(t.db, head - 1, 10, ['o-resume'])).items;
     expect(watched!.message!.points.map((p) => p.value)).toEqual([50]);
     await waitFor(() => liveOf(t.app.deps).hub.stats().cursor >= head, 'the hub past the unwatched message');
   });
@@ -135,6 +137,21 @@ describe('offsets and resume', () => {
     await waitFor(() => resumed.errors.length > 0, 'error');
     expect(resumed.errors[0]!.extensions?.code).toBe('OFFSET_OUT_OF_RANGE');
     again.close();
+  });
+
+  it('ends a replay with 4008 when retention removes messages it has not read yet', async () => {
+    const from = await getHeadOffset(t.db);
+    await ingestValue(3000);
+    await ingestValue(3001);
+    const [first] = await queryRows<{ o: string }>(t.db, sql`select min(log_offset)::text as o from live_messages where log_offset > ${from}`);
+    const caller = await verifyToken(t.db, token);
+    const closes: { code: number; reason: string }[] = [];
+    const stream = await liveOf(t.app.deps).openStream(new Access(caller), { close: (code, reason) => closes.push({ code, reason }) }, 'MEASURE_POINTS', { fromOffset: String(from) });
+    // Retention removes the first message after the stream opened (its resume check passed) and before it read it.
+    await queryRows(t.db, sql`update live_messages set created_at = now() - interval '2 hours' where log_offset = ${Number(first!.o)}`);
+    expect(await pruneLog(t.db, 60)).toBe(1);
+    expect(await stream.next()).toEqual({ done: true, value: undefined });
+    expect(closes).toEqual([{ code: CLOSE_SLOW_CONSUMER, reason: expect.stringMatching(/retention/) }]);
   });
 
   it('refuses a malformed offset, or one ahead of the log, with BAD_USER_INPUT', async () => {
