@@ -62,9 +62,12 @@ export async function appendBatch(tx: DbOrTx, batch: IngestBatch, cache: KeyCach
   return Number(row?.log_offset);
 }
 
+/** The highest offset retention has removed (null before the first removal), as a scalar subquery. */
+const PRUNED_THROUGH = sql`(select pruned_through from live_log_state where id = 1)`;
+
 /** A one-value query of the highest offset in the log, pruned messages included (0 when none), as a float8. */
 export function headOffsetSql(): SQL {
-  return sql`select greatest(coalesce((select max(log_offset) from live_messages), 0), coalesce((select pruned_through from live_log_state where id = 1), 0))::float8`;
+  return sql`select greatest(coalesce((select max(log_offset) from live_messages), 0), coalesce(${PRUNED_THROUGH}, 0))::float8`;
 }
 
 /** The highest offset in the log (0 when empty). */
@@ -96,7 +99,7 @@ export interface LogPage<T> {
 }
 
 /** The column of {@link LogPage.prunedThrough}, read in the page's snapshot. */
-const PRUNED_COLUMN = sql`(select pruned_through from live_log_state where id = 1)::float8 as pruned`;
+const PRUNED_COLUMN = sql`${PRUNED_THROUGH}::float8 as pruned`;
 
 const prunedOf = (rows: readonly { pruned: number | string | null }[]): number => Number(rows[0]?.pruned ?? 0);
 
@@ -149,7 +152,7 @@ export function offsetOutOfRange(fromOffset: number, windowS: number): AppError 
  * replay window (it would be pruned at any moment).
  */
 export async function checkResumeOffset(db: DbOrTx, orgId: string, fromOffset: number, windowS: number): Promise<void> {
-  const [state] = await queryRows<{ p: string | number }>(db, sql`select pruned_through as p from live_log_state where id = 1`);
+  const [state] = await queryRows<{ p: string | number }>(db, sql`select ${PRUNED_THROUGH}::float8 as p`);
   if (fromOffset < Number(state?.p ?? 0)) throw offsetOutOfRange(fromOffset, windowS);
   const [next] = await queryRows<{ expired: boolean }>(
     db,

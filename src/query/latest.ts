@@ -47,13 +47,21 @@ const NO_VALUES: LatestLookup = { get: () => undefined };
 /**
  * The latest values of `pointIds` of the devices: from the cache when it can answer, else from
  * the database. `index` holds every measurement point of the devices' models (the cache keeps
- * whole devices). The caller filters on `sinceMs` (the SQL does too) and reads the lookup in one
+ * whole devices). Values older than `sinceMs` are left out. The caller reads the lookup in one
  * synchronous pass.
  */
 async function readLatestValues(db: DbOrTx, source: LatestSource | undefined, devs: readonly SelectedDevice[], pointIds: ReadonlySet<number>, index: FeatureIndex, sinceMs: number | null): Promise<LatestLookup> {
   if (!devs.length || !pointIds.size) return NO_VALUES;
   const cached = source ? await source.cache.read(db, source.orgId, devs, index) : null;
-  if (cached) return cached;
+  if (cached) {
+    if (sinceMs === null) return cached;
+    return {
+      get: (deviceId, point) => {
+        const v = cached.get(deviceId, point);
+        return v && v.t >= sinceMs ? v : undefined;
+      },
+    };
+  }
   const rows = await queryRows<ValueColumns & { device_id: number; point_id: number; t: number; quality: number | null }>(db, latestSql([...new Set(devs.map((d) => d.id))], [...pointIds], sinceMs));
   const byDevice = new Map<number, Map<number, LatestValue>>();
   for (const r of rows) {
@@ -72,7 +80,7 @@ export async function readLatest(db: DbOrTx, series: readonly Series[], sinceMs:
   const out: PointValue[] = [];
   for (const s of series) {
     const v = values.get(s.device.id, s.feature);
-    if (v && (sinceMs === null || v.t >= sinceMs)) out.push({ assetId: s.device.assetId, point: s.feature.identifier, time: v.t, value: v.value, quality: v.quality });
+    if (v) out.push({ assetId: s.device.assetId, point: s.feature.identifier, time: v.t, value: v.value, quality: v.quality });
   }
   return out;
 }
@@ -136,8 +144,7 @@ export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxVal
     for (const f of chosen) pointIds.add(f.id);
   }
   if (pairs > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${pairs}`, { max: maxValues, requested: pairs });
-  const since = args.since ?? null;
-  const latest = await readLatestValues(db, cache && { cache, orgId }, reading, pointIds, index, since);
+  const latest = await readLatestValues(db, cache && { cache, orgId }, reading, pointIds, index, args.since ?? null);
   const out: DeviceLatestValues[] = new Array(devs.length);
   for (let k = 0; k < devs.length; k++) {
     const d = devs[k]!;
@@ -148,7 +155,7 @@ export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxVal
     out[k] = { assetId: d.assetId, points, times, values, qualities, pointsJson: points, timesJson: times, valuesJson: values, qualitiesJson: qualities };
     for (const f of chosenByModel.get(d.modelId) ?? []) {
       const v = latest.get(d.id, f);
-      if (!v || (since !== null && v.t < since)) continue;
+      if (!v) continue;
       points.push(f.identifier);
       times.push(v.t);
       values.push(v.value);
