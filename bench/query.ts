@@ -8,11 +8,13 @@
  *   BENCH_SCALE=200 npm run bench:query      # 200 devices
  *
  * Env: BENCH_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres), BENCH_RUNS
- * (timed runs per figure, default 7; the median is reported), BENCH_KEEP_DB=1 keeps the database
+ * (timed runs per figure, default 7; the median is reported), BENCH_RAW_RUNS (the same for raw history,
+ * default 201), BENCH_KEEP_DB=1 keeps the database
  * (its name is printed); BENCH_DB=<name> reuses a database a previous run kept (no load); BENCH_ONLY
  * (comma-separated: latest, raw, aggregate) runs only those figures.
  */
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { createOrganisation, createServiceAccount } from '../src/auth/service-accounts';
@@ -21,7 +23,9 @@ import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 import { aggregateSql } from '../src/query/aggregate-sql';
 import { parseBucketSpec } from '../src/query/buckets';
+import { decodeKeyCursor, encodeKeyCursor } from '../src/query/cursor';
 import { historySql, type HistoryKey } from '../src/query/history';
+import { valueOf, type ValueColumns } from '../src/query/sql-util';
 import { liveOf } from '../src/live/service';
 import { latestSql } from '../src/query/latest';
 import { createModel, getModel, type ThingModel } from '../src/registry/models';
@@ -39,12 +43,16 @@ const STEP_MS = 60_000;
 const RUNS = Number(env['BENCH_RUNS'] ?? 7);
 // A dashboard polls the same query: the figures are for a warm instance (JIT, the model cache, remembered tokens and devices).
 const WARMUPS = 5;
+// A run of raw history takes milliseconds: many more runs than the others, for a steady median.
+const RAW_RUNS = Number(env['BENCH_RAW_RUNS'] ?? 201);
+const RAW_WARMUPS = 30;
 const AGG_DEVICES = Math.min(100, DEVICES);
 const PAGE = 1000;
 const START = Date.UTC(2026, 0, 1);
 const ADMIN_URL = env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REUSE_DB = env['BENCH_DB'];
 const DB_NAME = REUSE_DB ?? `tributary_bench_${process.pid}`;
+type HistoryRow = ValueColumns & { t: number; device_id: number; point_id: number; quality: number | null };
 const MASTER_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 
 function out(line: string): void {
@@ -52,26 +60,26 @@ function out(line: string): void {
 }
 
 /**
- * Medians of the service and the database doing the same work, their runs interleaved so that
- * both see the same machine load (the machine may be shared).
+ * Medians of several ways of doing the same work (the service, the database, ...), their runs
+ * interleaved so that all see the same machine load (the machine may be shared).
  */
+async function interleaved(fns: readonly (() => Promise<unknown>)[], runs = RUNS, warmups = WARMUPS): Promise<number[]> {
+  for (let i = 0; i < warmups; i++) for (const fn of fns) await fn();
+  const times = fns.map((): number[] => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [k, fn] of fns.entries()) {
+      const t0 = performance.now();
+      await fn();
+      times[k]!.push(performance.now() - t0);
+    }
+  }
+  return times.map((xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
+}
+
+/** {@link interleaved} for the service and the database. */
 async function paired(service: () => Promise<unknown>, database: () => Promise<unknown>): Promise<{ serviceMs: number; dbMs: number }> {
-  for (let i = 0; i < WARMUPS; i++) {
-    await service();
-    await database();
-  }
-  const s: number[] = [];
-  const d: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    let t0 = performance.now();
-    await service();
-    s.push(performance.now() - t0);
-    t0 = performance.now();
-    await database();
-    d.push(performance.now() - t0);
-  }
-  const mid = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { serviceMs: mid(s), dbMs: mid(d) };
+  const [serviceMs, dbMs] = await interleaved([service, database]);
+  return { serviceMs: serviceMs!, dbMs: dbMs! };
 }
 
 async function median(fn: () => Promise<unknown>): Promise<number> {
@@ -153,10 +161,10 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
     // A plain keep-alive node:http client (fetch's web streams cost the client more than the JSON it parses).
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const endpoint = new URL(`${base}/graphql`);
-    const gql = (query: string, variables: Record<string, unknown>): Promise<any> =>
+    const post = (url: URL, query: string, variables: Record<string, unknown>): Promise<any> =>
       new Promise((resolve, reject) => {
         const payload = JSON.stringify({ query, variables });
-        const req = http.request(endpoint, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${token}` } }, (res) => {
+        const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: `Bearer ${token}` } }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
@@ -173,6 +181,7 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
         req.on('error', reject);
         req.end(payload);
       });
+    const gql = (query: string, variables: Record<string, unknown>): Promise<any> => post(endpoint, query, variables);
     const points = model.features.map((f) => f.identifier);
     const assetIds = deviceRows.map((d) => d.asset_id);
     const deviceIds = deviceRows.map((d) => d.id);
@@ -200,13 +209,40 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
     if (!only || only.includes('raw')) {
       const from = START;
       const to = START + 86_400_000;
+      const pageSql = (after: HistoryKey | null) => historySql({ deviceIds: [deviceIds[0]!], pointIds: [pointIds[0]!], fromMs: from, toMs: to, order: 'ASC', qualities: null, after, limit: PAGE + 1 });
+      // The floor any HTTP service pays: a bare node:http handler (no GraphQL, no token, no
+      // checks) that runs the same SQL and answers the same JSON as the service, read by the same client.
+      const floor = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          void (async () => {
+            const { variables } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { variables: { after: string | null } };
+            const rows = await queryRows<HistoryRow>(db, pageSql(variables.after ? (decodeKeyCursor('pv', 3, variables.after) as unknown as HistoryKey) : null));
+            const page = rows.slice(0, PAGE);
+            const last = page.at(-1);
+            const body = JSON.stringify({
+              data: {
+                pointHistory: {
+                  columns: { timesJson: page.map((r) => r.t), valuesJson: page.map(valueOf), qualitiesJson: page.map((r) => r.quality) },
+                  pageInfo: { hasNextPage: rows.length > PAGE, endCursor: last ? encodeKeyCursor('pv', [last.t, last.device_id, last.point_id]) : null },
+                },
+              },
+            });
+            res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+          })().catch((e: unknown) => res.writeHead(500).end(String(e)));
+        });
+      });
+      await new Promise<void>((resolve) => floor.listen(0, '127.0.0.1', resolve));
+      const floorUrl = new URL(`http://127.0.0.1:${(floor.address() as AddressInfo).port}/`);
       let n = 0;
       // The page's rows in columns, for bulk reads (edges give one object per row).
-      const { serviceMs, dbMs } = await paired(async () => {
+      const readPages = (url: URL) => async () => {
         n = 0;
         let after: string | null = null;
         for (;;) {
-          const d = await gql(
+          const d = await post(
+            url,
             `query($a: ID!, $from: Timestamp!, $to: Timestamp!, $after: String) { pointHistory(devices: { assetIds: [$a] }, points: ["p0"], from: $from, to: $to, first: ${PAGE}, after: $after) { columns { timesJson valuesJson qualitiesJson } pageInfo { hasNextPage endCursor } } }`,
             { a: assetIds[0], from, to, after },
           );
@@ -214,16 +250,26 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
           if (!d.pointHistory.pageInfo.hasNextPage) break;
           after = d.pointHistory.pageInfo.endCursor;
         }
-      }, async () => {
-        let after: HistoryKey | null = null;
-        for (;;) {
-          const rows: { t: number; device_id: number; point_id: number }[] = await queryRows<{ t: number; device_id: number; point_id: number }>(db, historySql({ deviceIds: [deviceIds[0]!], pointIds: [pointIds[0]!], fromMs: from, toMs: to, order: 'ASC', qualities: null, after, limit: PAGE + 1 }));
-          if (rows.length <= PAGE) break;
-          const last: { t: number; device_id: number; point_id: number } = rows[PAGE - 1]!;
-          after = [last.t, last.device_id, last.point_id];
-        }
-      });
-      results.push({ name: `raw: 1 day of 1 point, pages of ${PAGE}`, serviceMs, dbMs, rows: n });
+      };
+      try {
+        const [serviceMs, dbMs, floorMs] = await interleaved([
+          readPages(endpoint),
+          async () => {
+            let after: HistoryKey | null = null;
+            for (;;) {
+              const rows: HistoryRow[] = await queryRows<HistoryRow>(db, pageSql(after));
+              if (rows.length <= PAGE) break;
+              const last: HistoryRow = rows[PAGE - 1]!;
+              after = [last.t, last.device_id, last.point_id];
+            }
+          },
+          readPages(floorUrl),
+        ], RAW_RUNS, RAW_WARMUPS);
+        results.push({ name: `raw: 1 day of 1 point, pages of ${PAGE}`, serviceMs: serviceMs!, dbMs: dbMs!, rows: n });
+        results.push({ name: `raw floor (not the service): a bare node:http handler, same SQL and JSON, no GraphQL, no token`, serviceMs: floorMs!, dbMs: dbMs!, rows: n });
+      } finally {
+        await new Promise((resolve) => floor.close(resolve));
+      }
     }
 
     // 3. One day of 1-minute AVG/MIN/MAX of one point for 100 devices.
@@ -248,7 +294,7 @@ async function measure(app: Awaited<ReturnType<typeof createApp>>, base: string,
     out(`|---|---:|---:|---:|---:|`);
     for (const r of results) out(`| ${r.name} | ${r.rows.toLocaleString('en')} | ${r.dbMs.toFixed(1)} | ${r.serviceMs.toFixed(1)} | ${(r.serviceMs / r.dbMs).toFixed(2)}x |`);
     out('');
-    out(`median of ${RUNS} runs after ${WARMUPS} warm-ups, service and database runs interleaved; database = the service's own SQL run on the same pool; target <= 1.5x`);
+    out(`median of ${RUNS} runs after ${WARMUPS} warm-ups (raw: ${RAW_RUNS} after ${RAW_WARMUPS}), service and database runs interleaved; database = the service's own SQL run on the same pool; target <= 1.5x (the floor row is a reference, not a target)`);
   }
 }
 
