@@ -24,8 +24,8 @@ import { createLogger } from '../src/log';
 import { aggregateSql } from '../src/query/aggregate-sql';
 import { parseBucketSpec } from '../src/query/buckets';
 import { decodeKeyCursor, encodeKeyCursor } from '../src/query/cursor';
-import { historySql, type HistoryKey } from '../src/query/history';
-import { valueOf, type ValueColumns } from '../src/query/sql-util';
+import { historySql, type HistoryKey, type HistoryRow } from '../src/query/history';
+import { valueOf } from '../src/query/sql-util';
 import { liveOf } from '../src/live/service';
 import { latestSql } from '../src/query/latest';
 import { createModel, getModel, type ThingModel } from '../src/registry/models';
@@ -52,7 +52,6 @@ const START = Date.UTC(2026, 0, 1);
 const ADMIN_URL = env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REUSE_DB = env['BENCH_DB'];
 const DB_NAME = REUSE_DB ?? `tributary_bench_${process.pid}`;
-type HistoryRow = ValueColumns & { t: number; device_id: number; point_id: number; quality: number | null };
 const MASTER_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 
 function out(line: string): void {
@@ -83,15 +82,8 @@ async function paired(service: () => Promise<unknown>, database: () => Promise<u
 }
 
 async function median(fn: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < WARMUPS; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  const [ms] = await interleaved([fn]);
+  return ms!;
 }
 
 async function main(): Promise<void> {

@@ -72,7 +72,8 @@ export function historySql(q: HistoryQuery): SQL {
     limit ${q.limit}`;
 }
 
-type HistoryRow = ValueColumns & { t: number; device_id: number; point_id: number; quality: number | null };
+/** A row of {@link historySql}. */
+export type HistoryRow = ValueColumns & { t: number; device_id: number; point_id: number; quality: number | null };
 
 /** The rows of a history page in columns: entry i of each list is row i (the rows of `edges`). */
 export interface PointValueColumns {
