@@ -10,7 +10,8 @@
  *   values, compared structurally (same keys, same array lengths, same values). A string written
  *   `"<anything>"` (e.g. `"<token>"`, `"<assetId>"`, `"<time>"`) matches any value: use it for ids,
  *   tokens and times that differ on every run.
- * - A `text output` block is compared line by line; `<anything>` inside a line matches any text.
+ * - A `text output` block is compared line by line, blank lines left out; `<anything>` inside a
+ *   line matches any text.
  * - Every other block (`graphql`, `json`, `ts`, `text`, ...) is illustration and is not run.
  */
 
@@ -130,9 +131,14 @@ export function diffJson(expected: unknown, actual: unknown, path = '$'): string
   return Object.is(expected, actual) ? null : `${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`;
 }
 
-/** Compares printed text with a `text output` block; `<...>` in an expected line matches any text. */
+/** Compares printed text with a `text output` block, blank lines left out; `<...>` in an expected line matches any text. */
 export function diffText(expected: string, actual: string): string | null {
-  const clean = (t: string) => t.replace(/\r/g, '').replace(/\s+$/, '').split('\n').map((l) => l.replace(/\s+$/, ''));
+  const clean = (t: string) =>
+    t
+      .replace(/\r/g, '')
+      .split('\n')
+      .map((l) => l.replace(/\s+$/, ''))
+      .filter((l) => l !== '');
   const e = clean(expected);
   const a = clean(actual);
   if (e.length !== a.length) return `expected ${e.length} lines, got ${a.length}:\n${a.join('\n')}`;
