@@ -1,5 +1,5 @@
 /**
- * Query benchmark (issue 5): loads devices x points x timestamps into a fresh PostgreSQL +
+ * Query benchmark: loads devices x points x timestamps into a fresh PostgreSQL +
  * TimescaleDB database, starts the service, and times each read through GraphQL against the very
  * same SQL run directly on the database in the same run (same driver, same connection pool).
  *

@@ -120,6 +120,9 @@ const envSchema = z.object({
   RETENTION_BATCH_ROWS: int(5_000, 1, 1_000_000),
 });
 
+/** The name of every environment variable Tributary reads (docs/configuration.md lists each). */
+export const CONFIG_KEYS: readonly string[] = Object.freeze(Object.keys(envSchema.shape));
+
 /** The validated, frozen configuration. */
 export type Config = Readonly<z.output<typeof envSchema>>;
 

@@ -9,11 +9,11 @@ import type { Caller } from './permissions';
  * behind asset ids. The database is asked again, concurrently with the operation; the response
  * leaves only once every fact it used is confirmed, and otherwise the operation runs again on the
  * fresh facts. So nothing is answered that the database would not allow at the time of the
- * request (a revoked token, a deleted device or a changed grant takes effect at once, as without
- * speculation), while the checks no longer wait for one another: a page of history costs one
+ * request (a revoked token, a deleted device or a changed grant takes effect at once),
+ * while the checks do not wait for one another: a page of history costs one
  * round trip of latency instead of three, and the checks of one request travel as one statement.
  *
- * Mutations and subscriptions never speculate: they wait for the checks, as before.
+ * Mutations and subscriptions never speculate: they wait for the checks.
  */
 
 /** Most callers (tokens) and facts kept per instance; the least recently used go first. */

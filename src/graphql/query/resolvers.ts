@@ -17,7 +17,7 @@ type Page = { first?: number | null; after?: string | null };
 
 const historyLimits = (ctx: GraphQLContext) => ({ maxPageRows: ctx.deps.config.QUERY_PAGE_MAX_ROWS, maxSeries: ctx.deps.config.QUERY_MAX_SERIES });
 
-/** Query resolvers (issue 5): parse -> call a service in src/query -> map. All need ASSET_READ. */
+/** Query resolvers: parse -> call a service in src/query -> map. All need ASSET_READ. */
 export const queryResolvers = {
   Query: {
     latestValues: (_: unknown, a: { devices: DeviceSelector; points?: string[] | null; since?: number | null }, ctx: GraphQLContext) =>

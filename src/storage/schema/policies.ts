@@ -4,7 +4,7 @@ import { modelFeatures, organisations, thingModels } from './registry';
 import { valueColumns } from './timeseries';
 
 /*
- * Data policies (issue 8): how integrated values are processed, stored and computed.
+ * Data policies: how integrated values are processed, stored and computed.
  * Every policy row records the model version it was saved against; `model_policy_state`
  * holds a revision per model that each save bumps, so that every instance's policy cache
  * can check cheaply whether it is stale.
