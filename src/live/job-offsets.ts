@@ -3,7 +3,7 @@ import { badInput, conflict, forbidden } from '../errors';
 import { hasDeviceOutsideScope } from '../registry/devices';
 import type { DbOrTx } from '../storage/db';
 import { parseFilter } from './filter';
-import { commitOffsets, countLiveMembers, getCommittedOffsets, initGroupOffsets, setGroupOffsets } from './groups';
+import { commitOffsets, countLiveMembers, getCommittedOffsets, setGroupOffsets } from './groups';
 import type { LiveJob } from './jobs';
 import { checkResumeOffset, getEarliestOffset, getHeadOffset, getOffsetBefore } from './log';
 import { parseOffset } from './input';
@@ -111,8 +111,6 @@ export async function resetJobOffsets(db: DbOrTx, access: Access, job: LiveJob, 
       return never;
     }
   }
-  const all = Array.from({ length: job.partitions }, (_, p) => p);
-  await initGroupOffsets(db, job.id, group, job.partitions, offset);
-  await setGroupOffsets(db, job.id, group, all, offset);
+  await setGroupOffsets(db, job.id, group, Array.from({ length: job.partitions }, (_, p) => p), offset);
   return offset;
 }

@@ -43,7 +43,7 @@ describe('reading attribute values through the registry', () => {
     const r = await t.gql(sa.token, DEVICE_ATTRS, { a: d1 });
     expect(r.data!.device).toEqual({ assetId: d1, name: 'one', attributes: null });
     expect(r.errors!.map((e) => [e.extensions?.code, e.path])).toEqual([['FORBIDDEN', ['device', 'attributes']]]);
-    expect(r.errors![0]!.message).toBe(`missing permission ASSET_READ on device ${d1}`);
+    expect(r.errors![0]!.message).toBe('missing permission ASSET_READ');
   });
 
   it('shows attributes of the devices an ASSET_READ grant reaches and FORBIDDEN on the others in a listing', async () => {
