@@ -51,6 +51,8 @@ export function liveOf(deps: AppDeps): LiveService {
   return s;
 }
 
+/** The parsers of client offsets and group names (kept here for existing importers). */
+export { parseGroup, parseOffset } from './input';
 
 /**
  * Plugs live subscriptions into the ingest pipeline: a writer appends each batch to the message
