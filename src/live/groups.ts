@@ -34,6 +34,28 @@ export async function commitOffsets(db: DbOrTx, jobId: string, group: string, pa
     });
 }
 
+/** Sets `partitions` of a group to `offset`, backwards too (resetting a group). */
+export async function setGroupOffsets(db: DbOrTx, jobId: string, group: string, partitions: readonly number[], offset: number): Promise<void> {
+  if (!partitions.length) return;
+  const values = partitions.map((p) => ({ jobId, groupName: group, partition: p, committedOffset: offset }));
+  await db
+    .insert(liveGroupOffsets)
+    .values(values)
+    .onConflictDoUpdate({
+      target: [liveGroupOffsets.jobId, liveGroupOffsets.groupName, liveGroupOffsets.partition],
+      set: { committedOffset: sql`excluded.committed_offset`, updatedAt: new Date() },
+    });
+}
+
+/** The number of members of a group with a recent heartbeat (on any instance). */
+export async function countLiveMembers(db: DbOrTx, jobId: string, group: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(liveGroupMembers)
+    .where(and(eq(liveGroupMembers.jobId, jobId), eq(liveGroupMembers.groupName, group), gt(liveGroupMembers.heartbeatAt, sql`now() - make_interval(secs => ${GROUP_MEMBER_TTL_MS / 1000})`)));
+  return Number(row?.n ?? 0);
+}
+
 /** Records a member's heartbeat (joining if needed) and returns the group's live members, sorted. */
 export async function heartbeatMember(db: DbOrTx, jobId: string, group: string, memberId: string): Promise<string[]> {
   await db

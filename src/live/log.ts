@@ -76,6 +76,32 @@ export async function getHeadOffset(db: DbOrTx): Promise<number> {
   return Number(row?.head ?? 0);
 }
 
+/**
+ * The oldest position a consumer of `orgId` can resume after without OFFSET_OUT_OF_RANGE (see
+ * {@link checkResumeOffset}): after the last message retention removed and after every message of
+ * the organisation already older than the replay window (pruning removes those at any moment).
+ */
+export async function getEarliestOffset(db: DbOrTx, orgId: string, windowS: number): Promise<number> {
+  const [row] = await queryRows<{ o: string | number | null }>(
+    db,
+    sql`select greatest(coalesce(${PRUNED_THROUGH}, 0),
+          coalesce((select max(log_offset) from live_messages where org_id = ${orgId} and created_at < now() - make_interval(secs => ${windowS})), 0))::float8 as o`,
+  );
+  return Number(row?.o ?? 0);
+}
+
+/**
+ * The position just before the first message of `orgId` logged at or after `timeMs` (epoch
+ * milliseconds), so that resuming after it delivers that message first; null when there is none.
+ */
+export async function getOffsetBefore(db: DbOrTx, orgId: string, timeMs: number): Promise<number | null> {
+  const [row] = await queryRows<{ o: string | number | null }>(
+    db,
+    sql`select (min(log_offset) - 1)::float8 as o from live_messages where org_id = ${orgId} and created_at >= to_timestamp(${timeMs / 1000})`,
+  );
+  return row?.o === null || row?.o === undefined ? null : Number(row.o);
+}
+
 /** A row of live_messages as read (the payload comes as JSON text from some drivers). */
 interface LogRow {
   readonly log_offset: string | number;

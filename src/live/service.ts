@@ -4,8 +4,9 @@ import type { IngestBatch } from '../ingest/types';
 import { createPubSub, type PubSub } from '../pubsub/index';
 import type { AppDeps } from '../server/deps';
 import { openGroupConsumer } from './consumer';
+import { parseGroup, parseOffset } from './input';
+import { requireJobDevices } from './job-offsets';
 import { compileFilter, parseFilter } from './filter';
-import { DEFAULT_CONSUMER_GROUP } from './groups';
 import { createLiveHub, type LiveHub } from './hub';
 import { getJob } from './jobs';
 import { appendBatch, checkResumeOffset, createKeyCache, getHeadOffset, pruneLog } from './log';
@@ -34,7 +35,7 @@ export interface LiveService {
   readonly latest: LatestCache;
   /** Opens a filtered stream for the caller (ASSET_READ). */
   openStream(access: Access, conn: LiveConnection | undefined, kind: LiveKind, args: { filter?: unknown; fromOffset?: string | null | undefined }): Promise<LiveStream>;
-  /** Joins a job's consumer group (ASSET_READ). */
+  /** Joins a job's consumer group (ASSET_READ; with autoCommit, on every device the job selects). */
   openJobConsumer(access: Access, conn: LiveConnection | undefined, args: { jobId: string; group?: string | null | undefined; autoCommit?: boolean | null | undefined }): Promise<LiveStream>;
   /** Runs retention once: prunes the log and forgets stale group members. */
   prune(): Promise<number>;
@@ -50,18 +51,8 @@ export function liveOf(deps: AppDeps): LiveService {
   return s;
 }
 
-/** Parses a client offset (decimal string of a non-negative 64-bit integer within 2^53). */
-export function parseOffset(s: string): number {
-  if (!/^\d{1,16}$/.test(s) || !Number.isSafeInteger(Number(s))) throw badInput('offset must be a decimal string of a non-negative integer', { offset: s });
-  return Number(s);
-}
-
-/** Checks a consumer-group name. */
-export function parseGroup(g: string | null | undefined): string {
-  const name = g ?? DEFAULT_CONSUMER_GROUP;
-  if (!/^[\w.:-]{1,128}$/.test(name)) throw badInput('a group name has 1 to 128 letters, digits or ._:-', { group: name });
-  return name;
-}
+/** The parsers of client offsets and group names (kept here for existing importers). */
+export { parseGroup, parseOffset } from './input';
 
 /**
  * Plugs live subscriptions into the ingest pipeline: a writer appends each batch to the message
@@ -113,7 +104,10 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
       const group = parseGroup(args.group);
       const job = await getJob(db, caller.orgId, args.jobId);
       const filter = await compileFilter(db, access, parseFilter(job.filter));
-      return openGroupConsumer({ db, hub, log, job, group, filter, autoCommit: args.autoCommit ?? true, bufferMax: config.SUBSCRIBER_BUFFER_MAX, replayWindowS: config.REPLAY_WINDOW_S, onOverflow: overflow(conn) });
+      const autoCommit = args.autoCommit ?? true;
+      // Committing moves the group past messages this consumer's grant filters out of its stream.
+      if (autoCommit) await requireJobDevices(db, access, job, '; consume with autoCommit: false');
+      return openGroupConsumer({ db, hub, log, job, group, filter, autoCommit, bufferMax: config.SUBSCRIBER_BUFFER_MAX, replayWindowS: config.REPLAY_WINDOW_S, onOverflow: overflow(conn) });
     },
     async prune() {
       const n = await pruneLog(db, config.REPLAY_WINDOW_S);

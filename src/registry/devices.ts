@@ -141,6 +141,34 @@ export function deviceConditions(orgId: string, scope: DeviceScope, filter: Devi
   return and(...conds)!;
 }
 
+/** Devices of an organisation chosen by names, products and models (lists AND together; empty lists choose all). */
+export interface DeviceChoice {
+  readonly assetIds?: readonly string[] | null | undefined;
+  readonly devices?: readonly { readonly productKey: string; readonly deviceKey: string }[] | null | undefined;
+  readonly productKeys?: readonly string[] | null | undefined;
+  readonly modelIdentifiers?: readonly string[] | null | undefined;
+}
+
+/** Whether the organisation has a device in `choice` that `scope` does not reach. */
+export async function hasDeviceOutsideScope(db: DbOrTx, orgId: string, scope: DeviceScope, choice: DeviceChoice): Promise<boolean> {
+  if (scope.all) return false;
+  const conds: (SQL | undefined)[] = [eq(devices.orgId, orgId), sql`not ${scopeCondition(scope)!}`];
+  const named: SQL[] = [];
+  if (choice.assetIds?.length) named.push(sql`${devices.assetId} in ${[...choice.assetIds]}`);
+  if (choice.devices?.length) named.push(sql`(${products.productKey}, ${devices.deviceKey}) in (${sql.join(choice.devices.map((k) => sql`(${k.productKey}, ${k.deviceKey})`), sql`, `)})`);
+  if (named.length) conds.push(sql`(${sql.join(named, sql` or `)})`);
+  if (choice.productKeys?.length) conds.push(sql`${products.productKey} in ${[...choice.productKeys]}`);
+  if (choice.modelIdentifiers?.length) conds.push(sql`${thingModels.identifier} in ${[...choice.modelIdentifiers]}`);
+  const rows = await db
+    .select({ id: devices.id })
+    .from(devices)
+    .innerJoin(products, eq(products.id, devices.productId))
+    .innerJoin(thingModels, eq(thingModels.id, products.modelId))
+    .where(and(...conds))
+    .limit(1);
+  return rows.length > 0;
+}
+
 /** Lists devices in creation order as a connection. */
 export async function listDevices(db: DbOrTx, orgId: string, scope: DeviceScope, filter: DeviceFilter, args: PageArgs, maxPage: number): Promise<Connection<Device>> {
   const limit = pageSize(args, maxPage);

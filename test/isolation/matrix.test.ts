@@ -83,4 +83,37 @@ describe('device-scoped grants', () => {
     const r = await t.gql(scoped.token, 'mutation($a: ID!) { deleteDevice(device: { assetId: $a }) }', { a: f2.assetId });
     expect(errorCode(r)).toBe('NOT_FOUND');
   });
+
+  it('keeps registry grants from device data outside a device-scoped data grant', async () => {
+    const f1 = await createOrgFixtures(t, adminA);
+    const f2 = await createOrgFixtures(t, adminA);
+    const reader = await t.tenant('o-iso-a', [{ permission: 'REGISTRY_READ' }, { permission: 'ASSET_READ', assetIds: [f2.assetId] }]);
+    const read = await t.gql(reader.token, 'query($a: ID!) { device(assetId: $a) { assetId attributes } }', { a: f1.assetId });
+    expect(read.data!.device).toEqual({ assetId: f1.assetId, attributes: null });
+    expect(errorCode(read)).toBe('FORBIDDEN');
+    const writer = await t.tenant('o-iso-a', [{ permission: 'REGISTRY_FULL' }, { permission: 'ASSET_WRITE', assetIds: [f2.assetId] }]);
+    const write = await t.gql(writer.token, 'mutation($a: ID!) { updateDevice(device: { assetId: $a }, input: { attributes: { location: "moved" } }) { assetId } }', { a: f1.assetId });
+    expect(errorCode(write)).toBe('FORBIDDEN');
+    const create = await t.gql(writer.token, 'mutation($k: String!) { createDevice(input: { productKey: $k, name: "n", attributes: { location: "x" } }) { assetId } }', { k: f1.productKey });
+    expect(errorCode(create)).toBe('FORBIDDEN');
+    const owner = await t.gql(adminA.token, 'query($a: ID!) { attributeValues(device: { assetId: $a }) { attribute } }', { a: f1.assetId });
+    expect(owner.data!.attributeValues).toEqual([]);
+  });
+
+  it("refuses job offsets to an account whose grant misses a device the job selects", async () => {
+    const f = await createOrgFixtures(t, adminA);
+    // A second device of the job's product, outside the single-device grant.
+    const other = await t.gql(adminA.token, 'mutation($k: String!) { createDevice(input: { productKey: $k, name: "second" }) { assetId } }', { k: f.productKey });
+    expect(other.errors).toBeUndefined();
+    const scoped = await t.tenant('o-iso-a', [{ permission: 'ASSET_READ', assetIds: [f.assetId] }]);
+    const commit = 'mutation($j: ID!) { commitJobOffsets(jobId: $j, offset: "0", partitions: [0, 1]) { partition offset } }';
+    const reset = 'mutation($j: ID!) { resetJobOffsets(jobId: $j, to: { latest: true }) { partition offset } }';
+    expect(errorCode(await t.gql(scoped.token, commit, { j: f.jobId }))).toBe('FORBIDDEN');
+    expect(errorCode(await t.gql(scoped.token, reset, { j: f.jobId }))).toBe('FORBIDDEN');
+    const offsets = await t.gql(adminA.token, 'query($j: ID!) { subscriptionJob(id: $j) { groupOffsets { partition } } }', { j: f.jobId });
+    expect(offsets.data!.subscriptionJob.groupOffsets).toEqual([]);
+    const product = await t.tenant('o-iso-a', [{ permission: 'ASSET_READ', productKeys: [f.productKey] }]);
+    expect((await t.gql(product.token, commit, { j: f.jobId })).errors).toBeUndefined();
+    expect((await t.gql(product.token, reset, { j: f.jobId })).errors).toBeUndefined();
+  });
 });

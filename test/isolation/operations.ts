@@ -45,6 +45,11 @@ export const graphqlOperations: readonly GraphQLMatrixOp[] = [
   op('updateDevice', 'REGISTRY_FULL', 'mutation($a: ID!) { updateDevice(device: { assetId: $a }, input: { name: "changed" }) { assetId } }', (f) => ({ a: f.assetId })),
   op('enableDevice', 'REGISTRY_FULL', 'mutation($a: ID!) { enableDevice(device: { assetId: $a }) { assetId } }', (f) => ({ a: f.assetId })),
   op('disableDevice', 'REGISTRY_FULL', 'mutation($a: ID!) { disableDevice(device: { assetId: $a }) { assetId } }', (f) => ({ a: f.assetId })),
+  // Device data through registry types and mutations: the data API's permission, plus the registry's to reach the device
+  { ...op('Device.attributes', 'ASSET_READ', 'query($a: ID!) { device(assetId: $a) { attributes } }', (f) => ({ a: f.assetId })), alsoNeeds: ['REGISTRY_READ'] },
+  { ...op('devices { attributes }', 'ASSET_READ', '{ devices { edges { node { assetId attributes } } } }'), alsoNeeds: ['REGISTRY_READ'] },
+  { ...op('createDevice with attributes', 'ASSET_WRITE', 'mutation($k: String!) { createDevice(input: { productKey: $k, name: "n", attributes: { location: "x" } }) { assetId } }', (f) => ({ k: f.productKey })), alsoNeeds: ['REGISTRY_FULL'] },
+  { ...op('updateDevice attributes', 'ASSET_WRITE', 'mutation($a: ID!) { updateDevice(device: { assetId: $a }, input: { attributes: { location: "x" } }) { assetId } }', (f) => ({ a: f.assetId })), alsoNeeds: ['REGISTRY_FULL'] },
   op('deleteDevice', 'REGISTRY_FULL', 'mutation($a: ID!) { deleteDevice(device: { assetId: $a }) }', (f) => ({ a: f.assetId })),
   // Ingest and files
   op('postMeasurePoints', 'ASSET_WRITE', 'mutation($a: ID!) { postMeasurePoints(items: [{ assetId: $a, time: 1700000000001, values: { count: 1 } }]) { accepted } }', (f) => ({ a: f.assetId })),
@@ -82,6 +87,7 @@ export const graphqlOperations: readonly GraphQLMatrixOp[] = [
   op('deleteSubscriptionJob', 'ORG_ADMIN', 'mutation($j: ID!) { deleteSubscriptionJob(id: $j) }', (f) => ({ j: f.jobId })),
   op('commitJobOffsets', 'ASSET_READ', 'mutation($j: ID!) { commitJobOffsets(jobId: $j, offset: "0", partitions: [0]) { partition } }', (f) => ({ j: f.jobId })),
   op('resetJobOffsets', 'ASSET_READ', 'mutation($j: ID!) { resetJobOffsets(jobId: $j) { partition } }', (f) => ({ j: f.jobId })),
+  op('resetJobOffsets to earliest', 'ASSET_READ', 'mutation($j: ID!) { resetJobOffsets(jobId: $j, to: { earliest: true }) { partition } }', (f) => ({ j: f.jobId })),
   op('serviceAccounts', 'ORG_ADMIN', '{ serviceAccounts { accessKey } }'),
   op('createServiceAccount', 'ORG_ADMIN', 'mutation { createServiceAccount(name: "n", grants: [{ permission: ASSET_READ }]) { accessKey } }', () => ({}), false),
   op('updateServiceAccountGrants', 'ORG_ADMIN', 'mutation($s: ID!) { updateServiceAccountGrants(accessKey: $s, grants: [{ permission: ASSET_WRITE }]) { accessKey } }', (f) => ({ s: f.saAccessKey })),

@@ -1,10 +1,9 @@
-import { getCommittedOffsets } from '../../live/groups';
-import { commitOffsets, initGroupOffsets } from '../../live/groups';
+import { commitJobOffsets, listGroupOffsets, parseOffsetTarget, resetJobOffsets, type OffsetTargetInput } from '../../live/job-offsets';
 import { createJob, deleteJob, getJob, listJobs, updateJob, type LiveJob } from '../../live/jobs';
 import type { LiveBatch, LiveKind } from '../../live/project';
-import { getHeadOffset } from '../../live/log';
-import { liveOf, parseGroup, parseOffset } from '../../live/service';
-import { badInput, AppError } from '../../errors';
+import { parseGroup, parseOffset } from '../../live/input';
+import { liveOf } from '../../live/service';
+import { AppError } from '../../errors';
 import type { GraphQLContext } from '../context';
 
 type StreamArgs = { filter?: unknown; fromOffset?: string | null };
@@ -16,10 +15,7 @@ function stream(kind: LiveKind) {
   };
 }
 
-async function offsetsOf(ctx: GraphQLContext, job: LiveJob, group: string) {
-  const m = await getCommittedOffsets(ctx.deps.db, job.id, group);
-  return [...m].sort(([a], [b]) => a - b).map(([partition, offset]) => ({ partition, offset: String(offset) }));
-}
+const offsetsOf = (ctx: GraphQLContext, job: LiveJob, group: string) => listGroupOffsets(ctx.deps.db, job.id, group);
 
 /** Live subscriptions, subscription jobs and consumer-group offsets. */
 export const liveResolvers = {
@@ -46,19 +42,14 @@ export const liveResolvers = {
       const caller = ctx.access.require('ASSET_READ');
       const job = await getJob(ctx.deps.db, caller.orgId, a.jobId);
       const group = parseGroup(a.group);
-      const offset = parseOffset(a.offset);
-      const bad = a.partitions.find((p) => p < 0 || p >= job.partitions);
-      if (bad !== undefined) throw badInput(`partition ${bad} does not exist; the job has ${job.partitions}`, { partition: bad });
-      await commitOffsets(ctx.deps.db, job.id, group, [...new Set(a.partitions)], offset);
+      await commitJobOffsets(ctx.deps.db, ctx.access, job, group, a.partitions, parseOffset(a.offset));
       return offsetsOf(ctx, job, group);
     },
-    resetJobOffsets: async (_: unknown, a: { jobId: string; group: string }, ctx: GraphQLContext) => {
+    resetJobOffsets: async (_: unknown, a: { jobId: string; group: string; to?: OffsetTargetInput | null }, ctx: GraphQLContext) => {
       const caller = ctx.access.require('ASSET_READ');
       const job = await getJob(ctx.deps.db, caller.orgId, a.jobId);
       const group = parseGroup(a.group);
-      const head = await getHeadOffset(ctx.deps.db);
-      await initGroupOffsets(ctx.deps.db, job.id, group, job.partitions, head);
-      await commitOffsets(ctx.deps.db, job.id, group, Array.from({ length: job.partitions }, (_, p) => p), head);
+      await resetJobOffsets(ctx.deps.db, ctx.access, job, group, parseOffsetTarget(a.to), ctx.deps.config.REPLAY_WINDOW_S);
       return offsetsOf(ctx, job, group);
     },
   },

@@ -1,9 +1,11 @@
+import { inScope, type Permission } from '../../auth/permissions';
 import type { Device } from '../../registry/devices';
 import { createDevice, deleteDevice, getDevice, listDevices, setDeviceEnabled, updateDevice, type DeviceFilter, type DeviceRef } from '../../registry/devices';
 import { toModelDocument } from '../../registry/model-input';
 import { createModel, deleteModel, getModel, importModel, listModels, updateModel, type ThingModel } from '../../registry/models';
 import { createProduct, deleteProduct, getProduct, listProducts, updateProduct, type Product } from '../../registry/products';
 import type { PageArgs } from '../../registry/pagination';
+import { forbidden } from '../../errors';
 import type { GraphQLContext } from '../context';
 
 type Args<T> = T & PageArgs;
@@ -43,14 +45,20 @@ export const registryResolvers = {
     createProduct: (_: unknown, a: { input: unknown }, ctx: GraphQLContext) => createProduct(ctx.deps.db, ctx.access.require('REGISTRY_FULL').orgId, a.input),
     updateProduct: (_: unknown, a: { productKey: string; input: unknown }, ctx: GraphQLContext) => updateProduct(ctx.deps.db, ctx.access.require('REGISTRY_FULL').orgId, a.productKey, a.input),
     deleteProduct: (_: unknown, a: { productKey: string }, ctx: GraphQLContext) => deleteProduct(ctx.deps.db, ctx.access.require('REGISTRY_FULL').orgId, a.productKey),
-    createDevice: async (_: unknown, a: { input: { productKey?: string } }, ctx: GraphQLContext) => {
+    createDevice: async (_: unknown, a: { input: { productKey?: string; attributes?: unknown } }, ctx: GraphQLContext) => {
       const { orgId } = ctx.access.require('REGISTRY_FULL');
       const scope = ctx.access.scope('REGISTRY_FULL');
-      if (!scope.all && !scope.productKeys.includes(a.input.productKey ?? '')) ctx.access.requireDevice('REGISTRY_FULL', { assetId: '', productKey: a.input.productKey ?? '' });
+      const productKey = a.input.productKey ?? '';
+      if (!scope.all && !scope.productKeys.includes(productKey)) ctx.access.requireDevice('REGISTRY_FULL', { assetId: '', productKey });
+      // The device does not exist yet: only a grant on its whole product (or all devices) reaches it.
+      if (setsAttributes(a.input)) requireDeviceData(ctx, 'ASSET_WRITE', { assetId: '', productKey });
       return createDevice(ctx.deps.db, orgId, a.input);
     },
-    updateDevice: async (_: unknown, a: { device: DeviceRef; input: unknown }, ctx: GraphQLContext) => {
-      const orgId = await checkedDevice(ctx, a.device);
+    updateDevice: async (_: unknown, a: { device: DeviceRef; input: { attributes?: unknown } }, ctx: GraphQLContext) => {
+      const { orgId } = ctx.access.require('REGISTRY_FULL');
+      const d = await getDevice(ctx.deps.db, orgId, a.device);
+      ctx.access.requireDevice('REGISTRY_FULL', d);
+      if (setsAttributes(a.input)) requireDeviceData(ctx, 'ASSET_WRITE', d);
       return updateDevice(ctx.deps.db, orgId, a.device, a.input);
     },
     enableDevice: async (_: unknown, a: { device: DeviceRef }, ctx: GraphQLContext) => setDeviceEnabled(ctx.deps.db, await checkedDevice(ctx, a.device), a.device, true),
@@ -71,6 +79,7 @@ export const registryResolvers = {
     product: (d: Device, _: unknown, ctx: GraphQLContext) => ctx.loaders.productById.load(d.productId),
     model: (d: Device, _: unknown, ctx: GraphQLContext) => ctx.loaders.modelById.load(d.modelId),
     attributes: async (d: Device, _: unknown, ctx: GraphQLContext) => {
+      requireDeviceData(ctx, 'ASSET_READ', d);
       const m = await ctx.loaders.attributesByDeviceId.load(d.id);
       return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.value]));
     },
@@ -83,4 +92,19 @@ async function checkedDevice(ctx: GraphQLContext, ref: DeviceRef): Promise<strin
   const d = await getDevice(ctx.deps.db, orgId, ref);
   ctx.access.requireDevice('REGISTRY_FULL', d);
   return orgId;
+}
+
+/** Whether a device input sets attribute values (device data, written under ASSET_WRITE). */
+function setsAttributes(input: { attributes?: unknown } | null | undefined): boolean {
+  const attrs = input?.attributes;
+  return attrs !== null && attrs !== undefined && (typeof attrs !== 'object' || Object.keys(attrs).length > 0);
+}
+
+/**
+ * The data rule on a device reached through the registry: its data needs the data API's
+ * permission on it (ASSET_READ to read, ASSET_WRITE to write), whatever the registry grants.
+ * The caller already sees the device, so a grant that does not reach it is FORBIDDEN.
+ */
+function requireDeviceData(ctx: GraphQLContext, permission: Extract<Permission, 'ASSET_READ' | 'ASSET_WRITE'>, d: { readonly assetId: string; readonly productKey: string }): void {
+  if (!inScope(ctx.access.scope(permission), d)) throw forbidden(d.assetId ? `missing permission ${permission} on device ${d.assetId}` : `missing permission ${permission} on product ${d.productKey}`);
 }
