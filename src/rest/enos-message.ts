@@ -58,12 +58,13 @@ export function parseEnosMessage(text: string): EnosMessage {
 }
 
 /** The device of a `params` item as GraphQL input: assetId, or productKey + deviceKey. */
-export function deviceOfItem(item: Readonly<Record<string, unknown>>, index: number): { assetId: string } | { productKey: string; deviceKey: string } {
+export function deviceOfItem(item: Readonly<Record<string, unknown>>, index: number): { assetId: string; productKey?: string; deviceKey?: string } | { productKey: string; deviceKey: string } {
   const text = (v: unknown) => (typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '');
   const assetId = text(item['assetId']);
-  if (assetId) return { assetId };
   const productKey = text(item['productKey']);
   const deviceKey = text(item['deviceKey']);
+  // Keys given beside an assetId go along: ingest refuses an item whose names disagree.
+  if (assetId) return { assetId, ...(productKey ? { productKey } : {}), ...(deviceKey ? { deviceKey } : {}) };
   if (productKey && deviceKey) return { productKey, deviceKey };
   throw badRequest(`params[${index}]: give assetId, or productKey and deviceKey`);
 }
