@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import { createSpoolDir, releaseSpoolDir } from '../files/spool-dir';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
@@ -117,10 +117,10 @@ export async function readIntegrationParts(req: IncomingMessage, limits: Multipa
   const files: SpooledFile[] = [];
   const dispose = async () => {
     const d = await dir?.catch(() => undefined);
-    if (d) await rm(d, { recursive: true, force: true });
+    if (d) await releaseSpoolDir(d);
   };
   try {
-    const message = await parse(req, limits, log, files, () => (dir ??= mkdtemp(join(limits.tmpDir, 'tributary-enos-'))));
+    const message = await parse(req, limits, log, files, () => (dir ??= createSpoolDir(limits.tmpDir)));
     return { message, files, dispose };
   } catch (e) {
     await dispose();
