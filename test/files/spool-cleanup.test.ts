@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { signTokenRequest } from '../../src/auth/tokens';
 import { createSpoolDir, releaseSpoolDir, removeSpoolLeftovers } from '../../src/files/spool-dir';
 import { TEST_MASTER_KEY } from '../helpers/test-app';
+import { DRIVER } from '../helpers/test-db';
 
 const BIN = resolve(__dirname, '../../bin/tributary.js');
 const root = mkdtempSync(join(tmpdir(), 'tributary-spool-cleanup-'));
@@ -38,7 +39,9 @@ const waitFor = async (cond: () => boolean, ms: number) => {
   return true;
 };
 
-describe('cleaning the upload spool directory', () => {
+// The spool does not depend on the database, and the child services open their own embedded
+// one: run it once, in the PGlite run.
+describe.runIf(DRIVER === 'pglite')('cleaning the upload spool directory', () => {
   it('removes only what dead processes left and never a directory in use', async () => {
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
     const dead = leftover(`tributary-enos-${host}.${deadPid}-aaaaaa`);

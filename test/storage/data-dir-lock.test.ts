@@ -4,11 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TEST_MASTER_KEY } from '../helpers/test-app';
+import { DRIVER } from '../helpers/test-db';
 
-/**
- * Real processes on one embedded data directory: the CLI as users run it (bin/tributary.js),
- * whichever driver the suite runs with, since the lock concerns only the embedded database.
- */
+/** Real processes on one embedded data directory: the CLI as users run it (bin/tributary.js). */
 const BIN = resolve(__dirname, '../../bin/tributary.js');
 const dataDir = mkdtempSync(join(tmpdir(), 'tributary-lock-'));
 const lockFile = join(dataDir, 'pglite.lock');
@@ -56,7 +54,9 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('one process at a time on an embedded data directory', () => {
+// The lock concerns only the embedded database and its child processes open their own: run it
+// once, in the PGlite run.
+describe.runIf(DRIVER === 'pglite')('one process at a time on an embedded data directory', () => {
   it('refuses the CLI and a second service while one serves, and takes over the lock of a killed one', { timeout: 240_000 }, async () => {
     const first = await startService();
     const cli = await runCli(['sa', 'create', '--org', 'default', '--name', 'second-writer', '--grant', 'ASSET_READ']);
