@@ -79,6 +79,11 @@ function findBadLiteral(document: DocumentNode): string | null {
   return found;
 }
 
+/** The first problem of an operation's input (variables, then string literals), or null. */
+export function findBadOperationInput(document: DocumentNode, variables: unknown): string | null {
+  return findBadInput(variables ?? null, 'variables') ?? findBadLiteral(document);
+}
+
 const refuse = (message: string, code: string) => new GraphQLError(message, { extensions: { code, http: { status: 400 } } });
 
 /**
@@ -94,7 +99,7 @@ export function inputGuardPlugin<T extends object>(): ApolloServerPlugin<T> {
           if (operation?.operation === 'subscription') {
             throw refuse('subscriptions are served over WebSocket only: connect a graphql-ws client to the /graphql endpoint (ws:// or wss://)', 'BAD_REQUEST');
           }
-          const bad = findBadInput(request.variables ?? null, 'variables') ?? findBadLiteral(document);
+          const bad = findBadOperationInput(document, request.variables);
           if (bad) throw refuse(bad, ErrorCode.BAD_USER_INPUT);
         },
       };

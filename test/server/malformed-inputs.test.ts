@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MALFORMED_INPUTS, type CorpusContext, type MalformedRequest } from '../fixtures/malformed-inputs';
 import { startTestApp, type Tenant, type TestApp } from '../helpers/test-app';
+import { connectRaw, liveQuery, waitFor } from '../live/live-fixtures';
 import { createSampleDevices } from '../rest/fixtures';
 
 let t: TestApp;
@@ -54,5 +55,23 @@ describe('malformed input is the client\'s mistake: a 4xx with a clear message, 
     // Still serving, and the caller's next ordinary request works.
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
     expect((await t.gql(tenant.token, '{ me { organisation { id } } }')).data?.me.organisation.id).toBe(ctx.orgId);
+  });
+});
+
+describe('malformed input over graphql-ws', () => {
+  it('refuses a NUL in a subscription variable and a document nested too deeply, and keeps the socket serving', async () => {
+    const client = await connectRaw(t.url, tenant.token);
+    try {
+      const nul = client.subscribe('1', liveQuery('measurePointsLive'), { filter: { assetIds: ['a\u0000b'] } });
+      const deep = client.subscribe('2', `subscription { measurePointsLive(filter: ${'{assetIds: ['.repeat(5_000)}${']}'.repeat(5_000)}) { offset } }`);
+      await waitFor(() => nul.errors.length > 0 && deep.errors.length > 0, 'both refusals');
+      expect(nul.errors[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+      expect(nul.errors[0]!.message).toMatch(/variables\.filter\.assetIds\[0\]: .*NUL/);
+      expect(deep.errors[0]).toMatchObject({ extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
+      expect(deep.errors[0]!.message).toMatch(/nested too deeply/);
+      expect(client.closeCode).toBeNull();
+    } finally {
+      client.close();
+    }
   });
 });
