@@ -156,10 +156,15 @@ export function acquireDataDirLock(file: string): DataDirLock {
         setUrl(url) {
           if (heldHere.get(file) !== holder.nonce) return;
           current = { ...current, url };
-          // Replaced atomically: the lock file exists at every moment.
+          // Replaced atomically: the lock file exists at every moment. The URL is only a hint for
+          // the message of a second process, so failing to record it is not an error.
           const tmp = `${file}.${holder.nonce}`;
-          writeExclusive(tmp, JSON.stringify(current));
-          renameSync(tmp, file);
+          try {
+            unlinkQuiet(tmp);
+            if (writeExclusive(tmp, JSON.stringify(current))) renameSync(tmp, file);
+          } catch {
+            unlinkQuiet(tmp);
+          }
         },
       };
     }
