@@ -14,6 +14,7 @@ import { AppError } from './errors';
 import { createLogger } from './log';
 import { createApp } from './server/app';
 import { resolveMasterKey } from './server/secret-key';
+import { DataDirLockedError } from './storage/data-dir-lock';
 import { openDatabase, type Database } from './storage/db';
 import { runMigrations } from './storage/migrate';
 
@@ -142,12 +143,30 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
+/** What a second process on a locked embedded data directory tells its user. */
+function dataDirInUse(err: DataDirLockedError, serving: boolean): string {
+  const url = err.holder?.url ?? 'http://127.0.0.1:4000';
+  const lines = [`tributary: ${err.message}.`, 'Only one process may open the embedded database at a time: a second one would silently lose data.'];
+  if (serving) lines.push('Stop the running service first, or give this one another DATA_DIR (several instances on one database need DATABASE_URL).');
+  else
+    lines.push(
+      'Do this through the running service instead (or stop it first). For example, create a service account over GraphQL',
+      'with the token of an ORG_ADMIN service account (DATA_DIR/bootstrap-credentials.json holds the first one):',
+      `  curl -s ${url}/graphql -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \\`,
+      `    -d '{"query":"mutation { createServiceAccount(name: \\"app\\", grants: [{ permission: ASSET_READ }]) { accessKey secretKey } }"}'`,
+      'See docs/operations.md, "Embedded data directory", for getting $TOKEN and the other commands.',
+    );
+  lines.push(`If no such process runs any more (e.g. on another host), remove ${err.file}.`);
+  return `${lines.join('\n')}\n`;
+}
+
 run(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'invalid configuration', problems: err.problems })}\n`);
+    if (err instanceof DataDirLockedError) process.stderr.write(dataDirInUse(err, process.argv[2] === 'serve'));
+    else if (err instanceof ConfigError) process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'invalid configuration', problems: err.problems })}\n`);
     else if (err instanceof AppError) process.stderr.write(`${JSON.stringify({ level: 'error', code: err.code, msg: err.message })}\n`);
     else process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'command failed', error: err instanceof Error ? err.message : String(err) })}\n`);
     process.exit(1);

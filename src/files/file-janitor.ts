@@ -3,6 +3,7 @@ import type { Logger } from '../log';
 import { files } from '../storage/schema/index';
 import { storeFor } from './file-store';
 import type { FilesDeps } from './file-service';
+import { removeSpoolLeftovers, spoolRoot } from './spool-dir';
 
 /**
  * Removes `pending` files older than `maxAgeS`: uploads whose request failed or whose process
@@ -18,12 +19,23 @@ export async function removeStalePendingFiles(deps: FilesDeps, maxAgeS: number):
   return stale.length;
 }
 
-/** Runs {@link removeStalePendingFiles} every FILE_JANITOR_INTERVAL_MS; returns a stop function. */
+/**
+ * Runs {@link removeStalePendingFiles} every FILE_JANITOR_INTERVAL_MS, and removes the REST
+ * spool directories that dead processes left (spool-dir.ts) at start and on the same period;
+ * returns a stop function.
+ */
 export function startFileJanitor(deps: FilesDeps & { readonly log: Logger }): () => void {
-  const run = () =>
+  const spool = () =>
+    void removeSpoolLeftovers(spoolRoot(deps.config), deps.config.FILE_PENDING_MAX_AGE_S * 1000)
+      .then((n) => n && deps.log.info({ removed: n }, 'upload spool leftovers removed'))
+      .catch((err: unknown) => deps.log.warn({ err }, 'upload spool cleanup failed'));
+  const run = () => {
+    spool();
     void removeStalePendingFiles(deps, deps.config.FILE_PENDING_MAX_AGE_S)
       .then((n) => n && deps.log.info({ removed: n }, 'stale pending files removed'))
       .catch((err: unknown) => deps.log.warn({ err }, 'file janitor failed'));
+  };
+  spool();
   const timer = setInterval(run, deps.config.FILE_JANITOR_INTERVAL_MS);
   timer.unref();
   return () => clearInterval(timer);

@@ -14,6 +14,7 @@ import { refusal, type ItemError } from './item-errors';
 import type { CompiledModel, ModelCache } from './model-cache';
 import type { IngestPipeline } from './pipeline';
 import { isItemError, resolveDevices, type IngestDevice, type ItemDeviceRef } from './resolve-devices';
+import { dropSuperseded, type SupersededValue } from './superseded';
 import type { Channel, FileRecord, IngestBatch } from './types';
 import { eventParamsSpec, mapFileValues, validateItem, type IngestKind, type RawItem, type ValidItem } from './validate-items';
 
@@ -52,6 +53,8 @@ export interface IngestResult {
   readonly accepted: number;
   readonly rejected: number;
   readonly errors: readonly ItemError[];
+  /** Values that a later item of the request replaced (not stored, not counted in `accepted`). */
+  readonly superseded: readonly SupersededValue[];
   readonly files: readonly StoredFileInfo[];
 }
 
@@ -157,6 +160,7 @@ async function ingestOnce(deps: IngestDeps, access: Access, req: IngestRequest):
   await checkFileRefs(db, caller.orgId, valid, errors, names);
   const sortErrors = () => errors.sort((a, b) => a.index - b.index);
   if (errors.length && req.mode === 'ALL_OR_NOTHING') throw refusal(sortErrors());
+  const superseded = dropSuperseded([...valid.values()]);
 
   // Files stream in request order (a multipart body delivers them one after the other).
   const staged = new Map<string, StagedFile>();
@@ -218,6 +222,7 @@ async function ingestOnce(deps: IngestDeps, access: Access, req: IngestRequest):
       accepted,
       rejected: errors.length,
       errors: sortErrors(),
+      superseded,
       files: [...staged.values()].map((s) => ({ name: s.name, uri: s.uri, sizeBytes: s.sizeBytes, md5: s.md5 })),
     };
   } catch (e) {

@@ -101,6 +101,12 @@ export async function resolveDevices(db: DbOrTx, access: Access, orgId: string, 
     }
     if (denied === 'DEVICE_NOT_FOUND') return { index, identifier: null, code: 'DEVICE_NOT_FOUND', reason: `${name} not found` };
     if (denied) return { index, identifier: null, code: 'FORBIDDEN', reason: `missing permission ${permission} on ${name}` };
+    // An item naming its device twice must name one device: checked only once the caller may see
+    // the device, so that the answer tells nothing about devices out of reach.
+    if (r.assetId && ((r.productKey && r.productKey !== device.productKey) || (r.deviceKey && r.deviceKey !== device.deviceKey))) {
+      const keys = [r.productKey && `productKey ${r.productKey}`, r.deviceKey && `deviceKey ${r.deviceKey}`].filter(Boolean).join(' and ');
+      return { index, identifier: null, code: 'BAD_ITEM', reason: `${name} and ${keys} name different devices: name the device once, or consistently` };
+    }
     if (!device.enabled) return { index, identifier: null, code: 'DEVICE_DISABLED', reason: `${name} is disabled` };
     return device;
   });

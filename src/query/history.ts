@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Access } from '../auth/permissions';
 import { badInput } from '../errors';
+import { QUALITY_MAX } from '../model/validate-value';
 import { queryRows, type DbOrTx } from '../storage/db';
 import { checkFirst, decodeKeyCursor, encodeKeyCursor, toPage, type Page } from './cursor';
 import type { PointValue } from './latest';
@@ -17,6 +18,17 @@ export interface HistoryLimits {
   readonly maxPageRows: number;
   /** QUERY_MAX_SERIES */
   readonly maxSeries: number;
+}
+
+/** Most quality codes one history query may filter on (there are few distinct codes). */
+export const HISTORY_MAX_QUALITIES = 100;
+
+/** Quality codes are stored as smallint, 0 to QUALITY_MAX, as ingest accepts them. */
+function checkQualities(qualities: readonly number[] | null | undefined): void {
+  if (!qualities) return;
+  if (qualities.length > HISTORY_MAX_QUALITIES) throw badInput(`qualities lists at most ${HISTORY_MAX_QUALITIES} codes; this one lists ${qualities.length}`, { max: HISTORY_MAX_QUALITIES, requested: qualities.length });
+  const bad = qualities.findIndex((q) => !Number.isInteger(q) || q < 0 || q > QUALITY_MAX);
+  if (bad >= 0) throw badInput(`qualities[${bad}]: a quality code is an integer 0-${QUALITY_MAX}, not ${qualities[bad]}`);
 }
 
 /** Arguments of {@link getPointHistory}. */
@@ -150,6 +162,7 @@ export async function getPointHistory(db: DbOrTx, access: Access, limits: Histor
   checkRange(args.from, args.to);
   const limit = checkFirst(args.first, limits.maxPageRows, 1000);
   const after = args.after ? (decodeKeyCursor('pv', 3, args.after) as unknown as HistoryKey) : null;
+  checkQualities(args.qualities);
   if (!args.points.length) throw badInput('name at least one measurement point');
   const devs = await selectDevices(db, access, args.devices);
   const series = pairSeries(devs, await deviceFeatures(db, devs, 'MEASUREPOINT', models), args.points, 'measurement point');

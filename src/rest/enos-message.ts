@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { findBadInput } from '../server/input-guard';
 import { badRequest } from './envelope';
 
 /** The integration actions (the `action` query parameter) and what each carries. */
@@ -49,6 +50,9 @@ export function parseEnosMessage(text: string): EnosMessage {
     throw badRequest('the enos-message part is not valid JSON');
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw badRequest('the enos-message part must be a JSON object');
+  // Before any recursive walk of the payload (and before text reaches PostgreSQL).
+  const bad = findBadInput(json, 'enos-message');
+  if (bad) throw badRequest(`invalid enos-message: ${bad}`);
   const parsed = messageSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -58,12 +62,13 @@ export function parseEnosMessage(text: string): EnosMessage {
 }
 
 /** The device of a `params` item as GraphQL input: assetId, or productKey + deviceKey. */
-export function deviceOfItem(item: Readonly<Record<string, unknown>>, index: number): { assetId: string } | { productKey: string; deviceKey: string } {
+export function deviceOfItem(item: Readonly<Record<string, unknown>>, index: number): { assetId: string; productKey?: string; deviceKey?: string } | { productKey: string; deviceKey: string } {
   const text = (v: unknown) => (typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '');
   const assetId = text(item['assetId']);
-  if (assetId) return { assetId };
   const productKey = text(item['productKey']);
   const deviceKey = text(item['deviceKey']);
+  // Keys given beside an assetId go along: ingest refuses an item whose names disagree.
+  if (assetId) return { assetId, ...(productKey ? { productKey } : {}), ...(deviceKey ? { deviceKey } : {}) };
   if (productKey && deviceKey) return { productKey, deviceKey };
   throw badRequest(`params[${index}]: give assetId, or productKey and deviceKey`);
 }
@@ -74,12 +79,17 @@ export function deviceOfItem(item: Readonly<Record<string, unknown>>, index: num
  * reference is valid for its feature is the ingest mutation's decision.
  */
 export function collectLocalRefs(value: unknown, into: Set<string>): Set<string> {
-  if (typeof value === 'string') {
-    if (value.startsWith('local://')) into.add(value.slice('local://'.length));
-  } else if (Array.isArray(value)) {
-    for (const v of value) collectLocalRefs(v, into);
-  } else if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) collectLocalRefs(v, into);
+  // Iterative: the payload's depth is the client's choice.
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (v.startsWith('local://')) into.add(v.slice('local://'.length));
+    } else if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+    } else if (v && typeof v === 'object') {
+      for (const x of Object.values(v)) stack.push(x);
+    }
   }
   return into;
 }

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
 import { Upload } from 'graphql-upload-minimal';
+import { spoolRoot } from '../files/spool-dir';
 import type { Route, RouteContext } from '../server/routes';
 import { collectLocalRefs, deviceOfItem, INTEGRATION_ACTIONS, isIntegrationAction, parseEnosMessage, type EnosMessage, type IntegrationAction } from './enos-message';
 import { badRequest, EnosCode, enosErrorOf, sendEnvelope } from './envelope';
@@ -82,7 +82,7 @@ async function handleIntegration(req: IncomingMessage, res: ServerResponse, rc: 
       messageMaxBytes: config.ENOS_MESSAGE_MAX_BYTES,
       fileMaxBytes: config.UPLOAD_MAX_BYTES,
       maxFiles: config.UPLOAD_MAX_FILES,
-      tmpDir: config.UPLOAD_TMP_DIR ?? tmpdir(),
+      tmpDir: spoolRoot(config),
     }, rc.log);
     const variables = buildIngestVariables(action, parseEnosMessage(parts.message), parts.files);
     const outcome = await rc.deps.executeGraphQL(DOCUMENTS[action], variables, access, rc.requestId);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import { createSpoolDir, releaseSpoolDir } from '../files/spool-dir';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
@@ -117,10 +117,10 @@ export async function readIntegrationParts(req: IncomingMessage, limits: Multipa
   const files: SpooledFile[] = [];
   const dispose = async () => {
     const d = await dir?.catch(() => undefined);
-    if (d) await rm(d, { recursive: true, force: true });
+    if (d) await releaseSpoolDir(d);
   };
   try {
-    const message = await parse(req, limits, log, files, () => (dir ??= mkdtemp(join(limits.tmpDir, 'tributary-enos-'))));
+    const message = await parse(req, limits, log, files, () => (dir ??= createSpoolDir(limits.tmpDir)));
     return { message, files, dispose };
   } catch (e) {
     await dispose();
@@ -242,10 +242,20 @@ async function spool(
   tempDir: () => Promise<string>,
   seq: number,
 ): Promise<SpooledFile> {
+  // The part's own stream fails when the body ends inside it (a truncated or malformed body):
+  // the client's mistake. A failure of the temporary file (disk full) stays a server error.
+  // Listened to at once: the body may end while the directory is being created.
+  let cut: Error | undefined;
+  stream.once('error', (e: Error) => (cut = e));
   // busboy waits (backpressure) while the temporary directory is created.
   const path = join(await tempDir(), `part-${seq}`);
   const tap = md5Tap(limits.fileMaxBytes);
-  await pipeline(stream, tap, createWriteStream(path, { flags: 'wx' }));
+  try {
+    await pipeline(stream, tap, createWriteStream(path, { flags: 'wx' }));
+  } catch (e) {
+    if (cut) throw badRequest(`malformed multipart body: it ends inside the enos-file part ${name} (${cut.message})`);
+    throw e;
+  }
   if (tap.over || stream.truncated) throw tooLarge(`file ${name}`, limits.fileMaxBytes);
   const md5 = tap.md5();
   checkContentMd5(partHeaders?.['content-md5']?.[0], md5, name);

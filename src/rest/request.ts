@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Access } from '../auth/permissions';
 import { authenticate, tokenFromHeaders } from '../server/authenticate';
+import { badText } from '../server/input-guard';
 import type { RouteContext } from '../server/routes';
 import { EnosCode, EnosError, badRequest } from './envelope';
 
@@ -15,7 +16,10 @@ const TOKEN_INVALID = 1203;
  */
 export function queryParam(url: URL, name: string): string | undefined {
   const v = url.searchParams.get(name);
-  return v === null || v.trim() === '' ? undefined : v.trim();
+  if (v === null || v.trim() === '') return undefined;
+  const why = badText(v);
+  if (why) throw badRequest(`Invalid Argument ${name}: ${why}`);
+  return v.trim();
 }
 
 /**

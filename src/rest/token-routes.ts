@@ -21,8 +21,6 @@ function tokenRoute(path: string, refresh: boolean): Route {
       const ipKey = `ip:${clientAddress(req)}`;
       let parsed: TokenRequest | undefined;
       try {
-        const wait = deps.tokenFailures.retryAfterS(ipKey);
-        if (wait > 0) return reply(res, TokenStatus.INVALID_PARAMETER, 'too many failed token requests; retry later', null, 429, { 'retry-after': String(wait) });
         let body: unknown;
         try {
           const raw = await readBody(req, TOKEN_BODY_MAX_BYTES);
@@ -31,16 +29,18 @@ function tokenRoute(path: string, refresh: boolean): Route {
           throw new TokenError(TokenStatus.INVALID_PARAMETER, 'body must be a JSON object');
         }
         parsed = parseTokenRequest(body, refresh);
-        const keyWait = deps.tokenFailures.retryAfterS(`ak:${parsed.appKey}`);
-        if (keyWait > 0) return reply(res, TokenStatus.INVALID_PARAMETER, 'too many failed token requests; retry later', null, 429, { 'retry-after': String(keyWait) });
+        // NOTE: the signature is verified before any throttle is consulted: a correct one always
+        // succeeds, however many failures others caused for this AccessKey or this address.
+        // Only failures are throttled; secrets are 192-bit random, so answering a throttled
+        // failure after verifying it tells a guesser nothing useful.
         const issued = await (refresh ? refreshToken : getToken)(deps.db, deps.box, deps.tokenSettings, parsed);
         rc.log.info({ appKey: parsed.appKey, refresh }, 'token issued');
         return reply(res, TokenStatus.OK, 'SUCCESS', issued);
       } catch (e) {
         if (e instanceof TokenError) {
-          deps.tokenFailures.recordFailure(ipKey);
-          if (parsed) deps.tokenFailures.recordFailure(`ak:${parsed.appKey}`);
-          rc.log.warn({ status: e.status, appKey: parsed?.appKey, reason: e.message }, 'token refused');
+          const wait = deps.tokenFailures.recordFailure(parsed ? [ipKey, `ak:${parsed.appKey}`] : [ipKey]);
+          rc.log.warn({ status: e.status, appKey: parsed?.appKey, reason: e.message, throttled: wait > 0 }, 'token refused');
+          if (wait > 0) return reply(res, TokenStatus.INVALID_PARAMETER, 'too many failed token requests; retry later', null, 429, { 'retry-after': String(wait) });
           return reply(res, e.status, e.message, null);
         }
         rc.log.error({ err: e }, 'token request failed');

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Access } from '../auth/permissions';
 import { toSafeError } from '../errors';
 import { getDevicesByAssetIds } from '../registry/devices';
+import { findBadInput } from '../server/input-guard';
 import { readBody, sendJson } from '../server/http-util';
 import type { Route, RouteContext } from '../server/routes';
 import { EnosError, TsdbCode, type GraphQLErrorLike } from './envelope';
@@ -76,6 +77,8 @@ export function tsdbRoute(path: string, run: (call: TsdbCall) => Promise<Record<
           throw tsdbBad('the request body must be a JSON object');
         }
         if (!body || typeof body !== 'object' || Array.isArray(body)) throw tsdbBad('the request body must be a JSON object');
+        const bad = findBadInput(body, 'body');
+        if (bad) throw tsdbBad(bad);
         const timezones = async (assetIds: readonly string[]) => {
           const found = await getDevicesByAssetIds(rc.deps.db, orgId, assetIds);
           const m = new Map(found.map((d) => [d.assetId, d.timezone]));

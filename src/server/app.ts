@@ -145,6 +145,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       });
       const addr = server.address() as AddressInfo;
       app.url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address}:${addr.port}`;
+      database.dataDirLock?.setUrl(app.url);
       log.info({ url: app.url, port: addr.port }, 'listening');
       return app.url;
     },

@@ -8,6 +8,7 @@ import { AppError, ErrorCode, findAppError } from '../errors';
 import { createContext, type GraphQLContext } from '../graphql/context';
 import { authenticate, tokenConfirmation, tokenFromHeaders } from './authenticate';
 import { parseJsonBody, readBody, sendJson } from './http-util';
+import { documentTooDeep, MAX_DOCUMENT_NESTING } from './input-guard';
 import { operationKind } from './operation-kind';
 import type { RouteContext } from './routes';
 
@@ -56,6 +57,10 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
     const status = app?.status ?? ((e as { status?: number }).status === 413 ? 413 : 400);
     const code = app?.code ?? (status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_USER_INPUT);
     return sendJson(res, status, { errors: [{ message: app?.message ?? (e as Error).message, extensions: { code } }] });
+  }
+  const query = req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : rc.url.searchParams.get('query');
+  if (typeof query === 'string' && documentTooDeep(query)) {
+    return sendJson(res, 400, { errors: [{ message: `the document is nested too deeply (more than ${MAX_DOCUMENT_NESTING} levels of braces, brackets or parentheses)`, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }] });
   }
   const headers = new HeaderMap();
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);

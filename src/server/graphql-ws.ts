@@ -10,6 +10,7 @@ import { createContext } from '../graphql/context';
 import { authenticate, tokenFromConnectionParams } from './authenticate';
 import type { AppDeps } from './deps';
 import { formatGraphQLError } from './apollo';
+import { documentTooDeep, findBadOperationInput, MAX_DOCUMENT_NESTING } from './input-guard';
 import { createQueryLimitsRule, type QueryLimits } from './query-limits';
 
 /** Parsed and validated documents kept for reuse (oldest evicted first). */
@@ -74,6 +75,7 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
       onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
         let document = documents.get(payload.query);
         if (!document) {
+          if (documentTooDeep(payload.query)) return [new GraphQLError(`the document is nested too deeply (more than ${MAX_DOCUMENT_NESTING} levels of braces, brackets or parentheses)`, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
           try {
             document = parse(payload.query);
           } catch (e) {
@@ -86,6 +88,8 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
         }
         const access = accessOf.get(ctx.extra.socket);
         if (!access) return [new GraphQLError('not authenticated', { extensions: { code: 'UNAUTHENTICATED' } })];
+        const bad = findBadOperationInput(document, payload.variables);
+        if (bad) return [new GraphQLError(bad, { extensions: { code: 'BAD_USER_INPUT' } })];
         return {
           schema,
           document,

@@ -5,6 +5,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock';
 import { withPreparedStatements } from './prepared-statements';
 import * as schema from './schema/index';
 
@@ -25,6 +26,8 @@ export interface Database {
   readonly client: DriverClient;
   /** True when TimescaleDB is installed in this database (set after migrations). */
   timescale: boolean;
+  /** The lock on an embedded data directory, held until {@link close} (data-dir-lock.ts). */
+  readonly dataDirLock?: DataDirLock;
   close(): Promise<void>;
 }
 
@@ -55,10 +58,34 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       close: () => client.end({ timeout: 5 }),
     };
   }
-  if (!opts.dataDir.startsWith('memory://')) mkdirSync(opts.dataDir, { recursive: true });
-  const pg = await PGlite.create(opts.dataDir.startsWith('memory://') ? undefined : opts.dataDir);
+  if (opts.dataDir.startsWith('memory://')) {
+    const pg = await PGlite.create();
+    return { db: drizzlePglite({ client: pg, schema }) as unknown as Db, client: { kind: 'pglite', pg }, timescale: false, close: () => pg.close() };
+  }
+  mkdirSync(opts.dataDir, { recursive: true });
+  // Taken before PGlite reads the directory: a second process must not even load a copy.
+  const lock = acquireDataDirLock(`${opts.dataDir.replace(/[\\/]+$/, '')}.lock`);
+  let pg: PGlite;
+  try {
+    pg = await PGlite.create(opts.dataDir);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   const db = drizzlePglite({ client: pg, schema }) as unknown as Db;
-  return { db, client: { kind: 'pglite', pg }, timescale: false, close: () => pg.close() };
+  return {
+    db,
+    client: { kind: 'pglite', pg },
+    timescale: false,
+    dataDirLock: lock,
+    close: async () => {
+      try {
+        await pg.close();
+      } finally {
+        lock.release();
+      }
+    },
+  };
 }
 
 /** Runs raw SQL and returns its rows, whichever driver runs it. */

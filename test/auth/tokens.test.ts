@@ -168,6 +168,40 @@ describe('the EnOS token service', () => {
   });
 });
 
+describe('throttling of failed token requests', () => {
+  it('throttles 50 bad signatures for one AccessKey while its owner still gets a token from the same address', async () => {
+    const strict = await startTestApp({ TOKEN_FAILURES_PER_MIN: '20' });
+    try {
+      const owner = await strict.tenant('o-throttle', [{ permission: 'ASSET_READ' }]);
+      const neighbour = await strict.tenant('o-throttle', [{ permission: 'ASSET_READ' }]);
+      const get = async (body: unknown) => {
+        const res = await fetch(`${strict.url}/apim-token-service/v2.0/token/get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        return { http: res.status, body: (await res.json()) as TokenReply, headers: res.headers };
+      };
+      const bad: { http: number; body: TokenReply; headers: Headers }[] = [];
+      for (let i = 0; i < 50; i++) bad.push(await get(signed(owner.accessKey, 'sk-wrong', Date.now() + i)));
+      expect(bad.slice(0, 20).every((r) => r.http === 200 && r.body.status === 1003)).toBe(true);
+      const throttled = bad.slice(20);
+      expect(throttled.every((r) => r.http === 429 && r.body.status !== 0 && Number(r.headers.get('retry-after')) > 0 && Number(r.headers.get('retry-after')) <= 60)).toBe(true);
+
+      // The owner, behind the same address, is not locked out; nor is a neighbour on that address.
+      const ok = await get(signed(owner.accessKey, owner.secretKey));
+      expect(ok.http).toBe(200);
+      expect(ok.body.status).toBe(0);
+      expect(ok.body.data?.accessToken).toMatch(/^tok-/);
+      const other = await get(signed(neighbour.accessKey, neighbour.secretKey, Date.now() + 1));
+      expect([other.http, other.body.status]).toEqual([200, 0]);
+
+      // Failures stay throttled.
+      const again = await get(signed(owner.accessKey, 'sk-wrong', Date.now() + 99));
+      expect(again.http).toBe(429);
+      expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
 describe('service account administration', () => {
   it('creates an SA whose secret is shown once and stored only encrypted', async () => {
     const r = await t.gql(admin.token, 'mutation { createServiceAccount(name: "app", grants: [{ permission: ASSET_READ, productKeys: ["pk1"] }]) { accessKey secretKey serviceAccount { name enabled grants { permission productKeys assetIds } } } }');
