@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getToken, parseTokenRequest, refreshToken, TokenError, TokenStatus, type TokenRequest } from '../auth/tokens';
+import { databaseUnavailable, isDatabaseUnavailable } from '../errors';
 import { readBody, sendJson, clientAddress } from '../server/http-util';
 import type { Route, RouteContext } from '../server/routes';
 
@@ -43,6 +44,7 @@ function tokenRoute(path: string, refresh: boolean): Route {
           rc.log.warn({ status: e.status, appKey: parsed?.appKey, reason: e.message }, 'token refused');
           return reply(res, e.status, e.message, null);
         }
+        if (isDatabaseUnavailable(e)) return reply(res, TokenStatus.INTERNAL, databaseUnavailable().message, null, 503);
         rc.log.error({ err: e }, 'token request failed');
         return reply(res, TokenStatus.INTERNAL, 'internal error', null, 500);
       }

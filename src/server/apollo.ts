@@ -1,10 +1,11 @@
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { ErrorCode, findAppError, toSafeError } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
 import type { Logger } from '../log';
+import { RETRY_AFTER_S } from './http-util';
 import { createQueryLimitsRule, type QueryLimits } from './query-limits';
 
 /** Codes that GraphQL itself or Apollo produce for client mistakes; kept as they are. */
@@ -33,6 +34,30 @@ export function formatGraphQLError(log: Logger) {
   };
 }
 
+/** HTTP status of a response whose first error says the request may succeed later. */
+const RETRYABLE_STATUS: Readonly<Record<string, number>> = { [ErrorCode.RATE_LIMITED]: 429, [ErrorCode.SERVICE_UNAVAILABLE]: 503 };
+
+/**
+ * Answers an operation that failed because of load or an unreachable database with HTTP 429 or
+ * 503 and Retry-After, as the REST shim does, so that clients and proxies back off and retry.
+ */
+const retryableStatusPlugin: ApolloServerPlugin<GraphQLContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        if (response.body.kind !== 'single') return;
+        for (const e of response.body.singleResult.errors ?? []) {
+          const status = RETRYABLE_STATUS[String(e.extensions?.['code'])];
+          if (!status) continue;
+          response.http.status = status;
+          response.http.headers.set('retry-after', String(RETRY_AFTER_S));
+          return;
+        }
+      },
+    };
+  },
+};
+
 /** Creates (but does not start) the Apollo server over the shared schema. */
 export function createApollo(schema: GraphQLSchema, log: Logger, limits: QueryLimits): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
@@ -41,10 +66,12 @@ export function createApollo(schema: GraphQLSchema, log: Logger, limits: QueryLi
     introspection: true,
     includeStacktraceInErrorResponses: false,
     validationRules: [createQueryLimitsRule(limits)],
+    // Bounds the cost of parsing one document before validation sees it.
+    parseOptions: { maxTokens: limits.maxTokens },
     formatError: formatGraphQLError(log),
     // PERF: the implicit cache-control plugin hooks every field resolution (willResolveField), which
     // dominates bulk reads; nothing here uses @cacheControl or Apollo's reporting.
-    plugins: [ApolloServerPluginCacheControlDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled()],
+    plugins: [retryableStatusPlugin, ApolloServerPluginCacheControlDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled()],
     logger: {
       debug: (m) => log.debug({ component: 'apollo', detail: String(m) }, 'apollo'),
       info: (m) => log.debug({ component: 'apollo', detail: String(m) }, 'apollo'),

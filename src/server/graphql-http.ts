@@ -9,6 +9,7 @@ import { createContext, type GraphQLContext } from '../graphql/context';
 import { authenticate, tokenConfirmation, tokenFromHeaders } from './authenticate';
 import { parseJsonBody, readBody, sendJson } from './http-util';
 import { operationKind } from './operation-kind';
+import { checkDocumentSize, type QueryLimits } from './query-limits';
 import type { RouteContext } from './routes';
 
 function unauthenticatedError(message: string): GraphQLError {
@@ -19,7 +20,7 @@ function unauthenticatedError(message: string): GraphQLError {
  * Serves GraphQL over HTTP (GET and POST, JSON and multipart uploads) through Apollo's
  * framework-neutral entry point. Every request needs a valid token (HTTP 401 otherwise).
  */
-export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
+export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, req: IncomingMessage, res: ServerResponse, rc: RouteContext, limits: QueryLimits): Promise<void> {
   const { deps } = rc;
   const contentType = String(req.headers['content-type'] ?? '');
   const multipart = contentType.startsWith('multipart/form-data');
@@ -56,6 +57,12 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
     const status = app?.status ?? ((e as { status?: number }).status === 413 ? 413 : 400);
     const code = app?.code ?? (status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_USER_INPUT);
     return sendJson(res, status, { errors: [{ message: app?.message ?? (e as Error).message, extensions: { code } }] });
+  }
+  try {
+    checkDocumentSize(req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : rc.url.searchParams.get('query'), limits);
+  } catch (e) {
+    const app = findAppError(e)!;
+    return sendJson(res, app.status, { errors: [{ message: app.message, extensions: { code: app.code } }] });
   }
   const headers = new HeaderMap();
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);

@@ -36,6 +36,8 @@ export interface OpenOptions {
   readonly dataDir: string;
   /** Pool size for postgres.js. */
   readonly poolMax: number;
+  /** Longest wait for a new postgres.js connection, in ms. Default 3000. */
+  readonly connectTimeoutMs?: number;
 }
 
 /** Opens postgres.js to `url`, or PGlite under `dataDir`, behind one drizzle handle. */
@@ -43,6 +45,8 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.url) {
     const client = postgres(opts.url, {
       max: opts.poolMax,
+      // A database that does not answer fails the request within this time instead of holding it for postgres.js's 30 s default.
+      connect_timeout: (opts.connectTimeoutMs ?? 3_000) / 1000,
       onnotice: () => {},
       // NOTE: bigint/numeric stay strings; timestamps come back as Date. Custom plans: see prepared-statements.ts.
       connection: { application_name: 'tributary', plan_cache_mode: 'force_custom_plan' },
