@@ -4,16 +4,26 @@ import { GraphQLError } from 'graphql';
 import { processRequest } from 'graphql-upload-minimal';
 import { Access } from '../auth/permissions';
 import { Speculation } from '../auth/speculation';
-import { AppError, ErrorCode, findAppError } from '../errors';
+import { AppError, databaseUnavailable, ErrorCode, findAppError, isDatabaseUnavailable } from '../errors';
 import { createContext, type GraphQLContext } from '../graphql/context';
 import { authenticate, tokenConfirmation, tokenFromHeaders } from './authenticate';
-import { parseJsonBody, readBody, sendJson } from './http-util';
+import { parseJsonBody, readBody, RETRY_AFTER_S, sendJson } from './http-util';
 import { operationKind } from './operation-kind';
 import { checkDocumentSize, type QueryLimits } from './query-limits';
 import type { RouteContext } from './routes';
 
 function unauthenticatedError(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
+}
+
+/**
+ * A context that failed because the database is unreachable becomes 503 with Retry-After (Apollo
+ * answers any other context failure with 500, before its plugins run).
+ */
+function unavailableContext(e: unknown): never {
+  if (!isDatabaseUnavailable(e)) throw e;
+  const headers = new HeaderMap([['retry-after', String(RETRY_AFTER_S)]]);
+  throw new GraphQLError(databaseUnavailable().message, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, http: { status: 503, headers } } });
 }
 
 /**
@@ -69,7 +79,7 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
   // processRequest already consumed the multipart body; Apollo sees a JSON operation.
   if (multipart) headers.set('content-type', 'application/json');
   const method = (req.method ?? 'GET').toUpperCase();
-  const execute = (context: () => Promise<GraphQLContext>) => apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method, headers, search: rc.url.search, body }, context });
+  const execute = (context: () => Promise<GraphQLContext>) => apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method, headers, search: rc.url.search, body }, context: () => context().catch(unavailableContext) });
   const confirmedContext = async (): Promise<GraphQLContext> => {
     const pending = checkToken();
     if (!pending) throw unauthenticatedError('a valid access token is required (Authorization: Bearer <token> or apim-accesstoken)');
