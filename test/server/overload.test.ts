@@ -155,4 +155,12 @@ describe('GraphQL document limits', () => {
     expect(r.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
     expect(r.errors?.[0]?.message).toMatch(/500 tokens/);
   });
+
+  it('answers an empty document with 400, not 500', async () => {
+    // Twice: the second request meets the cached operation kind of the first.
+    for (let i = 0; i < 2; i++) {
+      const r = await t.gql(tenant.token, '');
+      expect(r.status).toBe(400);
+    }
+  });
 });
