@@ -63,6 +63,8 @@ try {
   figure('ready after a database restart', `${f1(restartS)} s`, restartS <= 5);
   const term = await readyAfterTerminations(target(service), cluster, scale.terminations, 300, Date.UTC(2026, 2, 1));
   figure(`ready after backends terminated ${scale.terminations} times`, `${f1(term.seconds)} s (5xx other than 503 meanwhile: ${term.other5xx} of ${term.responses})`, term.seconds <= 5 && term.other5xx === 0);
+  figure('service process alive after the database restart and terminations', service.exited() === null ? 'yes' : `no (exited: ${service.exited()})`, service.exited() === null);
+  if (service.exited() !== null) service = await start();
   await readyAfterRestart(target(service), cluster);
   const wide = await wideQuerySeconds(target(service));
   figure('50-alias latest query after restarts', `${wide.seconds.toFixed(2)} s${wide.ok ? '' : ' (failed)'}`, wide.ok && wide.seconds < 5);
