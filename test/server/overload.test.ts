@@ -84,6 +84,20 @@ describe('connection hygiene', () => {
     expect(ms).toBeLessThan(3_000);
   });
 
+  it('keeps an idle keep-alive connection open past the headers and idle timeouts (keepAliveTimeout governs it)', async () => {
+    const s = await open();
+    const ask = () =>
+      new Promise<string>((resolve) => {
+        s.once('data', (d: Buffer) => resolve(d.toString()));
+        s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+    expect(await ask()).toMatch(/^HTTP\/1\.1 200/);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(s.destroyed).toBe(false);
+    expect(await ask()).toMatch(/^HTTP\/1\.1 200/);
+    s.destroy();
+  });
+
   it('closes a request whose body stalls for HTTP_IDLE_TIMEOUT_MS', async () => {
     const s = await holdSlot();
     const ms = await closedWithin(s, 5_000);
