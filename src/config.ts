@@ -70,6 +70,12 @@ const envSchema = z.object({
   GRAPHQL_MAX_DOCUMENT_BYTES: int(65_536, 256, 16 * 1024 * 1024),
   /** Most lexical tokens in one GraphQL document; parsing stops there. Default 10000. */
   GRAPHQL_MAX_TOKENS: int(10_000, 100, 10_000_000),
+  /** Longest run of one SQL statement of ingest, registry and housekeeping (PostgreSQL statement_timeout); 0 disables. Default 30000 ms. */
+  DB_STATEMENT_TIMEOUT_MS: int(30_000, 0, 3_600_000),
+  /** Longest run of one SQL statement of a data query (history, aggregates, latest values, events, files); the query then fails with QUERY_TOO_COMPLEX. Default 10000 ms. */
+  QUERY_STATEMENT_TIMEOUT_MS: int(10_000, 0, 3_600_000),
+  /** PostgreSQL connections per instance for data queries, besides DB_POOL_MAX (their own pool, with QUERY_STATEMENT_TIMEOUT_MS). Default 5. */
+  DB_QUERY_POOL_MAX: int(5, 1, 500),
   /** Longest wait for a new PostgreSQL connection before the request fails with 503. Default 3000 ms. */
   DB_CONNECT_TIMEOUT_MS: int(3_000, 100, 120_000),
   /** Largest JSON request body accepted (GraphQL and REST JSON). Default 16 MiB. */

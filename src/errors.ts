@@ -116,6 +116,18 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return false;
 }
 
+const STATEMENT_TIMEOUT_MESSAGE = 'the query ran longer than its time budget; ask for a shorter time range, fewer devices or points, or a coarser interval';
+
+/** Whether `err` (or its cause) is PostgreSQL's query_canceled, which statement_timeout raises. */
+export function isStatementTimeout(err: unknown): boolean {
+  let cur: unknown = err;
+  for (let i = 0; i < 8 && cur && typeof cur === 'object'; i++) {
+    if ((cur as { code?: unknown }).code === '57014') return true;
+    cur = (cur as { originalError?: unknown; cause?: unknown }).originalError ?? (cur as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** The error a client sees while the database is unreachable (HTTP 503 with Retry-After). */
 export const databaseUnavailable = () => new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'the database is unavailable; retry later');
 
@@ -124,6 +136,7 @@ export function toSafeError(err: unknown, log: ErrorLogger): { code: ErrorCode; 
   const app = findAppError(err);
   if (app) return app.details ? { code: app.code, message: app.message, details: app.details } : { code: app.code, message: app.message };
   if (isDatabaseUnavailable(err)) return { code: ErrorCode.SERVICE_UNAVAILABLE, message: databaseUnavailable().message };
+  if (isStatementTimeout(err)) return { code: ErrorCode.QUERY_TOO_COMPLEX, message: STATEMENT_TIMEOUT_MESSAGE };
   const errorId = randomUUID();
   log.error({ err, errorId }, 'internal error');
   return { code: ErrorCode.INTERNAL_SERVER_ERROR, message: `Internal error (id: ${errorId})`, errorId };

@@ -2,7 +2,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
-import { databaseUnavailable, ErrorCode, findAppError, isDatabaseUnavailable, toSafeError } from '../errors';
+import { databaseUnavailable, ErrorCode, findAppError, isDatabaseUnavailable, isStatementTimeout, toSafeError } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
 import type { Logger } from '../log';
 import { RETRY_AFTER_S } from './http-util';
@@ -22,6 +22,10 @@ export function formatGraphQLError(log: Logger) {
     if (app) return { ...base, message: app.message, extensions: { code: app.code, ...(app.details ? { details: app.details } : {}) } };
     if (formatted.extensions?.['queryLimit']) return { ...base, extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } };
     if (isDatabaseUnavailable(error)) return { ...base, message: databaseUnavailable().message, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } };
+    if (isStatementTimeout(error)) {
+      const safe = toSafeError(error, log);
+      return { ...base, message: safe.message, extensions: { code: safe.code } };
+    }
     const original = unwrapResolverError(error);
     const code = formatted.extensions?.code;
     if (original instanceof GraphQLError && typeof original.extensions?.code === 'string' && CLIENT_CODES.has(original.extensions.code)) {

@@ -92,7 +92,11 @@ export interface CreateAppOptions {
 export async function createApp(config: Config, opts: CreateAppOptions = {}): Promise<App> {
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
   const box = createSecretBox(resolveMasterKey(config));
-  const database = opts.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATABASE_URL ? '' : `${config.DATA_DIR}/pglite`, poolMax: config.DB_POOL_MAX, connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS }));
+  const database = opts.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATABASE_URL ? '' : `${config.DATA_DIR}/pglite`, poolMax: config.DB_POOL_MAX, connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS }));
+  // Data queries get a pool of their own with a shorter statement timeout, so that one expensive
+  // query ends within its budget and cannot hold the connections ingest needs.
+  const queryDatabase =
+    database.client.kind === 'postgres' ? await openDatabase({ url: database.client.url, dataDir: '', poolMax: config.DB_QUERY_POOL_MAX, connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS, statementTimeoutMs: config.QUERY_STATEMENT_TIMEOUT_MS }) : undefined;
   const migrated = await runMigrations(database, { timescale: config.TIMESCALEDB, chunkInterval: config.TS_CHUNK_INTERVAL });
   log.info({ driver: database.client.kind, timescale: migrated.timescale, migrations: migrated.applied }, 'database ready');
   const deps: AppDeps = {
@@ -100,6 +104,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     log,
     database,
     db: database.db,
+    queryDb: queryDatabase?.db ?? database.db,
     box,
     tokenSettings: { ttlS: config.TOKEN_TTL_S, skewMs: config.TOKEN_SKEW_MS, duplicateWindowMs: 10_000 },
     tokenFailures: createFailureLimiter(config.TOKEN_FAILURES_PER_MIN),
@@ -236,6 +241,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       await closed;
       await apollo.stop();
       await policies.stop();
+      await queryDatabase?.close();
       if (!opts.database) await database.close();
       log.info({}, 'stopped');
     },

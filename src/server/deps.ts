@@ -19,6 +19,8 @@ export interface AppDeps {
   readonly log: Logger;
   readonly database: Database;
   readonly db: Db;
+  /** The handle of data queries: its own pool whose statements stop after QUERY_STATEMENT_TIMEOUT_MS (the same handle as `db` on PGlite). */
+  readonly queryDb: Db;
   readonly box: SecretBox;
   readonly tokenSettings: TokenSettings;
   readonly tokenFailures: FailureLimiter;

@@ -38,6 +38,8 @@ export interface OpenOptions {
   readonly poolMax: number;
   /** Longest wait for a new postgres.js connection, in ms. Default 3000. */
   readonly connectTimeoutMs?: number;
+  /** PostgreSQL statement_timeout of every connection, in ms; 0 or absent: the server's setting. */
+  readonly statementTimeoutMs?: number;
 }
 
 /** Opens postgres.js to `url`, or PGlite under `dataDir`, behind one drizzle handle. */
@@ -49,7 +51,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       connect_timeout: (opts.connectTimeoutMs ?? 3_000) / 1000,
       onnotice: () => {},
       // NOTE: bigint/numeric stay strings; timestamps come back as Date. Custom plans: see prepared-statements.ts.
-      connection: { application_name: 'tributary', plan_cache_mode: 'force_custom_plan' },
+      connection: { application_name: 'tributary', plan_cache_mode: 'force_custom_plan', ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}) },
     });
     const db = drizzlePostgres({ client: withPreparedStatements(client), schema }) as unknown as Db;
     return {
