@@ -60,6 +60,8 @@ const envSchema = z.object({
   ADMISSION_MAX_REQUESTS: int(64, 1, 100_000),
   /** Request body bytes being processed at once per instance (multipart counts its JSON parts, not spooled files). Default 64 MiB. */
   ADMISSION_MAX_BYTES: int(64 * 1024 * 1024, 1024),
+  /** Ingest values (points, attributes, events) being validated and written at once per instance, shared fairly by organisations; more wait in the queue. Default 200000. */
+  INGEST_MAX_VALUES_IN_FLIGHT: int(200_000, 1, 100_000_000),
   /** Requests waiting for admission per instance; more are refused with 429. Default 256. */
   ADMISSION_QUEUE_MAX: int(256, 0, 1_000_000),
   /** Longest wait in the admission queue before a request is refused with 429. Default 2000 ms. */

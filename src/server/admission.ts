@@ -7,8 +7,10 @@
  * sender).
  *
  * Fair share: while several keys (organisations) have work in flight or waiting, each may hold at
- * most `maxRequests / activeKeys` requests, and may queue at most `queueMax / activeKeys`; a key
- * alone may use everything. Freed slots go round-robin over the keys that wait.
+ * most `maxRequests / activeKeys` requests and `maxBytes / activeKeys` of weight (beyond its first
+ * request), and may queue at most `queueMax / activeKeys`; a key alone may use everything. Freed
+ * slots go round-robin over the keys that wait. The weight is body bytes for HTTP requests and
+ * values for ingest.
  */
 
 /** Limits of one {@link AdmissionController}. */
@@ -70,6 +72,7 @@ export function createAdmissionController(limits: AdmissionLimits): AdmissionCon
   let admittedTotal = 0;
   let rejectedTotal = 0;
   const inflightOf = new Map<string, number>();
+  const bytesOf = new Map<string, number>();
   // Insertion order is the round-robin order; a key goes to the back when it is served.
   const waiting = new Map<string, Waiter[]>();
 
@@ -83,8 +86,11 @@ export function createAdmissionController(limits: AdmissionLimits): AdmissionCon
   const fits = (key: string, bytes: number): boolean => {
     if (requests + 1 > limits.maxRequests) return false;
     if (requests > 0 && bytesInFlight + bytes > limits.maxBytes) return false;
-    const share = Math.max(1, Math.floor(limits.maxRequests / activeKeys(key)));
-    return (inflightOf.get(key) ?? 0) + 1 <= share;
+    const active = activeKeys(key);
+    const mine = inflightOf.get(key) ?? 0;
+    if (mine + 1 > Math.max(1, Math.floor(limits.maxRequests / active))) return false;
+    // A key's first request is always let in (when the total allows), so that one large request is never starved.
+    return mine === 0 || (bytesOf.get(key) ?? 0) + bytes <= limits.maxBytes / active;
   };
 
   const admit = (key: string, bytes: number): Permit => {
@@ -92,6 +98,7 @@ export function createAdmissionController(limits: AdmissionLimits): AdmissionCon
     bytesInFlight += bytes;
     admittedTotal++;
     inflightOf.set(key, (inflightOf.get(key) ?? 0) + 1);
+    bytesOf.set(key, (bytesOf.get(key) ?? 0) + bytes);
     let released = false;
     return {
       release() {
@@ -100,8 +107,13 @@ export function createAdmissionController(limits: AdmissionLimits): AdmissionCon
         requests--;
         bytesInFlight -= bytes;
         const n = (inflightOf.get(key) ?? 1) - 1;
-        if (n > 0) inflightOf.set(key, n);
-        else inflightOf.delete(key);
+        if (n > 0) {
+          inflightOf.set(key, n);
+          bytesOf.set(key, (bytesOf.get(key) ?? bytes) - bytes);
+        } else {
+          inflightOf.delete(key);
+          bytesOf.delete(key);
+        }
         drain();
       },
     };

@@ -105,6 +105,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     database,
     db: database.db,
     queryDb: queryDatabase?.db ?? database.db,
+    valueAdmission: createAdmissionController({ maxRequests: Number.MAX_SAFE_INTEGER, maxBytes: config.INGEST_MAX_VALUES_IN_FLIGHT, queueMax: config.ADMISSION_QUEUE_MAX, queueTimeoutMs: config.ADMISSION_QUEUE_TIMEOUT_MS }),
     box,
     tokenSettings: { ttlS: config.TOKEN_TTL_S, skewMs: config.TOKEN_SKEW_MS, duplicateWindowMs: 10_000 },
     tokenFailures: createFailureLimiter(config.TOKEN_FAILURES_PER_MIN),

@@ -68,6 +68,22 @@ describe('admission controller', () => {
     expect(await floodQueue[0]).not.toBeNull();
   });
 
+  it('shares the weight (bytes or values) fairly too: an organisation past its share waits while another is admitted', async () => {
+    const c = createAdmissionController({ maxRequests: 100, maxBytes: 100, queueMax: 10, queueTimeoutMs: 10_000 });
+    const a1 = await c.acquire('org:a', 30);
+    const a2 = await c.acquire('org:a', 30);
+    expect(a2).not.toBeNull();
+    const b1 = await c.acquire('org:b', 10);
+    expect(b1).not.toBeNull();
+    // a holds 60 of 100 while b is active: its share is 50, so its next request waits, though the total has room.
+    const a3 = c.acquire('org:a', 10);
+    const b2 = await c.acquire('org:b', 10);
+    expect(b2).not.toBeNull();
+    expect(c.stats().queued).toBe(1);
+    a1!.release();
+    expect(await a3).not.toBeNull();
+  });
+
   it('release is idempotent', async () => {
     const c = createAdmissionController(limits);
     const p = await c.acquire('a', 10);
