@@ -138,7 +138,7 @@ export async function ingest(deps: IngestDeps, access: Access, req: IngestReques
 
 async function ingestOnce(deps: IngestDeps, access: Access, req: IngestRequest): Promise<IngestResult> {
   const caller = access.require('ASSET_WRITE');
-  const { config, db } = deps;
+  const { config } = deps;
   const n = countValues(req.kind, req.items);
   if (n > config.INGEST_MAX_POINTS) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${n} values exceed INGEST_MAX_POINTS (${config.INGEST_MAX_POINTS}) per request`);
   const permit = deps.valueAdmission ? await deps.valueAdmission.acquire(`org:${caller.orgId}`, n) : { release() {} };
