@@ -48,6 +48,38 @@ const envSchema = z.object({
   SHUTDOWN_DRAIN_MS: int(10_000, 0, 600_000),
   /** Idle keep-alive timeout; above the EnOS SDK's 5-minute pool idle time. Default 330000 ms. */
   HTTP_KEEPALIVE_TIMEOUT_MS: int(330_000, 1_000),
+  /** Longest time a client may take to send a request's headers; the socket is then closed. Default 10000 ms. */
+  HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100, 600_000),
+  /** Longest silence while a request body is being received or a response is pending on the socket; a slow but moving upload is never cut. Default 30000 ms. */
+  HTTP_IDLE_TIMEOUT_MS: int(30_000, 100, 3_600_000),
+  /** Open HTTP connections (WebSocket included) per instance; more are closed at once. Default 4000. */
+  HTTP_MAX_CONNECTIONS: int(4_000, 1, 1_000_000),
+  /** Open HTTP connections per client address; more are closed at once. Default 500. */
+  HTTP_MAX_CONNECTIONS_PER_ADDRESS: int(500, 1, 1_000_000),
+  /** Requests (GraphQL and REST) processed at once per instance; more wait in the admission queue. Default 64. */
+  ADMISSION_MAX_REQUESTS: int(64, 1, 100_000),
+  /** Request body bytes being processed at once per instance (multipart counts its JSON parts, not spooled files). Default 64 MiB. */
+  ADMISSION_MAX_BYTES: int(64 * 1024 * 1024, 1024),
+  /** Ingest values (points, attributes, events) being validated and written at once per instance, shared fairly by organisations; more wait in the queue. Default 200000. */
+  INGEST_MAX_VALUES_IN_FLIGHT: int(200_000, 1, 100_000_000),
+  /** Requests waiting for admission per instance; more are refused with 429. Default 256. */
+  ADMISSION_QUEUE_MAX: int(256, 0, 1_000_000),
+  /** Longest wait in the admission queue before a request is refused with 429. Default 2000 ms. */
+  ADMISSION_QUEUE_TIMEOUT_MS: int(2_000, 0, 600_000),
+  /** Open graphql-ws connections per organisation and instance; more are refused with close code 4429. Default 1000. */
+  WS_MAX_CONNECTIONS_PER_ORG: int(1_000, 1, 1_000_000),
+  /** Largest GraphQL document (the query text). Default 65536 bytes. */
+  GRAPHQL_MAX_DOCUMENT_BYTES: int(65_536, 256, 16 * 1024 * 1024),
+  /** Most lexical tokens in one GraphQL document; parsing stops there. Default 10000. */
+  GRAPHQL_MAX_TOKENS: int(10_000, 100, 10_000_000),
+  /** Longest run of one SQL statement of ingest, registry and housekeeping (PostgreSQL statement_timeout); 0 disables. Default 30000 ms. */
+  DB_STATEMENT_TIMEOUT_MS: int(30_000, 0, 3_600_000),
+  /** Longest run of one SQL statement of a data query (history, aggregates, latest values, events, files); the query then fails with QUERY_TOO_COMPLEX. Default 10000 ms. */
+  QUERY_STATEMENT_TIMEOUT_MS: int(10_000, 0, 3_600_000),
+  /** PostgreSQL connections per instance for data queries, besides DB_POOL_MAX (their own pool, with QUERY_STATEMENT_TIMEOUT_MS). Default 5. */
+  DB_QUERY_POOL_MAX: int(5, 1, 500),
+  /** Longest wait for a new PostgreSQL connection before the request fails with 503. Default 3000 ms. */
+  DB_CONNECT_TIMEOUT_MS: int(3_000, 100, 120_000),
   /** Largest JSON request body accepted (GraphQL and REST JSON). Default 16 MiB. */
   REQUEST_BODY_MAX_BYTES: int(16 * 1024 * 1024, 1024),
   /** Master key (32 bytes as 64 hex chars or base64) that encrypts SA secrets at rest. Required with DATABASE_URL; generated under DATA_DIR for the embedded default. */

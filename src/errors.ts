@@ -81,10 +81,62 @@ interface ErrorLogger {
   error(obj: object, msg: string): void;
 }
 
+/** Driver and server codes that mean the database cannot be reached now (not that the query was wrong). */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections, connection_exception family.
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+]);
+
+/** Whether `err` (or its cause) says the database is unreachable, so that the request may succeed later. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  let cur: unknown = err;
+  for (let i = 0; i < 8 && cur && typeof cur === 'object'; i++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+    cur = (cur as { originalError?: unknown; cause?: unknown }).originalError ?? (cur as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+const STATEMENT_TIMEOUT_MESSAGE = 'the query ran longer than its time budget; ask for a shorter time range, fewer devices or points, or a coarser interval';
+
+/** Whether `err` (or its cause) is PostgreSQL's query_canceled, which statement_timeout raises. */
+export function isStatementTimeout(err: unknown): boolean {
+  let cur: unknown = err;
+  for (let i = 0; i < 8 && cur && typeof cur === 'object'; i++) {
+    if ((cur as { code?: unknown }).code === '57014') return true;
+    cur = (cur as { originalError?: unknown; cause?: unknown }).originalError ?? (cur as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** The error a client sees while the database is unreachable (HTTP 503 with Retry-After). */
+export const databaseUnavailable = () => new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'the database is unavailable; retry later');
+
 /** A client-safe view of any error: its code, message and details; internal ones masked and logged. */
 export function toSafeError(err: unknown, log: ErrorLogger): { code: ErrorCode; message: string; details?: ErrorDetails; errorId?: string } {
   const app = findAppError(err);
   if (app) return app.details ? { code: app.code, message: app.message, details: app.details } : { code: app.code, message: app.message };
+  if (isDatabaseUnavailable(err)) return { code: ErrorCode.SERVICE_UNAVAILABLE, message: databaseUnavailable().message };
+  if (isStatementTimeout(err)) return { code: ErrorCode.QUERY_TOO_COMPLEX, message: STATEMENT_TIMEOUT_MESSAGE };
   const errorId = randomUUID();
   log.error({ err, errorId }, 'internal error');
   return { code: ErrorCode.INTERNAL_SERVER_ERROR, message: `Internal error (id: ${errorId})`, errorId };
@@ -105,3 +157,4 @@ export function translatePgError(err: unknown, what: string): never {
   if (code === '22P02' || code === '22003' || code === '22007' || code === '22008') throw badInput(`invalid value for ${what}`);
   throw err;
 }
+

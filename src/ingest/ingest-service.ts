@@ -26,6 +26,13 @@ export interface IngestDeps {
   readonly ingestPipeline: IngestPipeline;
   readonly fileStore: FileStore;
   readonly modelCache: ModelCache;
+  /** Bounds the values being written at once, with a fair share per organisation (server/admission.ts); none: unbounded. */
+  readonly valueAdmission?: ValueAdmission;
+}
+
+/** What ingest needs of an admission controller: a slot for `weight` values of `key`, or null when refused. */
+export interface ValueAdmission {
+  acquire(key: string, weight: number): Promise<{ release(): void } | null>;
 }
 
 /** ALL_OR_NOTHING (default, as EnOS) or PARTIAL. */
@@ -134,9 +141,20 @@ export async function ingest(deps: IngestDeps, access: Access, req: IngestReques
 
 async function ingestOnce(deps: IngestDeps, access: Access, req: IngestRequest): Promise<IngestResult> {
   const caller = access.require('ASSET_WRITE');
-  const { config, db } = deps;
+  const { config } = deps;
   const n = countValues(req.kind, req.items);
   if (n > config.INGEST_MAX_POINTS) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${n} values exceed INGEST_MAX_POINTS (${config.INGEST_MAX_POINTS}) per request`);
+  const permit = deps.valueAdmission ? await deps.valueAdmission.acquire(`org:${caller.orgId}`, n) : { release() {} };
+  if (!permit) throw new AppError(ErrorCode.RATE_LIMITED, 'too many values are being written; retry later');
+  try {
+    return await ingestAdmitted(deps, access, req, caller);
+  } finally {
+    permit.release();
+  }
+}
+
+async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestRequest, caller: ReturnType<Access['require']>): Promise<IngestResult> {
+  const { config, db } = deps;
   if (req.files.length > config.UPLOAD_MAX_FILES) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${req.files.length} files exceed UPLOAD_MAX_FILES (${config.UPLOAD_MAX_FILES}) per request`);
   const names = new Set<string>();
   for (const f of req.files) {

@@ -16,6 +16,8 @@ export const EnosCode = {
   /** Too many requests (not an EnOS code; EnOS documents no rate limits). */
   RATE_LIMITED: 99429,
   INTERNAL: 99500,
+  /** The service cannot serve now (its database is unreachable); retry after Retry-After (not an EnOS code). */
+  UNAVAILABLE: 99503,
   /** A value does not match the thing model. */
   MODEL_VIOLATION: 1204,
   /** The device of an uploaded item does not exist. */
@@ -33,6 +35,10 @@ export const TsdbCode = {
   BAD_REQUEST: 80400,
   FORBIDDEN: 80401,
   INTERNAL: 80500,
+  /** Too many requests (not an EnOS code). */
+  RATE_LIMITED: 80429,
+  /** The database is unreachable; retry after Retry-After (not an EnOS code). */
+  UNAVAILABLE: 80503,
 } as const;
 
 /** A refused shim request: envelope code, message, HTTP status, optional `data`. */
@@ -116,8 +122,9 @@ export function enosCodeOfGraphQLCode(code: unknown): number {
       return EnosCode.TOO_LARGE;
     case 'RATE_LIMITED':
       return EnosCode.RATE_LIMITED;
-    case 'INTERNAL_SERVER_ERROR':
     case 'SERVICE_UNAVAILABLE':
+      return EnosCode.UNAVAILABLE;
+    case 'INTERNAL_SERVER_ERROR':
     case undefined:
       return EnosCode.INTERNAL;
     default:
@@ -140,7 +147,7 @@ export function enosErrorOf(errors: readonly GraphQLErrorLike[], notFoundCode: n
   let code = firstItem ? enosCodeOfItemError(firstItem.code) : enosCodeOfGraphQLCode(gqlCode);
   if (code === EnosCode.NOT_FOUND) code = notFoundCode;
   const message = firstItem ? `item ${firstItem.index}${firstItem.identifier ? ` (${firstItem.identifier})` : ''}: ${firstItem.reason}` : first.message;
-  const httpStatus = code === EnosCode.INTERNAL ? 500 : code === EnosCode.RATE_LIMITED ? 429 : 200;
+  const httpStatus = code === EnosCode.INTERNAL ? 500 : code === EnosCode.RATE_LIMITED ? 429 : code === EnosCode.UNAVAILABLE ? 503 : 200;
   const data = items.length ? { errors: items.map((e) => ({ index: e.index, identifier: e.identifier ?? null, code: e.code, reason: e.reason })) } : null;
   return new EnosError(code, message, httpStatus, data);
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getToken, parseTokenRequest, refreshToken, TokenError, TokenStatus, type TokenRequest } from '../auth/tokens';
+import { databaseUnavailable, isDatabaseUnavailable } from '../errors';
 import { readBody, sendJson, clientAddress } from '../server/http-util';
 import type { Route, RouteContext } from '../server/routes';
 
@@ -43,6 +44,7 @@ function tokenRoute(path: string, refresh: boolean): Route {
           if (wait > 0) return reply(res, TokenStatus.INVALID_PARAMETER, 'too many failed token requests; retry later', null, 429, { 'retry-after': String(wait) });
           return reply(res, e.status, e.message, null);
         }
+        if (isDatabaseUnavailable(e)) return reply(res, TokenStatus.INTERNAL, databaseUnavailable().message, null, 503);
         rc.log.error({ err: e }, 'token request failed');
         return reply(res, TokenStatus.INTERNAL, 'internal error', null, 500);
       }

@@ -17,6 +17,8 @@ export function tsdbErrorOf(errors: readonly GraphQLErrorLike[]): EnosError {
   const code = first?.extensions?.['code'];
   if (code === 'FORBIDDEN' || code === 'NOT_FOUND') return new EnosError(TsdbCode.FORBIDDEN, first?.message ?? 'asset unauthorized');
   if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) return new EnosError(TsdbCode.INTERNAL, first?.message ?? 'internal error', 500);
+  if (code === 'SERVICE_UNAVAILABLE') return new EnosError(TsdbCode.UNAVAILABLE, first?.message ?? 'service unavailable', 503);
+  if (code === 'RATE_LIMITED') return new EnosError(TsdbCode.RATE_LIMITED, first?.message ?? 'too many requests', 429);
   return new EnosError(TsdbCode.BAD_REQUEST, first?.message ?? 'invalid parameter');
 }
 

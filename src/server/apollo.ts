@@ -1,15 +1,16 @@
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
-import { ErrorCode, findAppError, toSafeError } from '../errors';
+import { databaseUnavailable, ErrorCode, findAppError, isDatabaseUnavailable, isStatementTimeout, toSafeError } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
 import type { Logger } from '../log';
+import { RETRY_AFTER_S } from './http-util';
 import { inputGuardPlugin } from './input-guard';
 import { createQueryLimitsRule, type QueryLimits } from './query-limits';
 
 /** Codes that GraphQL itself or Apollo produce for client mistakes; kept as they are. */
-const CLIENT_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE', ...Object.values(ErrorCode)]);
+const CLIENT_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE', ...Object.values(ErrorCode).filter((c) => c !== ErrorCode.INTERNAL_SERVER_ERROR)]);
 
 /**
  * The one place GraphQL errors are shaped for clients: AppErrors keep their code, message
@@ -21,6 +22,11 @@ export function formatGraphQLError(log: Logger) {
     const base = { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
     if (app) return { ...base, message: app.message, extensions: { code: app.code, ...(app.details ? { details: app.details } : {}) } };
     if (formatted.extensions?.['queryLimit']) return { ...base, extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } };
+    if (isDatabaseUnavailable(error)) return { ...base, message: databaseUnavailable().message, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } };
+    if (isStatementTimeout(error)) {
+      const safe = toSafeError(error, log);
+      return { ...base, message: safe.message, extensions: { code: safe.code } };
+    }
     const original = unwrapResolverError(error);
     const code = formatted.extensions?.code;
     if (original instanceof GraphQLError && typeof original.extensions?.code === 'string' && CLIENT_CODES.has(original.extensions.code)) {
@@ -34,6 +40,30 @@ export function formatGraphQLError(log: Logger) {
   };
 }
 
+/** HTTP status of a response whose first error says the request may succeed later. */
+const RETRYABLE_STATUS: Readonly<Record<string, number>> = { [ErrorCode.RATE_LIMITED]: 429, [ErrorCode.SERVICE_UNAVAILABLE]: 503 };
+
+/**
+ * Answers an operation that failed because of load or an unreachable database with HTTP 429 or
+ * 503 and Retry-After, as the REST shim does, so that clients and proxies back off and retry.
+ */
+const retryableStatusPlugin: ApolloServerPlugin<GraphQLContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        if (response.body.kind !== 'single') return;
+        for (const e of response.body.singleResult.errors ?? []) {
+          const status = RETRYABLE_STATUS[String(e.extensions?.['code'])];
+          if (!status) continue;
+          response.http.status = status;
+          response.http.headers.set('retry-after', String(RETRY_AFTER_S));
+          return;
+        }
+      },
+    };
+  },
+};
+
 /** Creates (but does not start) the Apollo server over the shared schema. */
 export function createApollo(schema: GraphQLSchema, log: Logger, limits: QueryLimits): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
@@ -42,10 +72,12 @@ export function createApollo(schema: GraphQLSchema, log: Logger, limits: QueryLi
     introspection: true,
     includeStacktraceInErrorResponses: false,
     validationRules: [createQueryLimitsRule(limits)],
+    // Bounds the cost of parsing one document before validation sees it.
+    parseOptions: { maxTokens: limits.maxTokens },
     formatError: formatGraphQLError(log),
     // PERF: the implicit cache-control plugin hooks every field resolution (willResolveField), which
     // dominates bulk reads; nothing here uses @cacheControl or Apollo's reporting.
-    plugins: [inputGuardPlugin<GraphQLContext>(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled()],
+    plugins: [inputGuardPlugin<GraphQLContext>(), retryableStatusPlugin, ApolloServerPluginCacheControlDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled()],
     logger: {
       debug: (m) => log.debug({ component: 'apollo', detail: String(m) }, 'apollo'),
       info: (m) => log.debug({ component: 'apollo', detail: String(m) }, 'apollo'),

@@ -6,7 +6,7 @@ import { createFailureLimiter } from '../auth/rate-limit';
 import { createSecretBox } from '../auth/secret-box';
 import { createSpeculationCaches } from '../auth/speculation';
 import type { Config } from '../config';
-import { toSafeError } from '../errors';
+import { databaseUnavailable, ErrorCode, toSafeError } from '../errors';
 import { buildSchema } from '../graphql/schema';
 import { createFileStore } from '../files/file-store';
 import { startFileJanitor } from '../files/file-janitor';
@@ -16,23 +16,61 @@ import { createIngestPipeline } from '../ingest/pipeline';
 import { registerLiveHooks } from '../live/service';
 import { createLogger, type Logger } from '../log';
 import { registerPolicyHooks } from '../policies/hooks';
-import { openDatabase, pingDatabase, type Database } from '../storage/db';
+import { openDatabase, type Database } from '../storage/db';
 import { countAppliedMigrations, countMigrationFiles, runMigrations } from '../storage/migrate';
 import { createApollo } from './apollo';
 import { bootstrapIfEmpty } from './bootstrap';
 import type { AppDeps } from './deps';
 import { handleGraphQLHttp } from './graphql-http';
 import { attachGraphQLWs, type WsEndpoint } from './graphql-ws';
-import { sendJson } from './http-util';
+import { createAdmissionController, registerAdmissionController, type AdmissionController, type Permit } from './admission';
+import { tokenFromHeaders } from './authenticate';
+import { limitConnections, type ConnectionStats } from './connection-limits';
+import { createDatabaseGate, pingWithin } from './database-gate';
+import { clientAddress, sendJson } from './http-util';
 import { routeTable } from './route-table';
 import { matchRoute, pathExists, type RouteContext } from './routes';
 import { resolveMasterKey } from './secret-key';
+
+/** Longest time /readyz waits for the database before it answers 503. */
+const READY_TIMEOUT_MS = 800;
+
+/** Body bytes a multipart request counts for admission: its JSON parts; files are spooled to disk, not held. */
+const MULTIPART_ADMISSION_BYTES = 1024 * 1024;
+/** Body bytes a request without Content-Length (chunked) counts for admission until it is read. */
+const CHUNKED_ADMISSION_BYTES = 256 * 1024;
+
+/** Largest unread body a refused request reads and discards to keep its connection. */
+const REFUSED_BODY_DRAIN_BYTES = 64 * 1024;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** Weight of a request for admission: the body bytes it will hold in memory while processed. */
+function admissionBytes(req: IncomingMessage): number {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  const multipart = String(req.headers['content-type'] ?? '').startsWith('multipart/');
+  if (!Number.isFinite(declared)) return req.method === 'GET' || req.method === 'HEAD' ? 0 : multipart ? MULTIPART_ADMISSION_BYTES : CHUNKED_ADMISSION_BYTES;
+  return multipart ? Math.min(declared, MULTIPART_ADMISSION_BYTES) : declared;
+}
+
+/** A 429 or 503 refusal in the shape of the route: a GraphQL error, or the REST envelope (Retry-After added by sendJson). */
+function refuse(req: IncomingMessage, res: ServerResponse, graphql: boolean, requestId: string, status: 429 | 503, code: ErrorCode, message: string): void {
+  // A small unread body is discarded so that the connection stays usable; a large one is not read at all.
+  if (admissionBytes(req) <= REFUSED_BODY_DRAIN_BYTES) req.resume();
+  else res.setHeader('connection', 'close');
+  if (graphql) return sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+  return sendJson(res, status, { code: status === 429 ? 99429 : 99503, msg: message, requestId, data: null });
+}
 
 /** A running instance. */
 export interface App {
   readonly deps: AppDeps;
   readonly server: Server;
   readonly apollo: ApolloServer<GraphQLContext>;
+  /** Admission control of this instance (counters for metrics: `admission.stats()`). */
+  readonly admission: AdmissionController;
+  /** Open and refused connections of this instance. */
+  readonly connectionStats: () => ConnectionStats;
   /** Base URL once listening, e.g. http://127.0.0.1:4000. */
   url: string;
   /** Binds PORT/HOST (PORT=0 picks a free port). */
@@ -54,7 +92,11 @@ export interface CreateAppOptions {
 export async function createApp(config: Config, opts: CreateAppOptions = {}): Promise<App> {
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
   const box = createSecretBox(resolveMasterKey(config));
-  const database = opts.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATABASE_URL ? '' : `${config.DATA_DIR}/pglite`, poolMax: config.DB_POOL_MAX }));
+  const database = opts.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATABASE_URL ? '' : `${config.DATA_DIR}/pglite`, poolMax: config.DB_POOL_MAX, connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS }));
+  // Data queries get a pool of their own with a shorter statement timeout, so that one expensive
+  // query ends within its budget and cannot hold the connections ingest needs.
+  const queryDatabase =
+    database.client.kind === 'postgres' ? await openDatabase({ url: database.client.url, dataDir: '', poolMax: config.DB_QUERY_POOL_MAX, connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS, statementTimeoutMs: config.QUERY_STATEMENT_TIMEOUT_MS }) : undefined;
   const migrated = await runMigrations(database, { timescale: config.TIMESCALEDB, chunkInterval: config.TS_CHUNK_INTERVAL });
   log.info({ driver: database.client.kind, timescale: migrated.timescale, migrations: migrated.applied }, 'database ready');
   const deps: AppDeps = {
@@ -62,6 +104,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     log,
     database,
     db: database.db,
+    queryDb: queryDatabase?.db ?? database.db,
+    valueAdmission: createAdmissionController({ maxRequests: Number.MAX_SAFE_INTEGER, maxBytes: config.INGEST_MAX_VALUES_IN_FLIGHT, queueMax: config.ADMISSION_QUEUE_MAX, queueTimeoutMs: config.ADMISSION_QUEUE_TIMEOUT_MS }),
     box,
     tokenSettings: { ttlS: config.TOKEN_TTL_S, skewMs: config.TOKEN_SKEW_MS, duplicateWindowMs: 10_000 },
     tokenFailures: createFailureLimiter(config.TOKEN_FAILURES_PER_MIN),
@@ -77,7 +121,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   const stopFileJanitor = startFileJanitor(deps);
   if (opts.bootstrap ?? database.client.kind === 'pglite') await bootstrapIfEmpty(deps.db, box, config.DATA_DIR, log);
 
-  const limits = { maxDepth: config.GRAPHQL_MAX_DEPTH, maxAliases: config.GRAPHQL_MAX_ALIASES, maxCost: config.GRAPHQL_MAX_COST };
+  const limits = { maxDepth: config.GRAPHQL_MAX_DEPTH, maxAliases: config.GRAPHQL_MAX_ALIASES, maxCost: config.GRAPHQL_MAX_COST, maxTokens: config.GRAPHQL_MAX_TOKENS, maxDocumentBytes: config.GRAPHQL_MAX_DOCUMENT_BYTES };
   const schema = buildSchema();
   const apollo = createApollo(schema, log, limits);
   await apollo.start();
@@ -91,7 +135,14 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
 
   let inflight = 0;
   let stopping = false;
-  const server = createServer({ keepAliveTimeout: config.HTTP_KEEPALIVE_TIMEOUT_MS, headersTimeout: config.HTTP_KEEPALIVE_TIMEOUT_MS + 5_000, requestTimeout: 600_000 });
+  // NOTE: the headers timeout runs from a request's first byte (an idle keep-alive connection is
+  // governed by keepAliveTimeout alone); bodies get an idle timeout per request (below) instead of
+  // a total one, so that a large upload on a slow but moving link always gets through.
+  const server = createServer({ keepAliveTimeout: config.HTTP_KEEPALIVE_TIMEOUT_MS, headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS, requestTimeout: 0, connectionsCheckingInterval: Math.min(1_000, config.HTTP_HEADERS_TIMEOUT_MS) });
+  const connectionStats = limitConnections(server, { maxConnections: config.HTTP_MAX_CONNECTIONS, maxPerAddress: config.HTTP_MAX_CONNECTIONS_PER_ADDRESS });
+  const admission = createAdmissionController({ maxRequests: config.ADMISSION_MAX_REQUESTS, maxBytes: config.ADMISSION_MAX_BYTES, queueMax: config.ADMISSION_QUEUE_MAX, queueTimeoutMs: config.ADMISSION_QUEUE_TIMEOUT_MS });
+  registerAdmissionController(admission);
+  const gate = createDatabaseGate(deps.db, log);
 
   async function onRequest(req: IncomingMessage, res: ServerResponse) {
     inflight++;
@@ -100,21 +151,30 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     const requestId = typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', requestId);
     if (stopping) res.setHeader('connection', 'close');
+    req.socket.setTimeout(config.HTTP_IDLE_TIMEOUT_MS);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const rc: RouteContext = { deps, requestId, log: log.child({ requestId }), url };
     const started = performance.now();
-    res.once('finish', () => rc.log.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request'));
+    let gated = false;
+    res.once('finish', () => {
+      rc.log.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
+      if (res.statusCode === 503 && !gated && !stopping && url.pathname !== '/readyz') gate.trip();
+    });
+    let permit: Permit | null = null;
     try {
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-      if (url.pathname === '/readyz') {
-        const dbOk = await pingDatabase(deps.db);
-        const applied = dbOk ? await countAppliedMigrations(deps.db).catch(() => -1) : -1;
-        const ready = dbOk && applied >= expectedMigrations && !stopping;
-        return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', database: dbOk, migrations: { applied, expected: expectedMigrations }, timescale: database.timescale });
+      if (url.pathname === '/readyz') return await sendReadiness(res);
+      const graphql = url.pathname === '/graphql';
+      if (gate.isDown()) {
+        gated = true;
+        return refuse(req, res, graphql, requestId, 503, ErrorCode.SERVICE_UNAVAILABLE, databaseUnavailable().message);
       }
-      if (url.pathname === '/graphql') {
+      permit = await admission.acquire(admissionKey(req), admissionBytes(req));
+      if (!permit) return refuse(req, res, graphql, requestId, 429, ErrorCode.RATE_LIMITED, 'too many requests in progress; retry later');
+      res.once('close', permit.release);
+      if (graphql) {
         if (req.method !== 'GET' && req.method !== 'POST') return sendJson(res, 405, { errors: [{ message: 'use GET or POST', extensions: { code: 'BAD_REQUEST' } }] }, { allow: 'GET, POST' });
-        return await handleGraphQLHttp(apollo, req, res, rc);
+        return await handleGraphQLHttp(apollo, req, res, rc, limits);
       }
       const route = matchRoute(routeTable, req.method ?? 'GET', url.pathname);
       if (route) return await route.handle(req, res, rc);
@@ -122,11 +182,28 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       return sendJson(res, 404, { code: 99404, msg: 'no such route', requestId, data: null });
     } catch (e) {
       const safe = toSafeError(e, rc.log);
-      if (!res.headersSent) return sendJson(res, safe.code === 'INTERNAL_SERVER_ERROR' ? 500 : 400, { errors: [{ message: safe.message, extensions: { code: safe.code } }] });
+      if (!res.headersSent) return sendJson(res, safe.code === 'INTERNAL_SERVER_ERROR' ? 500 : safe.code === 'SERVICE_UNAVAILABLE' ? 503 : 400, { errors: [{ message: safe.message, extensions: { code: safe.code } }] });
       res.destroy();
     }
   }
+
+  /** Readiness within READY_TIMEOUT_MS whatever the database does: a stalled database counts as down. */
+  async function sendReadiness(res: ServerResponse): Promise<void> {
+    const dbOk = await pingWithin(deps.db, READY_TIMEOUT_MS);
+    const applied = dbOk ? await Promise.race([countAppliedMigrations(deps.db).catch(() => -1), sleep(READY_TIMEOUT_MS).then(() => -1)]) : -1;
+    const ready = dbOk && applied >= expectedMigrations && !stopping;
+    return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', database: dbOk, migrations: { applied, expected: expectedMigrations }, timescale: database.timescale });
+  }
+
+  /** The fair-share key of a request: its organisation when this instance knows the token, else the token, else the client address. */
+  function admissionKey(req: IncomingMessage): string {
+    const token = tokenFromHeaders(req.headers);
+    if (!token) return `addr:${clientAddress(req)}`;
+    const caller = deps.speculation.callers.get(token);
+    return caller ? `org:${caller.orgId}` : `token:${token}`;
+  }
   server.on('request', (req, res) => void onRequest(req, res));
+  server.on('close', () => gate.close());
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     log.debug({ err: (err as Error).message }, 'client error');
@@ -137,6 +214,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     deps,
     server,
     apollo,
+    admission,
+    connectionStats,
     url: '',
     async listen() {
       await new Promise<void>((resolve, reject) => {
@@ -164,6 +243,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       await closed;
       await apollo.stop();
       await policies.stop();
+      await queryDatabase?.close();
       if (!opts.database) await database.close();
       log.info({}, 'stopped');
     },

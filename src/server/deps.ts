@@ -9,6 +9,7 @@ import type { ModelCache } from '../ingest/model-cache';
 import type { IngestPipeline } from '../ingest/pipeline';
 import type { Logger } from '../log';
 import type { Database, Db } from '../storage/db';
+import type { AdmissionController } from './admission';
 
 /**
  * The long-lived services of one running instance, built once by createApp and shared by
@@ -19,6 +20,10 @@ export interface AppDeps {
   readonly log: Logger;
   readonly database: Database;
   readonly db: Db;
+  /** Admission of ingest values (INGEST_MAX_VALUES_IN_FLIGHT), by organisation. */
+  readonly valueAdmission: AdmissionController;
+  /** The handle of data queries: its own pool whose statements stop after QUERY_STATEMENT_TIMEOUT_MS (the same handle as `db` on PGlite). */
+  readonly queryDb: Db;
   readonly box: SecretBox;
   readonly tokenSettings: TokenSettings;
   readonly tokenFailures: FailureLimiter;

@@ -4,12 +4,13 @@ import { GraphQLError } from 'graphql';
 import { processRequest } from 'graphql-upload-minimal';
 import { Access } from '../auth/permissions';
 import { Speculation } from '../auth/speculation';
-import { AppError, ErrorCode, findAppError } from '../errors';
+import { AppError, databaseUnavailable, ErrorCode, findAppError, isDatabaseUnavailable } from '../errors';
 import { createContext, type GraphQLContext } from '../graphql/context';
 import { authenticate, tokenConfirmation, tokenFromHeaders } from './authenticate';
-import { parseJsonBody, readBody, sendJson } from './http-util';
+import { parseJsonBody, readBody, RETRY_AFTER_S, sendJson } from './http-util';
 import { documentTooDeep, MAX_DOCUMENT_NESTING } from './input-guard';
 import { operationKind } from './operation-kind';
+import { checkDocumentSize, type QueryLimits } from './query-limits';
 import type { RouteContext } from './routes';
 
 function unauthenticatedError(message: string): GraphQLError {
@@ -17,10 +18,20 @@ function unauthenticatedError(message: string): GraphQLError {
 }
 
 /**
+ * A context that failed because the database is unreachable becomes 503 with Retry-After (Apollo
+ * answers any other context failure with 500, before its plugins run).
+ */
+function unavailableContext(e: unknown): never {
+  if (!isDatabaseUnavailable(e)) throw e;
+  const headers = new HeaderMap([['retry-after', String(RETRY_AFTER_S)]]);
+  throw new GraphQLError(databaseUnavailable().message, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, http: { status: 503, headers } } });
+}
+
+/**
  * Serves GraphQL over HTTP (GET and POST, JSON and multipart uploads) through Apollo's
  * framework-neutral entry point. Every request needs a valid token (HTTP 401 otherwise).
  */
-export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
+export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, req: IncomingMessage, res: ServerResponse, rc: RouteContext, limits: QueryLimits): Promise<void> {
   const { deps } = rc;
   const contentType = String(req.headers['content-type'] ?? '');
   const multipart = contentType.startsWith('multipart/form-data');
@@ -59,6 +70,12 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
     return sendJson(res, status, { errors: [{ message: app?.message ?? (e as Error).message, extensions: { code } }] });
   }
   const query = req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : rc.url.searchParams.get('query');
+  try {
+    checkDocumentSize(query, limits);
+  } catch (e) {
+    const app = findAppError(e)!;
+    return sendJson(res, app.status, { errors: [{ message: app.message, extensions: { code: app.code } }] });
+  }
   if (typeof query === 'string' && documentTooDeep(query)) {
     return sendJson(res, 400, { errors: [{ message: `the document is nested too deeply (more than ${MAX_DOCUMENT_NESTING} levels of braces, brackets or parentheses)`, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }] });
   }
@@ -67,7 +84,7 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
   // processRequest already consumed the multipart body; Apollo sees a JSON operation.
   if (multipart) headers.set('content-type', 'application/json');
   const method = (req.method ?? 'GET').toUpperCase();
-  const execute = (context: () => Promise<GraphQLContext>) => apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method, headers, search: rc.url.search, body }, context });
+  const execute = (context: () => Promise<GraphQLContext>) => apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method, headers, search: rc.url.search, body }, context: () => context().catch(unavailableContext) });
   const confirmedContext = async (): Promise<GraphQLContext> => {
     const pending = checkToken();
     if (!pending) throw unauthenticatedError('a valid access token is required (Authorization: Bearer <token> or apim-accesstoken)');

@@ -11,7 +11,11 @@ import { authenticate, tokenFromConnectionParams } from './authenticate';
 import type { AppDeps } from './deps';
 import { formatGraphQLError } from './apollo';
 import { documentTooDeep, findBadOperationInput, MAX_DOCUMENT_NESTING } from './input-guard';
-import { createQueryLimitsRule, type QueryLimits } from './query-limits';
+import { checkDocumentSize, createQueryLimitsRule, type QueryLimits } from './query-limits';
+import { findAppError, toGraphQLError } from '../errors';
+
+/** Close code of a connection refused because its organisation has WS_MAX_CONNECTIONS_PER_ORG open. */
+export const WS_TOO_MANY_CONNECTIONS = 4429;
 
 /** Parsed and validated documents kept for reuse (oldest evicted first). */
 const DOCUMENT_CACHE_MAX = 500;
@@ -52,6 +56,8 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
   const live = new Set<Live>();
   const rules = [...specifiedRules, createQueryLimitsRule(limits)];
   const accessOf = new WeakMap<WebSocket, Access>();
+  /** Open authenticated connections per organisation. */
+  const connectionsOf = new Map<string, number>();
   // PERF: subscribers mostly send the same few documents; sharing the parsed and validated AST
   // saves its memory per live subscription and the validation per subscribe.
   const documents = new Map<string, DocumentNode>();
@@ -66,6 +72,19 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
         const token = tokenFromConnectionParams(ctx.connectionParams as Record<string, unknown> | undefined);
         const access = await authenticate(deps, token);
         if (!access.caller || !token) return false;
+        const orgId = access.caller.orgId;
+        const open = connectionsOf.get(orgId) ?? 0;
+        if (open >= deps.config.WS_MAX_CONNECTIONS_PER_ORG) {
+          // The first close code wins: the client sees 4429, not graphql-ws's 4403 for `false`.
+          ctx.extra.socket.close(WS_TOO_MANY_CONNECTIONS, 'Too many connections');
+          return false;
+        }
+        connectionsOf.set(orgId, open + 1);
+        ctx.extra.socket.once('close', () => {
+          const n = (connectionsOf.get(orgId) ?? 1) - 1;
+          if (n > 0) connectionsOf.set(orgId, n);
+          else connectionsOf.delete(orgId);
+        });
         accessOf.set(ctx.extra.socket, access);
         const entry = { socket: ctx.extra.socket, token, grants: JSON.stringify(access.caller.grants) };
         live.add(entry);
@@ -75,11 +94,13 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
       onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
         let document = documents.get(payload.query);
         if (!document) {
-          if (documentTooDeep(payload.query)) return [new GraphQLError(`the document is nested too deeply (more than ${MAX_DOCUMENT_NESTING} levels of braces, brackets or parentheses)`, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
           try {
-            document = parse(payload.query);
+            checkDocumentSize(payload.query, limits);
+            if (documentTooDeep(payload.query)) return [new GraphQLError(`the document is nested too deeply (more than ${MAX_DOCUMENT_NESTING} levels of braces, brackets or parentheses)`, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+            document = parse(payload.query, { maxTokens: limits.maxTokens });
           } catch (e) {
-            return [e instanceof GraphQLError ? e : new GraphQLError('could not parse the query')];
+            const app = findAppError(e);
+            return [e instanceof GraphQLError ? e : app ? toGraphQLError(app) : new GraphQLError('could not parse the query')];
           }
           const errors = validate(schema, document, rules);
           if (errors.length) return errors;

@@ -31,10 +31,14 @@ export function parseJsonBody(body: Buffer): unknown {
   }
 }
 
-/** Sends a JSON response with an exact Content-Length. */
+/** Seconds a client is told to wait (Retry-After) after a 429 or a 503 that did not name its own. */
+export const RETRY_AFTER_S = 1;
+
+/** Sends a JSON response with an exact Content-Length; a 429 or 503 always carries Retry-After. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  const retry = (status === 429 || status === 503) && !Object.keys(headers).some((k) => k.toLowerCase() === 'retry-after') ? { 'retry-after': String(RETRY_AFTER_S) } : {};
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...retry, ...headers });
   res.end(text);
 }
 

@@ -7,7 +7,7 @@ const KINDS_MAX_CHARS = 4_000_000;
 const DOCUMENT_MAX_CHARS = 20_000;
 
 // NOTE: bounded by total document length too, so that many long distinct documents cannot hold more than a few MB.
-const kinds = new LRUCache<string, OperationTypeNode | 'unknown'>({ max: KINDS_MAX, maxSize: KINDS_MAX_CHARS, sizeCalculation: (_kind, key) => key.length });
+const kinds = new LRUCache<string, OperationTypeNode | 'unknown'>({ max: KINDS_MAX, maxSize: KINDS_MAX_CHARS, sizeCalculation: (_kind, key) => Math.max(1, key.length) });
 
 /**
  * The kind of operation an HTTP GraphQL request runs ('query', 'mutation', 'subscription'), or

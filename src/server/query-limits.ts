@@ -1,3 +1,4 @@
+import { AppError, ErrorCode } from '../errors';
 import { GraphQLError, Kind, type ASTVisitor, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext } from 'graphql';
 
 /** Limits applied to every GraphQL document before it runs. */
@@ -5,6 +6,21 @@ export interface QueryLimits {
   readonly maxDepth: number;
   readonly maxAliases: number;
   readonly maxCost: number;
+  /** Most lexical tokens of a document (graphql-js stops parsing there). */
+  readonly maxTokens: number;
+  /** Largest document text, in UTF-8 bytes. */
+  readonly maxDocumentBytes: number;
+}
+
+/**
+ * Refuses a document text longer than the limit before it is parsed: PAYLOAD_TOO_LARGE.
+ * Checked first so that one request's parse and validation stay bounded.
+ */
+export function checkDocumentSize(query: unknown, limits: QueryLimits): void {
+  // NOTE: a string's length in UTF-16 units is at most its UTF-8 size, so the byte count is only computed near the limit.
+  if (typeof query !== 'string' || query.length * 3 <= limits.maxDocumentBytes) return;
+  const bytes = Buffer.byteLength(query);
+  if (bytes > limits.maxDocumentBytes) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `the GraphQL document has ${bytes} bytes; at most ${limits.maxDocumentBytes} are allowed`);
 }
 
 const LIST_ARGS = ['first', 'last', 'limit'];

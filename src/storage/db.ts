@@ -39,6 +39,10 @@ export interface OpenOptions {
   readonly dataDir: string;
   /** Pool size for postgres.js. */
   readonly poolMax: number;
+  /** Longest wait for a new postgres.js connection, in ms. Default 3000. */
+  readonly connectTimeoutMs?: number;
+  /** PostgreSQL statement_timeout of every connection, in ms; 0 or absent: the server's setting. */
+  readonly statementTimeoutMs?: number;
 }
 
 /** Opens postgres.js to `url`, or PGlite under `dataDir`, behind one drizzle handle. */
@@ -46,9 +50,11 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.url) {
     const client = postgres(opts.url, {
       max: opts.poolMax,
+      // A database that does not answer fails the request within this time instead of holding it for postgres.js's 30 s default.
+      connect_timeout: (opts.connectTimeoutMs ?? 3_000) / 1000,
       onnotice: () => {},
       // NOTE: bigint/numeric stay strings; timestamps come back as Date. Custom plans: see prepared-statements.ts.
-      connection: { application_name: 'tributary', plan_cache_mode: 'force_custom_plan' },
+      connection: { application_name: 'tributary', plan_cache_mode: 'force_custom_plan', ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}) },
     });
     const db = drizzlePostgres({ client: withPreparedStatements(client), schema }) as unknown as Db;
     return {

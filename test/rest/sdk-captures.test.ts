@@ -188,7 +188,6 @@ describe('captured SDK requests', () => {
 
   it('keeps an idle keep-alive connection open past Node\'s 5 s default, as the SDK\'s pool expects', async () => {
     expect(t.app.server.keepAliveTimeout).toBeGreaterThan(300_000);
-    expect(t.app.server.headersTimeout).toBeGreaterThan(t.app.server.keepAliveTimeout);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const get = () =>
       new Promise<{ status: number; reused: boolean }>((resolve, reject) => {

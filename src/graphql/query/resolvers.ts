@@ -21,23 +21,23 @@ const historyLimits = (ctx: GraphQLContext) => ({ maxPageRows: ctx.deps.config.Q
 export const queryResolvers = {
   Query: {
     latestValues: (_: unknown, a: { devices: DeviceSelector; points?: string[] | null; since?: number | null }, ctx: GraphQLContext) =>
-      getLatestValues(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache, liveOf(ctx.deps).latest),
+      getLatestValues(ctx.deps.queryDb, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache, liveOf(ctx.deps).latest),
     latestValuesByDevice: (_: unknown, a: { devices: DeviceSelector; points?: string[] | null; since?: number | null }, ctx: GraphQLContext) =>
-      getLatestValuesByDevice(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache, liveOf(ctx.deps).latest),
+      getLatestValuesByDevice(ctx.deps.queryDb, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache, liveOf(ctx.deps).latest),
     pointHistory: (_: unknown, a: Page & { devices: DeviceSelector; points: string[]; from: number; to: number; order?: SortOrder | null; qualities?: number[] | null }, ctx: GraphQLContext) =>
-      getPointHistory(ctx.deps.db, ctx.access, historyLimits(ctx), a, ctx.deps.modelCache),
+      getPointHistory(ctx.deps.queryDb, ctx.access, historyLimits(ctx), a, ctx.deps.modelCache),
     pointAggregates: (
       _: unknown,
       a: { devices: DeviceSelector; aggregates: { point: string; function: AggregateFunction }[]; from: number; to: number; interval: string; timezone?: string | null; fill?: GapFill | null },
       ctx: GraphQLContext,
     ) =>
-      getPointAggregates(ctx.deps.db, ctx.deps.database.timescale ? 'timescale' : 'postgres', ctx.access, { maxSeries: ctx.deps.config.QUERY_MAX_SERIES, maxValues: ctx.deps.config.QUERY_MAX_AGGREGATE_VALUES }, a, policyRuntime(ctx.deps).aggregateRouter, ctx.deps.modelCache),
+      getPointAggregates(ctx.deps.queryDb, ctx.deps.database.timescale ? 'timescale' : 'postgres', ctx.access, { maxSeries: ctx.deps.config.QUERY_MAX_SERIES, maxValues: ctx.deps.config.QUERY_MAX_AGGREGATE_VALUES }, a, policyRuntime(ctx.deps).aggregateRouter, ctx.deps.modelCache),
     attributeValues: (_: unknown, a: { device: DeviceRef; attributes?: string[] | null }, ctx: GraphQLContext) => getAttributeValues(ctx.deps.db, ctx.access, a.device, a.attributes),
     attributeHistory: (_: unknown, a: Page & { device: DeviceRef; attribute: string; from?: number | null; to?: number | null; order?: SortOrder | null }, ctx: GraphQLContext) =>
-      getAttributeHistory(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_PAGE_MAX_ROWS, a),
+      getAttributeHistory(ctx.deps.queryDb, ctx.access, ctx.deps.config.QUERY_PAGE_MAX_ROWS, a),
     eventHistory: (_: unknown, a: Page & { devices: DeviceSelector; events?: string[] | null; levels?: string[] | null; from: number; to: number; order?: SortOrder | null }, ctx: GraphQLContext) =>
-      getEventHistory(ctx.deps.db, ctx.access, historyLimits(ctx), a),
-    files: (_: unknown, a: Page & { device: DeviceRef }, ctx: GraphQLContext) => listDeviceFiles(ctx.deps.db, ctx.access, ctx.deps.config.QUERY_PAGE_MAX_ROWS, a.device, a),
+      getEventHistory(ctx.deps.queryDb, ctx.access, historyLimits(ctx), a),
+    files: (_: unknown, a: Page & { device: DeviceRef }, ctx: GraphQLContext) => listDeviceFiles(ctx.deps.queryDb, ctx.access, ctx.deps.config.QUERY_PAGE_MAX_ROWS, a.device, a),
   },
   Device: {
     latest: (d: Device, a: { points?: string[] | null }, ctx: GraphQLContext) => {
