@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { bucketOf, type BucketDialect, type BucketSpec } from './buckets';
+import { numericToDouble, SCALE, unscale } from './float-sql';
 import { epochMs, intArray, tsParam } from './sql-util';
 
 /** Aggregate functions of the query API. */
@@ -21,31 +22,8 @@ export interface AggregateQuery {
   readonly bucket: BucketSpec;
 }
 
-/*
- * Any finite double is a valid stored value, and PostgreSQL raises an error when float8
- * arithmetic overflows: avg(float8) and stddev_samp(float8) keep a sum of squares (overflows from
- * about 1.3e154), sum(float8) a sum. An error part-way through a result also ends the statement
- * for everyone waiting on that connection, so aggregates here cannot overflow:
- * - AVG and SUM add the values scaled by 2^-30 (exact: a power of two; only values below about
- *   2.4e-299 lose precision), so the sum of up to 2^30 values per bucket stays finite, and AVG is
- *   rounded exactly as avg(float8) would round it;
- * - STDDEV runs in numeric;
- * - a SUM or STDDEV beyond the range of a double comes back as +-Infinity, which the caller turns
- *   into a clear error (GraphQL's Float cannot carry it).
- */
-const SCALE = sql`0.000000000931322574615478515625::float8`; // 2^-30
-const DOUBLE_MAX = sql`1.7976931348623157e308`;
-
-/** A float8 expression `x` (already scaled by 2^-30) back to scale, or +-Infinity beyond a double. */
-function unscale(x: SQL): SQL {
-  return sql`(case when abs(${x}) <= ${DOUBLE_MAX}::float8 * ${SCALE} then ${x} / ${SCALE} else sign(${x}) * 'Infinity'::float8 end)`;
-}
-
-/** A numeric expression as float8, or +-Infinity beyond a double. */
-function numericToDouble(x: SQL): SQL {
-  return sql`(case when abs(${x}) <= ${DOUBLE_MAX}::numeric then ${x}::float8 else sign(${x})::float8 * 'Infinity'::float8 end)`;
-}
-
+// NOTE: no aggregate may overflow for finite stored doubles (float-sql.ts): AVG and SUM add scaled
+// values, STDDEV runs in numeric; a SUM or STDDEV beyond a double comes back as +-Infinity.
 /** The SQL expression of one column over the rows of a (device, bucket) group. */
 function columnExpr(c: AggregateColumnSpec): SQL {
   const only = sql`filter (where point_id = ${c.pointId}::int)`;
