@@ -164,7 +164,9 @@ export async function computePoints(tx: DbOrTx, points: readonly PointRecord[], 
       const vals = [...values[i]!.values()].sort((a, b) => a.time - b.time);
       if (!vals.length) return;
       const quality = vals.reduce<number | null>((q, v) => worstQuality(q, v.quality), null);
-      emit(w.rec, w.c, w.pol, w.start, aggregate(w.c.function, vals.map((v) => v.num)), quality);
+      const value = aggregate(w.c.function, vals.map((v) => v.num));
+      // As for expressions: a result that is not a finite double (a SUM beyond 1.8e308) is not stored.
+      if (Number.isFinite(value)) emit(w.rec, w.c, w.pol, w.start, value, quality);
     });
   }
   // A value sent for a computed point itself is replaced by the computed one.
@@ -174,11 +176,14 @@ export async function computePoints(tx: DbOrTx, points: readonly PointRecord[], 
   return all;
 }
 
-/** Applies a window function to values in time order. */
+/** 2^-30: AVG adds the values scaled (exactly) by it, so that the mean of the largest doubles stays finite. */
+const AVG_SCALE = 2 ** -30;
+
+/** Applies a window function to values in time order; SUM may be +-Infinity beyond a double. */
 export function aggregate(fn: WindowFunction, v: readonly number[]): number {
   switch (fn) {
     case 'AVG':
-      return v.reduce((a, b) => a + b, 0) / v.length;
+      return v.reduce((a, b) => a + b * AVG_SCALE, 0) / v.length / AVG_SCALE;
     case 'SUM':
       return v.reduce((a, b) => a + b, 0);
     case 'MIN':

@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Logger } from '../log';
 import { startPeriodicTask, type PeriodicTask } from '../periodic-task';
+import { SCALE, unscale } from '../query/float-sql';
 import { numArray } from '../storage/array-literals';
 import { queryRows, type Db, type DbOrTx } from '../storage/db';
 import { rollup1d, rollup1h, rollup1m } from '../storage/schema/index';
@@ -104,7 +105,7 @@ function mergeStatement(level: RollupLevel, rebuild: readonly SeriesBucket[], li
   const rebuilt = rebuild.length
     ? sql`, rebuilt as (
         insert into ${table} as r (device_id, point_id, bucket, count, sum, min, max, first_time, first_value, last_time, last_value)
-        select k.d, k.p, ${EPOCH} + k.b * ${MS}, count(*)::int, sum(x.num), min(x.num), max(x.num),
+        select k.d, k.p, ${EPOCH} + k.b * ${MS}, count(*)::int, ${unscale(sql`sum(x.num * ${SCALE})`)}, min(x.num), max(x.num),
                min(x.time), (array_agg(x.num order by x.time asc))[1], max(x.time), (array_agg(x.num order by x.time desc))[1]
         from rk as k
         join point_data x on x.device_id = k.d and x.point_id = k.p and x.time >= ${EPOCH} + k.b * ${MS} and x.time < ${EPOCH} + k.b * ${MS} + ${level.interval}::interval
@@ -116,6 +117,9 @@ function mergeStatement(level: RollupLevel, rebuild: readonly SeriesBucket[], li
           first_time = excluded.first_time, first_value = excluded.first_value, last_time = excluded.last_time, last_value = excluded.last_value
         returning 1)`
     : sql``;
+  // NOTE: sums add scaled values (query/float-sql.ts): a merge never fails on an overflow, which
+  // would hold every later delta of the level in the journal; a sum beyond a double is stored as
+  // +-Infinity, and the aggregate router then answers AVG and SUM from raw data.
   // PERF: deltas are merged in epoch milliseconds, converted once per merged row; first and last
   // are the least and greatest [time, value] pairs (array comparison: by time first), which lets
   // the grouping hash instead of sorting each group (a retried time, the only tie, is rebuilt).
@@ -128,7 +132,7 @@ function mergeStatement(level: RollupLevel, rebuild: readonly SeriesBucket[], li
              as x(d, p, b, c, s, lo, hi, ft, fv, lt, lv)
       ${rebuild.length ? sql`where not exists (select 1 from rk where rk.d = x.d and rk.p = x.p and rk.b = x.b)` : sql``}),
     merged as (
-      select d, p, b, sum(c)::int as c, sum(s) as s, min(lo) as lo, max(hi) as hi, min(f) as f, max(l) as l
+      select d, p, b, sum(c)::int as c, ${unscale(sql`sum(s * ${SCALE})`)} as s, min(lo) as lo, max(hi) as hi, min(f) as f, max(l) as l
       from deltas group by d, p, b),
     applied as (
       insert into ${table} as r (device_id, point_id, bucket, count, sum, min, max, first_time, first_value, last_time, last_value)
@@ -136,7 +140,7 @@ function mergeStatement(level: RollupLevel, rebuild: readonly SeriesBucket[], li
       from merged order by d, p, b
       on conflict (device_id, point_id, bucket) do update set
         count = r.count + excluded.count,
-        sum = r.sum + excluded.sum,
+        sum = ${unscale(sql`(r.sum * ${SCALE} + excluded.sum * ${SCALE})`)},
         min = least(r.min, excluded.min),
         max = greatest(r.max, excluded.max),
         first_time = case when excluded.first_time < r.first_time then excluded.first_time else r.first_time end,

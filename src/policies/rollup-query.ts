@@ -3,7 +3,9 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { AggregateColumnSpec, AggregateQuery } from '../query/aggregate-sql';
 import type { AggregateRouter } from '../query/aggregates';
 import { bucketOf, type BucketDialect, type BucketSpec } from '../query/buckets';
+import { notFinite, SCALE, unscale } from '../query/float-sql';
 import { epochMs, intArray, tsParam } from '../query/sql-util';
+import { queryRows } from '../storage/db';
 import type { DbOrTx } from '../storage/db';
 import { rollupCoverage } from '../storage/schema/index';
 import type { PolicyCache } from './cache';
@@ -43,13 +45,13 @@ function columnExpr(c: AggregateColumnSpec): SQL | null {
   const only = sql`filter (where point_id = ${c.pointId}::int)`;
   switch (c.fn) {
     case 'AVG':
-      return sql`(sum(sum) ${only} / nullif(sum(count) ${only}, 0))`;
+      return sql`((sum(sum * ${SCALE}) ${only} / nullif(sum(count) ${only}, 0)) / ${SCALE})`;
     case 'MIN':
       return sql`min(min) ${only}`;
     case 'MAX':
       return sql`max(max) ${only}`;
     case 'SUM':
-      return sql`sum(sum) ${only}`;
+      return unscale(sql`(sum(sum * ${SCALE}) ${only})`);
     case 'COUNT':
       return sql`(sum(count) ${only})::float8`;
     case 'FIRST':
@@ -121,13 +123,32 @@ async function covered(db: DbOrTx, cache: PolicyCache, modelId: number, pointIds
   });
 }
 
+/**
+ * Whether some rollup sum the query would add is not a finite double (a bucket whose sum exceeds
+ * the range of a double is stored as +-Infinity): AVG and SUM are then answered from raw data.
+ */
+async function hasUnboundedSum(db: DbOrTx, q: AggregateQuery, level: RollupLevel, pointIds: readonly number[]): Promise<boolean> {
+  const devices = intArray(q.deviceIds);
+  const points = intArray(pointIds);
+  const rows = await queryRows<{ x: boolean }>(
+    db,
+    sql`select (exists (select 1 from ${level.table} where device_id = any(${devices}) and point_id = any(${points}) and bucket >= ${tsParam(q.fromMs)} and bucket < ${tsParam(q.toMs)} and ${notFinite(sql`sum`)})
+            or exists (select 1 from (${pendingDeltasSql(level, devices, points, q.fromMs, q.toMs)}) as p where ${notFinite(sql`p.sum`)})) as x`,
+  );
+  return rows[0]?.x === true;
+}
+
 /** An {@link AggregateRouter} that answers from rollups when they are exact. */
 export function createRollupRouter(cache: PolicyCache, now: () => number = Date.now): AggregateRouter {
   return async (db, dialect, modelId, q) => {
     if (q.columns.some((c) => c.fn === 'STDDEV' || c.pointId < 0)) return null;
     const pointIds = [...new Set(q.columns.map((c) => c.pointId))];
+    const sums = [...new Set(q.columns.filter((c) => c.fn === 'AVG' || c.fn === 'SUM').map((c) => c.pointId))];
     for (const level of alignedLevels(q.bucket, q.fromMs, q.toMs)) {
-      if (await covered(db, cache, modelId, pointIds, level.form, q.fromMs, now())) return rollupAggregateSql(dialect, q, level);
+      if (!(await covered(db, cache, modelId, pointIds, level.form, q.fromMs, now()))) continue;
+      // PERF: one indexed probe, only when the query adds sums.
+      if (sums.length && (await hasUnboundedSum(db, q, level, sums))) return null;
+      return rollupAggregateSql(dialect, q, level);
     }
     return null;
   };

@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { bucketOf, type BucketDialect, type BucketSpec } from './buckets';
+import { numericToDouble, SCALE, unscale } from './float-sql';
 import { epochMs, intArray, tsParam } from './sql-util';
 
 /** Aggregate functions of the query API. */
@@ -21,18 +22,20 @@ export interface AggregateQuery {
   readonly bucket: BucketSpec;
 }
 
+// NOTE: no aggregate may overflow for finite stored doubles (float-sql.ts): AVG and SUM add scaled
+// values, STDDEV runs in numeric; a SUM or STDDEV beyond a double comes back as +-Infinity.
 /** The SQL expression of one column over the rows of a (device, bucket) group. */
 function columnExpr(c: AggregateColumnSpec): SQL {
   const only = sql`filter (where point_id = ${c.pointId}::int)`;
   switch (c.fn) {
     case 'AVG':
-      return sql`avg(num) ${only}`;
+      return sql`((sum(num * ${SCALE}) ${only}) / nullif(count(num) ${only}, 0)) / ${SCALE}`;
     case 'MIN':
       return sql`min(num) ${only}`;
     case 'MAX':
       return sql`max(num) ${only}`;
     case 'SUM':
-      return sql`sum(num) ${only}`;
+      return unscale(sql`(sum(num * ${SCALE}) ${only})`);
     case 'COUNT':
       return sql`(count(*) ${only})::float8`;
     case 'FIRST':
@@ -40,7 +43,7 @@ function columnExpr(c: AggregateColumnSpec): SQL {
     case 'LAST':
       return sql`(array_agg(num order by time desc) ${only})[1]`;
     case 'STDDEV':
-      return sql`stddev_samp(num) ${only}`;
+      return numericToDouble(sql`(stddev_samp(num::numeric) ${only})`);
     default: {
       const never: never = c.fn;
       return never;

@@ -54,6 +54,23 @@ function unknownZone(err: unknown): never {
 type AggRow = { device_id: number; t: number } & Record<string, number | null>;
 
 /**
+ * A SUM or STDDEV of finite doubles can exceed the range of a double; the SQL answers it as
+ * +-Infinity (never an error mid-result), which GraphQL's Float cannot carry: refuse the query.
+ */
+function checkInRange(rows: readonly AggRow[], aggregates: AggregateArgs['aggregates']): void {
+  aggregates.forEach((a, i) => {
+    if (a.function !== 'SUM' && a.function !== 'STDDEV') return;
+    const key = `c${i}`;
+    for (const r of rows) {
+      const v = r[key];
+      if (typeof v === 'number' && !Number.isFinite(v)) {
+        throw badInput(`the ${a.function} of ${a.point} exceeds the range of a double (about 1.8e308) in at least one bucket: ask for shorter intervals, or for AVG`, { point: a.point, function: a.function });
+      }
+    }
+  });
+}
+
+/**
  * Aggregates of points of devices over time buckets of [from, to). Devices without data are
  * present with no buckets (fill NONE) or with empty buckets (NULL, PREVIOUS).
  */
@@ -88,6 +105,7 @@ export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, acc
     const columns: AggregateColumnSpec[] = args.aggregates.map((a) => ({ pointId: feats?.get(a.point)?.id ?? -1, fn: a.function }));
     const q: AggregateQuery = { deviceIds: group.map((d) => d.id), columns, fromMs: args.from, toMs: args.to, bucket: spec };
     const rows = await queryRows<AggRow>(db, (await router?.(db, dialect, modelId, q)) ?? aggregateSql(dialect, q)).catch(unknownZone);
+    checkInRange(rows, args.aggregates);
     for (const r of rows) {
       const list = rowsByDevice.get(r.device_id);
       if (list) list.push(r);

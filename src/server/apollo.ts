@@ -12,6 +12,9 @@ import { createQueryLimitsRule, type QueryLimits } from './query-limits';
 /** Codes that GraphQL itself or Apollo produce for client mistakes; kept as they are. */
 const CLIENT_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE', ...Object.values(ErrorCode).filter((c) => c !== ErrorCode.INTERNAL_SERVER_ERROR)]);
 
+/** A code whose message may reach the client as it is: never an internal error's. */
+const isClientCode = (code: string) => code !== ErrorCode.INTERNAL_SERVER_ERROR && CLIENT_CODES.has(code);
+
 /**
  * The one place GraphQL errors are shaped for clients: AppErrors keep their code, message
  * and details; GraphQL's own client errors pass; anything else is masked with an id and logged.
@@ -28,14 +31,18 @@ export function formatGraphQLError(log: Logger) {
       return { ...base, message: safe.message, extensions: { code: safe.code } };
     }
     const original = unwrapResolverError(error);
+    // Apollo wraps what the context function throws (the token lookup failing during a database
+    // outage) in a GraphQLError that carries the original's message, SQL and parameters included:
+    // that is an internal error, never a client one.
+    const wrapped = original instanceof GraphQLError && original.originalError && !(original.originalError instanceof GraphQLError) ? original.originalError : undefined;
     const code = formatted.extensions?.code;
-    if (original instanceof GraphQLError && typeof original.extensions?.code === 'string' && CLIENT_CODES.has(original.extensions.code)) {
+    if (!wrapped && original instanceof GraphQLError && typeof original.extensions?.code === 'string' && isClientCode(original.extensions.code)) {
       return { ...base, extensions: { code: original.extensions.code } };
     }
-    if (typeof code === 'string' && CLIENT_CODES.has(code) && !(original instanceof Error && !(original instanceof GraphQLError))) {
+    if (!wrapped && typeof code === 'string' && isClientCode(code) && !(original instanceof Error && !(original instanceof GraphQLError))) {
       return { ...base, extensions: { code } };
     }
-    const safe = toSafeError(original, log);
+    const safe = toSafeError(wrapped ?? original, log);
     return { ...base, message: safe.message, extensions: { code: safe.code, ...(safe.errorId ? { errorId: safe.errorId } : {}) } };
   };
 }
