@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { verifyMasterKey } from './auth/master-key-check';
 import { createSecretBox } from './auth/secret-box';
 import {
   createOrganisation,
@@ -13,7 +14,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { AppError } from './errors';
 import { createLogger } from './log';
 import { createApp } from './server/app';
-import { resolveMasterKey } from './server/secret-key';
+import { describeMasterKeySource, resolveMasterKey } from './server/secret-key';
 import { openDatabase, type Database } from './storage/db';
 import { runMigrations } from './storage/migrate';
 
@@ -109,6 +110,8 @@ async function run(argv: string[]): Promise<number> {
     case 'sa':
       return withDb(config, async (d) => {
         const box = createSecretBox(resolveMasterKey(config));
+        // A secret sealed with a wrong key would pass the next start's key check and lock out the rest.
+        await verifyMasterKey(d.db, box, describeMasterKeySource(config));
         const orgId = need(values.org, 'org');
         switch (sub) {
           case 'create': {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer } from '@apollo/server';
+import { verifyMasterKey } from '../auth/master-key-check';
 import { createFailureLimiter } from '../auth/rate-limit';
 import { createSecretBox } from '../auth/secret-box';
 import { createSpeculationCaches } from '../auth/speculation';
@@ -26,7 +27,7 @@ import { attachGraphQLWs, type WsEndpoint } from './graphql-ws';
 import { sendJson } from './http-util';
 import { routeTable } from './route-table';
 import { matchRoute, pathExists, type RouteContext } from './routes';
-import { resolveMasterKey } from './secret-key';
+import { describeMasterKeySource, resolveMasterKey } from './secret-key';
 
 /** A running instance. */
 export interface App {
@@ -57,6 +58,12 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   const database = opts.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATABASE_URL ? '' : `${config.DATA_DIR}/pglite`, poolMax: config.DB_POOL_MAX }));
   const migrated = await runMigrations(database, { timescale: config.TIMESCALEDB, chunkInterval: config.TS_CHUNK_INTERVAL });
   log.info({ driver: database.client.kind, timescale: migrated.timescale, migrations: migrated.applied }, 'database ready');
+  try {
+    await verifyMasterKey(database.db, box, describeMasterKeySource(config));
+  } catch (e) {
+    if (!opts.database) await database.close();
+    throw e;
+  }
   const deps: AppDeps = {
     config,
     log,
