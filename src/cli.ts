@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { AppError } from './errors';
 import { createLogger } from './log';
 import { createApp } from './server/app';
+import { watchParent } from './server/parent-watch';
 import { describeMasterKeySource, resolveMasterKey } from './server/secret-key';
 import { openDatabase, type Database } from './storage/db';
 import { runMigrations } from './storage/migrate';
@@ -92,6 +93,7 @@ async function run(argv: string[]): Promise<number> {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      if (config.STOP_WITH_PARENT === 'true' || (config.STOP_WITH_PARENT === 'auto' && config.npm_lifecycle_event)) watchParent(() => stop('parent exited'));
       return -1; // keep running
     }
     case 'migrate':
