@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { verifyMasterKey } from './auth/master-key-check';
 import { createSecretBox } from './auth/secret-box';
@@ -7,6 +9,7 @@ import {
   deleteServiceAccount,
   listOrganisations,
   listServiceAccounts,
+  organisationExists,
   rotateServiceAccountSecret,
   setServiceAccountEnabled,
 } from './auth/service-accounts';
@@ -52,6 +55,16 @@ async function withDb<T>(config: Config, fn: (d: Database) => Promise<T>): Promi
   } finally {
     await d.close();
   }
+}
+
+/**
+ * Admin commands read an existing embedded database; opening a missing one would create an
+ * empty database and answer `[]` as if it were merely empty.
+ */
+function requireEmbeddedDatabase(config: Config): void {
+  if (config.DATABASE_URL) return;
+  const dir = resolve(config.DATA_DIR, 'pglite');
+  if (!existsSync(join(dir, 'PG_VERSION'))) throw new AppError('NOT_FOUND', `no database at ${dir} (DATA_DIR=${config.DATA_DIR}): start the service once or run \`tributary migrate\``);
 }
 
 const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
@@ -103,6 +116,7 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       });
     case 'org':
+      if (sub !== 'create') requireEmbeddedDatabase(config);
       return withDb(config, async (d) => {
         if (sub === 'create') print(await createOrganisation(d.db, { id: values.id, name: need(values.name, 'name') }));
         else if (sub === 'list') print(await listOrganisations(d.db));
@@ -110,11 +124,13 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       });
     case 'sa':
+      requireEmbeddedDatabase(config);
       return withDb(config, async (d) => {
         const box = createSecretBox(resolveMasterKey(config));
         // A secret sealed with a wrong key would pass the next start's key check and lock out the rest.
         await verifyMasterKey(d.db, box, describeMasterKeySource(config));
         const orgId = need(values.org, 'org');
+        if (!(await organisationExists(d.db, orgId))) throw new AppError('NOT_FOUND', `organisation ${orgId} does not exist`);
         switch (sub) {
           case 'create': {
             const grants = (values.grant ?? []).map(parseGrantArg);

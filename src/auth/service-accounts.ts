@@ -53,6 +53,12 @@ export async function createOrganisation(db: DbOrTx, input: { id?: string | unde
   }
 }
 
+/** Whether organisation `orgId` exists (CLI only: the API always acts in the caller's own). */
+export async function organisationExists(db: DbOrTx, orgId: string): Promise<boolean> {
+  const [row] = await db.select({ id: organisations.id }).from(organisations).where(eq(organisations.id, orgId));
+  return !!row;
+}
+
 /** Lists organisations (CLI only). */
 export async function listOrganisations(db: DbOrTx) {
   return db.select().from(organisations).orderBy(asc(organisations.createdAt));
