@@ -92,10 +92,11 @@ async function run(argv: string[]): Promise<number> {
       const app = await createApp(config, { log });
       await app.listen();
       let stopping = false;
-      const stop = (signal: string) => {
+      /** `reason`: the signal, or `parent exited` (see watchParent). */
+      const stop = (reason: string) => {
         if (stopping) return;
         stopping = true;
-        log.info({ signal }, 'signal received');
+        log.info({ reason }, 'stop requested');
         app.stop().then(
           () => process.exit(0),
           (err: unknown) => {
