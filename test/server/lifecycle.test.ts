@@ -108,7 +108,8 @@ describe.runIf(DRIVER === 'postgres')('the admin CLI', () => {
     } finally {
       await withAdmin((s) => s.unsafe(`drop database if exists ${name} with (force)`));
     }
-  });
+    // NOTE: eight CLI processes, each starting tsx and opening the database: slow on a loaded machine.
+  }, 180_000);
 
   it('lists every bad configuration key and exits non-zero', async () => {
     const { execFile } = await import('node:child_process');
