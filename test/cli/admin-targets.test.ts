@@ -26,7 +26,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('admin CLI targets', () => {
+describe('admin CLI targets', { timeout: 120_000 }, () => {
   it('says there is no database in a DATA_DIR without one, and creates none', async () => {
     for (const args of [['sa', 'list', '--org', 'acme'], ['org', 'list']]) {
       const r = await runCli(args, { DATA_DIR: emptyDir, SECRET_ENCRYPTION_KEY: TEST_MASTER_KEY });

@@ -36,7 +36,7 @@ afterAll(async () => {
 
 const configWith = (key: string) => loadConfig({ ...base, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', SECRET_ENCRYPTION_KEY: key });
 
-describe('master key check at start', () => {
+describe('master key check at start', { timeout: 120_000 }, () => {
   it('refuses to start with a key that cannot decrypt the stored secrets, and says what to do', async () => {
     const err = await createApp(configWith(OTHER_KEY), { log: createLogger('silent') }).then(
       () => undefined,

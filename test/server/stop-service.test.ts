@@ -95,7 +95,7 @@ async function stopAndCheck(launcher: ChildProcess, port: number): Promise<void>
   expect(await portOpen(port)).toBe(false);
 }
 
-describe('stopping the service', () => {
+describe('stopping the service', { timeout: 120_000 }, () => {
   it('`npm start` stopped with SIGTERM drains the in-flight request and frees the port', async () => {
     const port = await freePort();
     const npm = await start('npm', ['start', '--silent'], port);
