@@ -19,14 +19,14 @@ beforeAll(async () => {
   target = { DATA_DIR: dataDir, SECRET_ENCRYPTION_KEY: TEST_MASTER_KEY, ...(tdb ? { DATABASE_URL: tdb.url!, TIMESCALEDB: 'require' } : {}) };
   const org = await runCli(['org', 'create', '--id', 'acme', '--name', 'Acme'], target);
   expect(org.code, org.stderr).toBe(0);
-});
+}, 300_000);
 afterAll(async () => {
   await tdb?.drop();
   rmSync(emptyDir, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('admin CLI targets', { timeout: 120_000 }, () => {
+describe('admin CLI targets', { timeout: 300_000 }, () => {
   it('says there is no database in a DATA_DIR without one, and creates none', async () => {
     for (const args of [['sa', 'list', '--org', 'acme'], ['org', 'list']]) {
       const r = await runCli(args, { DATA_DIR: emptyDir, SECRET_ENCRYPTION_KEY: TEST_MASTER_KEY });

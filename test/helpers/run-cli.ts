@@ -17,7 +17,7 @@ export interface CliResult {
 }
 
 /** Waits for a child to exit and collects its output. */
-export function collect(child: ChildProcess, timeoutMs = 60_000): Promise<CliResult> {
+export function collect(child: ChildProcess, timeoutMs = 150_000): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -28,7 +28,7 @@ beforeAll(async () => {
   expect(org.code, org.stderr).toBe(0);
   const sa = await runCli(['sa', 'create', '--org', 'acme', '--name', 'reader', '--grant', 'ASSET_READ'], { ...base, SECRET_ENCRYPTION_KEY: TEST_MASTER_KEY });
   expect(sa.code, sa.stderr).toBe(0);
-});
+}, 300_000);
 afterAll(async () => {
   await tdb?.drop();
   rmSync(dataDir, { recursive: true, force: true });
@@ -36,7 +36,7 @@ afterAll(async () => {
 
 const configWith = (key: string) => loadConfig({ ...base, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', SECRET_ENCRYPTION_KEY: key });
 
-describe('master key check at start', { timeout: 120_000 }, () => {
+describe('master key check at start', { timeout: 300_000 }, () => {
   it('refuses to start with a key that cannot decrypt the stored secrets, and says what to do', async () => {
     const err = await createApp(configWith(OTHER_KEY), { log: createLogger('silent') }).then(
       () => undefined,

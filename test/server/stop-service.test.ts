@@ -19,7 +19,7 @@ let running: ChildProcess | undefined;
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'tributary-stop-'));
   if (DRIVER === 'postgres') tdb = await createTestDatabase();
-});
+}, 300_000);
 afterEach(() => {
   // A failed test must not leave a server behind: the launcher leads its own process group.
   if (running?.pid) {
@@ -55,7 +55,7 @@ async function start(command: string, args: string[], port: number): Promise<Chi
   const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, SHUTDOWN_DRAIN_MS: String(DRAIN_MS), SCHEDULER_ENABLED: 'false', SECRET_ENCRYPTION_KEY: TEST_MASTER_KEY, ...(tdb ? { DATABASE_URL: tdb.url!, TIMESCALEDB: 'require' } : {}) };
   const child = spawn(command, args, { env: childEnv(env), cwd: process.cwd(), stdio: 'ignore', detached: true });
   running = child;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 150_000;
   while (Date.now() < deadline) {
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
     if (ready) return child;
@@ -95,7 +95,7 @@ async function stopAndCheck(launcher: ChildProcess, port: number): Promise<void>
   expect(await portOpen(port)).toBe(false);
 }
 
-describe('stopping the service', { timeout: 120_000 }, () => {
+describe('stopping the service', { timeout: 300_000 }, () => {
   it('`npm start` stopped with SIGTERM drains the in-flight request and frees the port', async () => {
     const port = await freePort();
     const npm = await start('npm', ['start', '--silent'], port);
