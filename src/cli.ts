@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { verifyMasterKey } from './auth/master-key-check';
 import { createSecretBox } from './auth/secret-box';
 import {
   createOrganisation,
@@ -6,6 +9,7 @@ import {
   deleteServiceAccount,
   listOrganisations,
   listServiceAccounts,
+  organisationExists,
   rotateServiceAccountSecret,
   setServiceAccountEnabled,
 } from './auth/service-accounts';
@@ -13,7 +17,8 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { AppError } from './errors';
 import { createLogger } from './log';
 import { createApp } from './server/app';
-import { resolveMasterKey } from './server/secret-key';
+import { watchParent } from './server/parent-watch';
+import { describeMasterKeySource, resolveMasterKey } from './server/secret-key';
 import { DataDirLockedError } from './storage/data-dir-lock';
 import { openDatabase, type Database } from './storage/db';
 import { runMigrations } from './storage/migrate';
@@ -53,6 +58,16 @@ async function withDb<T>(config: Config, fn: (d: Database) => Promise<T>): Promi
   }
 }
 
+/**
+ * Admin commands read an existing embedded database; opening a missing one would create an
+ * empty database and answer `[]` as if it were merely empty.
+ */
+function requireEmbeddedDatabase(config: Config): void {
+  if (config.DATABASE_URL) return;
+  const dir = resolve(config.DATA_DIR, 'pglite');
+  if (!existsSync(join(dir, 'PG_VERSION'))) throw new AppError('NOT_FOUND', `no database at ${dir} (DATA_DIR=${config.DATA_DIR}): start the service once or run \`tributary migrate\``);
+}
+
 const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
 async function run(argv: string[]): Promise<number> {
@@ -78,10 +93,11 @@ async function run(argv: string[]): Promise<number> {
       const app = await createApp(config, { log });
       await app.listen();
       let stopping = false;
-      const stop = (signal: string) => {
+      /** `reason`: the signal, or `parent exited` (see watchParent). */
+      const stop = (reason: string) => {
         if (stopping) return;
         stopping = true;
-        log.info({ signal }, 'signal received');
+        log.info({ reason }, 'stop requested');
         app.stop().then(
           () => process.exit(0),
           (err: unknown) => {
@@ -92,6 +108,7 @@ async function run(argv: string[]): Promise<number> {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      if (config.STOP_WITH_PARENT === 'true' || (config.STOP_WITH_PARENT === 'auto' && config.npm_lifecycle_event)) watchParent(() => stop('parent exited'));
       return -1; // keep running
     }
     case 'migrate':
@@ -101,6 +118,7 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       });
     case 'org':
+      if (sub !== 'create') requireEmbeddedDatabase(config);
       return withDb(config, async (d) => {
         if (sub === 'create') print(await createOrganisation(d.db, { id: values.id, name: need(values.name, 'name') }));
         else if (sub === 'list') print(await listOrganisations(d.db));
@@ -108,9 +126,13 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       });
     case 'sa':
+      requireEmbeddedDatabase(config);
       return withDb(config, async (d) => {
         const box = createSecretBox(resolveMasterKey(config));
+        // A secret sealed with a wrong key would pass the next start's key check and lock out the rest.
+        await verifyMasterKey(d.db, box, describeMasterKeySource(config));
         const orgId = need(values.org, 'org');
+        if (!(await organisationExists(d.db, orgId))) throw new AppError('NOT_FOUND', `organisation ${orgId} does not exist`);
         switch (sub) {
           case 'create': {
             const grants = (values.grant ?? []).map(parseGrantArg);

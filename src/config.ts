@@ -46,6 +46,13 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().transform((v) => v ?? 'info'),
   /** How long SIGTERM waits for in-flight requests before closing. Default 10000 ms. */
   SHUTDOWN_DRAIN_MS: int(10_000, 0, 600_000),
+  /**
+   * Drain and stop when the process that started `serve` exits: `auto` (when started by an npm
+   * script or npx, which leave their child running when stopped), `true`, `false`. Default auto.
+   */
+  STOP_WITH_PARENT: z.enum(['auto', 'true', 'false']).optional().transform((v) => v ?? 'auto'),
+  /** Set by npm for scripts and npx (e.g. `start`); read only to resolve STOP_WITH_PARENT=auto. */
+  npm_lifecycle_event: z.string().optional(),
   /** Idle keep-alive timeout; above the EnOS SDK's 5-minute pool idle time. Default 330000 ms. */
   HTTP_KEEPALIVE_TIMEOUT_MS: int(330_000, 1_000),
   /** Longest time a client may take to send a request's headers; the socket is then closed. Default 10000 ms. */

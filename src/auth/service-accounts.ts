@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { badInput, conflict, notFound, translatePgError } from '../errors';
 import type { DbOrTx } from '../storage/db';
 import { organisations, serviceAccounts } from '../storage/schema/index';
+import { checkGrantScopes } from './grant-scopes';
 import { PERMISSIONS, type Grant } from './permissions';
 import { randomHex, type SecretBox } from './secret-box';
 
@@ -52,6 +53,12 @@ export async function createOrganisation(db: DbOrTx, input: { id?: string | unde
   }
 }
 
+/** Whether organisation `orgId` exists (CLI only: the API always acts in the caller's own). */
+export async function organisationExists(db: DbOrTx, orgId: string): Promise<boolean> {
+  const [row] = await db.select({ id: organisations.id }).from(organisations).where(eq(organisations.id, orgId));
+  return !!row;
+}
+
 /** Lists organisations (CLI only). */
 export async function listOrganisations(db: DbOrTx) {
   return db.select().from(organisations).orderBy(asc(organisations.createdAt));
@@ -72,6 +79,7 @@ export async function createServiceAccount(
   if (!name || name.length > 128) throw badInput('service account name must be 1-128 characters');
   const [org] = await db.select({ id: organisations.id }).from(organisations).where(eq(organisations.id, input.orgId));
   if (!org) throw notFound('organisation', { orgId: input.orgId });
+  await checkGrantScopes(db, input.orgId, grants);
   const accessKey = `ak-${randomHex(12)}`;
   const secretKey = `sk-${randomHex(24)}`;
   const [row] = await db.insert(serviceAccounts).values({ orgId: input.orgId, accessKey, name, secretEnc: box.seal(secretKey), grants }).returning();
@@ -105,6 +113,7 @@ export async function setServiceAccountEnabled(db: DbOrTx, orgId: string, access
 /** Replaces the grants of a service account. */
 export async function updateServiceAccountGrants(db: DbOrTx, orgId: string, accessKey: string, grantsInput: unknown): Promise<ServiceAccountView> {
   const grants = parseGrants(grantsInput);
+  await checkGrantScopes(db, orgId, grants);
   const [row] = await db
     .update(serviceAccounts)
     .set({ grants, updatedAt: new Date() })

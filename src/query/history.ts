@@ -74,7 +74,7 @@ export function historySql(q: HistoryQuery): SQL {
       : sql`and time <= ${tsParam(t)} and (time, device_id, point_id) < (${tsParam(t)}, ${d}::int, ${p}::int)`;
   }
   const dir = asc ? sql`asc` : sql`desc`;
-  return sql`select ${epochMs(sql`time`)} as t, device_id, point_id, num, bool, txt, json, quality
+  return sql`select ${epochMs(sql`time`)} as t, device_id, point_id, num, bool, txt, json, quality, offline
     from point_data
     where ${seriesWhere('point_id', q.deviceIds, q.pointIds)}
       and time >= ${tsParam(q.fromMs)} and time < ${tsParam(q.toMs)}
@@ -85,7 +85,7 @@ export function historySql(q: HistoryQuery): SQL {
 }
 
 /** A row of {@link historySql}. */
-export type HistoryRow = ValueColumns & { t: number; device_id: number; point_id: number; quality: number | null };
+export type HistoryRow = ValueColumns & { t: number; device_id: number; point_id: number; quality: number | null; offline: boolean };
 
 /** The rows of a history page in columns: entry i of each list is row i (the rows of `edges`). */
 export interface PointValueColumns {
@@ -134,7 +134,7 @@ class HistoryPage implements PointValuePage {
   }
 
   get edges(): Page<PointValue>['edges'] {
-    return (this.#edges ??= toPage(this.rows, this.rows.length, (r): PointValue => ({ assetId: this.assetOf.get(r.device_id)!, point: this.pointOf.get(r.point_id)!, time: r.t, value: valueOf(r), quality: r.quality }), cursorOf, false).edges);
+    return (this.#edges ??= toPage(this.rows, this.rows.length, (r): PointValue => ({ assetId: this.assetOf.get(r.device_id)!, point: this.pointOf.get(r.point_id)!, time: r.t, value: valueOf(r), quality: r.quality, offline: r.offline }), cursorOf, false).edges);
   }
 
   get columns(): PointValueColumns {

@@ -16,6 +16,8 @@ export interface PointValue {
   readonly time: number;
   readonly value: unknown;
   readonly quality: number | null;
+  /** True for data sent as offline (backfilled) history. */
+  readonly offline: boolean;
 }
 
 /** Arguments of {@link getLatestValues}. */
@@ -80,7 +82,7 @@ export async function readLatest(db: DbOrTx, series: readonly Series[], sinceMs:
   const out: PointValue[] = [];
   for (const s of series) {
     const v = values.get(s.device.id, s.feature);
-    if (v) out.push({ assetId: s.device.assetId, point: s.feature.identifier, time: v.t, value: v.value, quality: v.quality });
+    if (v) out.push({ assetId: s.device.assetId, point: s.feature.identifier, time: v.t, value: v.value, quality: v.quality, offline: false }); // offline data never moves latest values
   }
   return out;
 }

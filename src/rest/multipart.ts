@@ -70,7 +70,10 @@ function checkContentMd5(header: string | undefined, md5Hex: string, name: strin
   if (!ok) throw badRequest(`Content-MD5 of file ${name} does not match its content`);
 }
 
-const tooLarge = (what: string, max: number) => new EnosError(EnosCode.TOO_LARGE, `${what} exceeds ${max} bytes`);
+const bytes = (n: number) => n.toLocaleString('en-US');
+/** 1008 naming the limit and the setting that raises it; with the part's size when it was counted. */
+const tooLarge = (what: string, max: number, setting: string, size?: number) =>
+  new EnosError(EnosCode.TOO_LARGE, size === undefined ? `${what} is over ${bytes(max)} bytes, the limit (${setting})` : `${what} is ${bytes(size)} bytes; the limit is ${bytes(max)} (${setting})`);
 
 /** Waits until the rest of a request body has been read and discarded. */
 function drain(req: IncomingMessage): Promise<void> {
@@ -165,7 +168,7 @@ function parse(req: IncomingMessage, limits: MultipartLimits, log: Logger, files
 
     bb.on('field', (name, value, info) => {
       if (name !== 'enos-message') return;
-      if (info.valueTruncated) return fail(tooLarge('the enos-message part', limits.messageMaxBytes));
+      if (info.valueTruncated) return fail(tooLarge('the enos-message part', limits.messageMaxBytes, 'ENOS_MESSAGE_MAX_BYTES'));
       takeMessage(value);
     });
 
@@ -229,7 +232,7 @@ async function readMessageFile(stream: Readable & { truncated?: boolean }, max: 
     if (size > max) over = true;
     else chunks.push(chunk as Buffer);
   }
-  if (over || stream.truncated) throw tooLarge('the enos-message part', max);
+  if (over || stream.truncated) throw tooLarge('the enos-message part', max, 'ENOS_MESSAGE_MAX_BYTES', stream.truncated ? undefined : size);
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -256,7 +259,7 @@ async function spool(
     if (cut) throw badRequest(`malformed multipart body: it ends inside the enos-file part ${name} (${cut.message})`);
     throw e;
   }
-  if (tap.over || stream.truncated) throw tooLarge(`file ${name}`, limits.fileMaxBytes);
+  if (tap.over || stream.truncated) throw tooLarge(`file ${name}`, limits.fileMaxBytes, 'UPLOAD_MAX_BYTES');
   const md5 = tap.md5();
   checkContentMd5(partHeaders?.['content-md5']?.[0], md5, name);
   return { name, path, sizeBytes: tap.size, md5, mimeType, dispositionParams: extraDispositionParams(partHeaders) };

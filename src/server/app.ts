@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer } from '@apollo/server';
+import { verifyMasterKey } from '../auth/master-key-check';
 import { createFailureLimiter } from '../auth/rate-limit';
 import { createSecretBox } from '../auth/secret-box';
 import { createSpeculationCaches } from '../auth/speculation';
@@ -30,7 +31,7 @@ import { createDatabaseGate, pingWithin } from './database-gate';
 import { clientAddress, sendJson } from './http-util';
 import { routeTable } from './route-table';
 import { matchRoute, pathExists, type RouteContext } from './routes';
-import { resolveMasterKey } from './secret-key';
+import { describeMasterKeySource, resolveMasterKey } from './secret-key';
 
 /** Longest time /readyz waits for the database before it answers 503. */
 const READY_TIMEOUT_MS = 800;
@@ -99,6 +100,12 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     database.client.kind === 'postgres' ? await openDatabase({ url: database.client.url, dataDir: '', poolMax: config.DB_QUERY_POOL_MAX, connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS, statementTimeoutMs: config.QUERY_STATEMENT_TIMEOUT_MS }) : undefined;
   const migrated = await runMigrations(database, { timescale: config.TIMESCALEDB, chunkInterval: config.TS_CHUNK_INTERVAL });
   log.info({ driver: database.client.kind, timescale: migrated.timescale, migrations: migrated.applied }, 'database ready');
+  try {
+    await verifyMasterKey(database.db, box, describeMasterKeySource(config));
+  } catch (e) {
+    if (!opts.database) await database.close();
+    throw e;
+  }
   const deps: AppDeps = {
     config,
     log,

@@ -27,6 +27,27 @@ const LIST_ARGS = ['first', 'last', 'limit'];
 /** Multiplier of a list field without an explicit size. */
 const DEFAULT_LIST_SIZE = 10;
 
+/** Root fields that read the schema (metadata), not data. */
+const INTROSPECTION_ROOTS = new Set(['__schema', '__type']);
+
+/**
+ * Depth cap of an introspection selection, counted from the operation root. The limits above
+ * protect data; schema reads are exempt from them because every standard client (GraphiQL,
+ * Apollo Sandbox, Postman, graphql-codegen) sends graphql-js's `getIntrospectionQuery()`, which
+ * is 15 levels deep with its default `typeDepth: 9` ofType chain. Introspection stays bounded:
+ * graphql-js's own MaxIntrospectionDepthRule stops nested `fields`/`interfaces`/`possibleTypes`
+ * lists (the only multiplicative part), and this cap refuses endless ofType chains. 32 leaves
+ * room for clients that raise `typeDepth` to about 25.
+ */
+export const INTROSPECTION_MAX_DEPTH = 32;
+
+interface Acc {
+  depth: number;
+  introspectionDepth: number;
+  aliases: number;
+  cost: number;
+}
+
 function refuse(message: string): GraphQLError {
   // NOTE: Apollo re-codes validation errors as GRAPHQL_VALIDATION_FAILED; `queryLimit` lets
   // formatGraphQLError restore our code.
@@ -56,11 +77,14 @@ export function createQueryLimitsRule(limits: QueryLimits) {
       return 1;
     };
 
-    const walk = (set: SelectionSetNode, depth: number, mult: number, seen: Set<string>, acc: { depth: number; aliases: number; cost: number }) => {
+    const walk = (set: SelectionSetNode, depth: number, mult: number, seen: Set<string>, acc: Acc) => {
       acc.depth = Math.max(acc.depth, depth);
       if (acc.depth > limits.maxDepth || acc.cost > limits.maxCost) return;
       for (const s of set.selections) {
-        if (s.kind === Kind.FIELD) {
+        if (s.kind === Kind.FIELD && INTROSPECTION_ROOTS.has(s.name.value)) {
+          if (s.alias) acc.aliases++;
+          if (s.selectionSet) walkIntrospection(s.selectionSet, depth + 1, seen, acc);
+        } else if (s.kind === Kind.FIELD) {
           if (s.alias) acc.aliases++;
           acc.cost += mult;
           if (s.selectionSet) walk(s.selectionSet, depth + 1, mult * listSize(s, {}), seen, acc);
@@ -75,11 +99,31 @@ export function createQueryLimitsRule(limits: QueryLimits) {
       }
     };
 
+    // Depth only (see INTROSPECTION_MAX_DEPTH); aliases still count, since each alias repeats the work.
+    const walkIntrospection = (set: SelectionSetNode, depth: number, seen: Set<string>, acc: Acc) => {
+      acc.introspectionDepth = Math.max(acc.introspectionDepth, depth);
+      if (acc.introspectionDepth > INTROSPECTION_MAX_DEPTH) return;
+      for (const s of set.selections) {
+        if (s.kind === Kind.FIELD) {
+          if (s.alias) acc.aliases++;
+          if (s.selectionSet) walkIntrospection(s.selectionSet, depth + 1, seen, acc);
+        } else if (s.kind === Kind.INLINE_FRAGMENT) {
+          walkIntrospection(s.selectionSet, depth, seen, acc);
+        } else {
+          const name = s.name.value;
+          const frag = fragments.get(name);
+          if (!frag || seen.has(name)) continue;
+          walkIntrospection(frag.selectionSet, depth, new Set([...seen, name]), acc);
+        }
+      }
+    };
+
     return {
       OperationDefinition(op) {
-        const acc = { depth: 0, aliases: 0, cost: 0 };
+        const acc: Acc = { depth: 0, introspectionDepth: 0, aliases: 0, cost: 0 };
         walk(op.selectionSet, 1, 1, new Set(), acc);
-        if (acc.depth > limits.maxDepth) ctx.reportError(refuse(`query depth exceeds ${limits.maxDepth}`));
+        if (acc.introspectionDepth > INTROSPECTION_MAX_DEPTH) ctx.reportError(refuse(`introspection depth exceeds ${INTROSPECTION_MAX_DEPTH}`));
+        else if (acc.depth > limits.maxDepth) ctx.reportError(refuse(`query depth exceeds ${limits.maxDepth}`));
         else if (acc.aliases > limits.maxAliases) ctx.reportError(refuse(`query uses ${acc.aliases} aliases; at most ${limits.maxAliases} are allowed`));
         else if (acc.cost > limits.maxCost) ctx.reportError(refuse(`query cost exceeds ${limits.maxCost}`));
       },

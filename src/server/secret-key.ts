@@ -21,3 +21,8 @@ export function resolveMasterKey(config: Config): Buffer {
   chmodSync(file, 0o600);
   return parseMasterKey(readFileSync(file, 'utf8'));
 }
+
+/** Where {@link resolveMasterKey} takes the key from, for messages: the env key or the key file. */
+export function describeMasterKeySource(config: Config): string {
+  return config.SECRET_ENCRYPTION_KEY || config.DATABASE_URL ? 'SECRET_ENCRYPTION_KEY' : `${join(config.DATA_DIR, MASTER_KEY_FILE)}`;
+}

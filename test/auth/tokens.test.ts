@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signTokenRequest } from '../../src/auth/tokens';
 import { errorCode, startTestApp, type Tenant, type TestApp } from '../helpers/test-app';
+import { seedFleet } from '../fixtures/seed-data';
 
 let t: TestApp;
 let admin: Tenant;
@@ -204,9 +205,10 @@ describe('throttling of failed token requests', () => {
 
 describe('service account administration', () => {
   it('creates an SA whose secret is shown once and stored only encrypted', async () => {
-    const r = await t.gql(admin.token, 'mutation { createServiceAccount(name: "app", grants: [{ permission: ASSET_READ, productKeys: ["pk1"] }]) { accessKey secretKey serviceAccount { name enabled grants { permission productKeys assetIds } } } }');
+    await seedFleet(t.db, admin.orgId, { productKey: 'pk-app', count: 0 });
+    const r = await t.gql(admin.token, 'mutation { createServiceAccount(name: "app", grants: [{ permission: ASSET_READ, productKeys: ["pk-app"] }]) { accessKey secretKey serviceAccount { name enabled grants { permission productKeys assetIds } } } }');
     const c = r.data!.createServiceAccount;
-    expect(c.serviceAccount).toEqual({ name: 'app', enabled: true, grants: [{ permission: 'ASSET_READ', productKeys: ['pk1'], assetIds: null }] });
+    expect(c.serviceAccount).toEqual({ name: 'app', enabled: true, grants: [{ permission: 'ASSET_READ', productKeys: ['pk-app'], assetIds: null }] });
     const { sql } = await import('drizzle-orm');
     const rows = (await t.db.execute(sql`select secret_enc from service_accounts where access_key = ${c.accessKey}`)) as unknown as { secret_enc: string }[] | { rows: { secret_enc: string }[] };
     const stored = (Array.isArray(rows) ? rows : rows.rows)[0]!.secret_enc;

@@ -25,11 +25,12 @@ beforeAll(async () => {
   stranger = await t.tenant('o-iso-b');
   readOnly = await t.tenant('o-iso-a', [{ permission: 'ASSET_READ' }]);
   writeOnly = await t.tenant('o-iso-a', [{ permission: 'ASSET_WRITE' }]);
+  dev = (await createSampleDevices(t, owner, 'pkIsoA', ['devIso01']))[0]!;
+  await createSampleDevices(t, owner, 'pkIsoOther', []);
   scoped = await t.tenant('o-iso-a', [
     { permission: 'ASSET_READ', productKeys: ['pkIsoOther'] },
     { permission: 'ASSET_WRITE', productKeys: ['pkIsoOther'] },
   ]);
-  dev = (await createSampleDevices(t, owner, 'pkIsoA', ['devIso01']))[0]!;
   await createSampleDevices(t, stranger, 'pkIsoB', ['devIso01']);
   const name = sdkFileName();
   const r = await sdkPost(t, owner, 'postMeasurepoint', [{ assetId: dev.assetId, time: T, measurepoints: { FileMeasurePoint1: `local://${name}`, IntMeasurePoint1: 1 } }], [{ name, content: FILE, featureId: 'FileMeasurePoint1' }]);
