@@ -25,6 +25,7 @@ import { handleGraphQLHttp } from './graphql-http';
 import { attachGraphQLWs, type WsEndpoint } from './graphql-ws';
 import { sendJson } from './http-util';
 import { routeTable } from './route-table';
+import { routeUpgrades } from './upgrade';
 import { matchRoute, pathExists, type RouteContext } from './routes';
 import { resolveMasterKey } from './secret-key';
 
@@ -131,7 +132,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     log.debug({ err: (err as Error).message }, 'client error');
   });
-  const ws: WsEndpoint = attachGraphQLWs(server, '/graphql', schema, deps, limits);
+  const ws: WsEndpoint = attachGraphQLWs(schema, deps, limits);
+  routeUpgrades(server, '/graphql', ws.handleUpgrade);
 
   const app: App = {
     deps,
