@@ -8,7 +8,7 @@ import type { Route, RouteContext } from '../server/routes';
 import { contentDisposition } from './content-disposition';
 import { badRequest, EnosCode, EnosError, enosErrorOf, sendEnvelope } from './envelope';
 import { authenticateRequest, deviceFromQuery, queryParam, requireOrg } from './request';
-import { sendShimError } from './shim-error';
+import { sendShimError, type RefusalSubject } from './shim-error';
 
 const PATH = '/connect-service/v2.1/files';
 
@@ -32,10 +32,10 @@ function enosErrorOfService(e: unknown): unknown {
   return enosErrorOf([{ message: app.code === 'NOT_FOUND' ? 'file not found' : app.message, extensions: { code: app.code } }]);
 }
 
-function sendDownloadError(res: ServerResponse, rc: RouteContext, e: unknown): void {
+function sendDownloadError(res: ServerResponse, rc: RouteContext, e: unknown, subject: RefusalSubject): void {
   const err = e instanceof EnosError ? e : (enosErrorOfService(e) as unknown);
-  if (err instanceof EnosError) return sendShimError(res, rc, new EnosError(err.code, err.message, downloadStatusOf(err), err.data));
-  sendShimError(res, rc, err);
+  if (err instanceof EnosError) return sendShimError(res, rc, new EnosError(err.code, err.message, downloadStatusOf(err), err.data), subject);
+  sendShimError(res, rc, err, subject);
 }
 
 /**
@@ -69,11 +69,13 @@ async function sendFileBytes(req: IncomingMessage, res: ServerResponse, rc: Rout
     'content-length': length,
     'accept-ranges': 'bytes',
     'content-disposition': contentDisposition(file.originalName || file.fileName),
-    'content-md5': file.md5,
     etag: `"${file.md5}"`,
     'x-content-type-options': 'nosniff',
   };
+  // Content-MD5 describes the body sent (RFC 1864), so only a whole body carries it; the
+  // ETag names the whole file and stays on ranges.
   if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${size}`;
+  else headers['content-md5'] = file.md5;
   res.writeHead(status, headers);
   if (req.method === 'HEAD' || length === 0) return void res.end();
   await pipeline(readFileRange(rc.deps, file, start, end), res);
@@ -81,8 +83,10 @@ async function sendFileBytes(req: IncomingMessage, res: ServerResponse, rc: Rout
 
 /** `GET .../files?action=download&orgId&fileUri&category&(assetId | productKey&deviceKey)`. */
 async function handleDownload(req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
+  let accessKey: string | undefined;
   try {
     const access = await authenticateRequest(req, rc);
+    accessKey = access.caller?.accessKey;
     requireOrg(access, rc.url, 404);
     const action = queryParam(rc.url, 'action');
     if (action === 'getDownloadUrl') {
@@ -100,14 +104,16 @@ async function handleDownload(req: IncomingMessage, res: ServerResponse, rc: Rou
     const file = await findFile(rc.deps, access, 'ASSET_READ', fileUri, device);
     await sendFileBytes(req, res, rc, file);
   } catch (e) {
-    sendDownloadError(res, rc, e);
+    sendDownloadError(res, rc, e, { accessKey });
   }
 }
 
 /** `POST .../files?action=delete&orgId&fileUri&(assetId | productKey&deviceKey)`, empty body: the deleteFile mutation. */
 async function handleDelete(req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
+  let accessKey: string | undefined;
   try {
     const access = await authenticateRequest(req, rc);
+    accessKey = access.caller?.accessKey;
     requireOrg(access, rc.url);
     if (queryParam(rc.url, 'action') !== 'delete') throw badRequest('Invalid Argument action: expected delete (POST) or download (GET)');
     const fileUri = queryParam(rc.url, 'fileUri');
@@ -117,7 +123,7 @@ async function handleDelete(req: IncomingMessage, res: ServerResponse, rc: Route
     if (outcome.errors?.length) throw enosErrorOf(outcome.errors.map((e) => (e.extensions?.['code'] === 'NOT_FOUND' ? { ...e, message: 'file not found' } : e)));
     sendEnvelope(res, rc.requestId, EnosCode.OK, 'OK', null);
   } catch (e) {
-    sendShimError(res, rc, e);
+    sendShimError(res, rc, e, { accessKey });
   }
 }
 

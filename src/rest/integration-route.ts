@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { Upload } from 'graphql-upload-minimal';
 import type { Route, RouteContext } from '../server/routes';
 import { collectLocalRefs, deviceOfItem, INTEGRATION_ACTIONS, isIntegrationAction, parseEnosMessage, type EnosMessage, type IntegrationAction } from './enos-message';
-import { badRequest, EnosCode, enosErrorOf, sendEnvelope } from './envelope';
+import { badRequest, EnosCode, EnosError, enosErrorOf, sendEnvelope } from './envelope';
 import { readIntegrationParts, type IntegrationParts, type SpooledFile } from './multipart';
 import { authenticateRequest, queryParam, requireOrg } from './request';
 import { sendShimError } from './shim-error';
@@ -69,11 +69,31 @@ export function buildIngestVariables(action: IntegrationAction, msg: EnosMessage
   return vars;
 }
 
+/** The devices of a refused request for the log: those of the refused items, else the first ones named. */
+function refusedDevices(message: EnosMessage | undefined, e: unknown): Record<string, string>[] | undefined {
+  if (!message) return undefined;
+  const listed = e instanceof EnosError && Array.isArray(e.data?.['errors']) ? (e.data['errors'] as { index?: unknown }[]).map((x) => Number(x.index)) : message.params.map((_, i) => i);
+  const out: Record<string, string>[] = [];
+  for (const i of new Set(listed)) {
+    const item = message.params[i];
+    if (!item || out.length >= 10) continue;
+    try {
+      out.push(deviceOfItem(item, i));
+    } catch {
+      out.push({ item: String(i) });
+    }
+  }
+  return out;
+}
+
 async function handleIntegration(req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
   const { config } = rc.deps;
   let parts: IntegrationParts | undefined;
+  let accessKey: string | undefined;
+  let message: EnosMessage | undefined;
   try {
     const access = await authenticateRequest(req, rc);
+    accessKey = access.caller?.accessKey;
     requireOrg(access, rc.url);
     const action = queryParam(rc.url, 'action');
     if (!isIntegrationAction(action)) throw badRequest(`Invalid Argument action: expected postMeasurepoint, postAttribute or postEvent`);
@@ -84,7 +104,8 @@ async function handleIntegration(req: IncomingMessage, res: ServerResponse, rc: 
       maxFiles: config.UPLOAD_MAX_FILES,
       tmpDir: config.UPLOAD_TMP_DIR ?? tmpdir(),
     }, rc.log);
-    const variables = buildIngestVariables(action, parseEnosMessage(parts.message), parts.files);
+    message = parseEnosMessage(parts.message);
+    const variables = buildIngestVariables(action, message, parts.files);
     const outcome = await rc.deps.executeGraphQL(DOCUMENTS[action], variables, access, rc.requestId);
     if (outcome.errors?.length) throw enosErrorOf(outcome.errors, EnosCode.DEVICE_NOT_FOUND);
     const result = outcome.data?.['result'] as IngestResultShape | undefined;
@@ -95,7 +116,7 @@ async function handleIntegration(req: IncomingMessage, res: ServerResponse, rc: 
     rc.log.info({ action, items: variables['items'] instanceof Array ? variables['items'].length : 0, files: result.files.length, accepted: result.accepted }, 'enos integration accepted');
     sendEnvelope(res, rc.requestId, EnosCode.OK, 'OK', data);
   } catch (e) {
-    sendShimError(res, rc, e);
+    sendShimError(res, rc, e, { accessKey, devices: refusedDevices(message, e) });
   } finally {
     await parts?.dispose();
   }
