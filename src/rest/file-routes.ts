@@ -2,7 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import parseRange from 'range-parser';
 import { findAppError } from '../errors';
+import type { Access } from '../auth/permissions';
 import { findFile, readFileRange, type StoredFile } from '../files/file-service';
+import { FILE_LINK_PATH, type FileLinkClaims } from '../files/file-url';
+import { linkBase } from '../server/link-base';
 import { sendJson } from '../server/http-util';
 import type { Route, RouteContext } from '../server/routes';
 import { contentDisposition } from './content-disposition';
@@ -20,6 +23,10 @@ function downloadStatusOf(e: EnosError): number {
       return 404;
     case EnosCode.FORBIDDEN:
       return 403;
+    case EnosCode.UPLOAD_PENDING:
+      return 409;
+    case EnosCode.UPLOAD_EXPIRED:
+      return 410;
     default:
       return 400;
   }
@@ -29,6 +36,8 @@ function downloadStatusOf(e: EnosError): number {
 function enosErrorOfService(e: unknown): unknown {
   const app = findAppError(e);
   if (!app) return e;
+  if (app.details?.['state'] === 'UPLOAD_PENDING') return new EnosError(EnosCode.UPLOAD_PENDING, app.message, 409);
+  if (app.details?.['state'] === 'UPLOAD_EXPIRED') return new EnosError(EnosCode.UPLOAD_EXPIRED, app.message, 410);
   return enosErrorOf([{ message: app.code === 'NOT_FOUND' ? 'file not found' : app.message, extensions: { code: app.code } }]);
 }
 
@@ -81,25 +90,54 @@ async function sendFileBytes(req: IncomingMessage, res: ServerResponse, rc: Rout
   await pipeline(readFileRange(rc.deps, file, start, end), res);
 }
 
+/** The file (or firmware package) a download or getDownloadUrl request names, and the link claims for it. */
+async function linkOfRequest(rc: RouteContext, access: Access): Promise<Omit<FileLinkClaims, 'exp'>> {
+  const fileUri = queryParam(rc.url, 'fileUri');
+  if (!fileUri) throw badRequest('Invalid Argument fileUri: the fileUri parameter is required');
+  const device = deviceFromQuery(rc.url);
+  const category = queryParam(rc.url, 'category') ?? 'feature';
+  if (category !== 'feature' && category !== 'ota') throw badRequest('Invalid Argument category: expected feature or ota');
+  if (category === 'ota') throw new EnosError(EnosCode.NOT_FOUND, 'file not found', 404);
+  const file = await findFile(rc.deps, access, 'ASSET_READ', fileUri, device);
+  return { purpose: 'download', orgId: file.orgId, ownerId: file.deviceId, fileId: file.id };
+}
+
+/**
+ * `action=getDownloadUrl`: `{"code":0,"msg":"OK","data":"<signed url>"}`. The SDK reads this
+ * answer whatever the HTTP status and declares `requestId` an int, so it is left out, errors
+ * included (a UUID there would make the SDK fail with its own client error).
+ */
+async function answerDownloadUrl(req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
+  let access: Access | undefined;
+  try {
+    access = await authenticateRequest(req, rc);
+    requireOrg(access, rc.url, 404);
+    const claims = await linkOfRequest(rc, access);
+    const { token } = rc.deps.fileLinks.sign(claims);
+    sendJson(res, 200, { code: EnosCode.OK, msg: 'OK', data: `${linkBase(req, rc.deps.config)}${FILE_LINK_PATH}${token}` });
+  } catch (e) {
+    const err = e instanceof EnosError ? e : enosErrorOfService(e);
+    if (!(err instanceof EnosError)) throw e;
+    rc.log.info({ code: err.code, msg: err.message, path: rc.url.pathname, action: 'getDownloadUrl', orgId: queryParam(rc.url, 'orgId'), accessKey: access?.caller?.accessKey, assetId: queryParam(rc.url, 'assetId'), productKey: queryParam(rc.url, 'productKey'), deviceKey: queryParam(rc.url, 'deviceKey') }, 'enos request refused');
+    sendJson(res, downloadStatusOf(err), { code: err.code, msg: err.message, data: null });
+  }
+}
+
 /** `GET .../files?action=download&orgId&fileUri&category&(assetId | productKey&deviceKey)`. */
 async function handleDownload(req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
+  if (queryParam(rc.url, 'action') === 'getDownloadUrl') return answerDownloadUrl(req, res, rc);
   let accessKey: string | undefined;
   try {
     const access = await authenticateRequest(req, rc);
     accessKey = access.caller?.accessKey;
     requireOrg(access, rc.url, 404);
     const action = queryParam(rc.url, 'action');
-    if (action === 'getDownloadUrl') {
-      // NOTE: the SDK reads this answer whatever the status and declares requestId an int: omit it.
-      return sendJson(res, 400, { code: EnosCode.BAD_REQUEST, msg: 'getDownloadUrl (Lark) is not supported: use action=download', data: null });
-    }
     if (action !== 'download') throw badRequest('Invalid Argument action: expected download (GET) or delete (POST)');
     const fileUri = queryParam(rc.url, 'fileUri');
     if (!fileUri) throw badRequest('Invalid Argument fileUri: the fileUri parameter is required');
     const device = deviceFromQuery(rc.url);
     const category = queryParam(rc.url, 'category') ?? 'feature';
     if (category !== 'feature' && category !== 'ota') throw badRequest('Invalid Argument category: expected feature or ota');
-    // No firmware packages are kept: an OTA file is never found.
     if (category === 'ota') throw new EnosError(EnosCode.NOT_FOUND, 'file not found', 404);
     const file = await findFile(rc.deps, access, 'ASSET_READ', fileUri, device);
     await sendFileBytes(req, res, rc, file);

@@ -10,6 +10,7 @@ import { toSafeError } from '../errors';
 import { buildSchema } from '../graphql/schema';
 import { createFileStore } from '../files/file-store';
 import { startFileJanitor } from '../files/file-janitor';
+import { createFileLinkSigner } from '../files/file-url';
 import { createContext, type GraphQLContext } from '../graphql/context';
 import { createModelCache } from '../ingest/model-cache';
 import { createIngestPipeline } from '../ingest/pipeline';
@@ -54,7 +55,8 @@ export interface CreateAppOptions {
 /** Builds an instance: database and migrations, services, GraphQL, WebSocket and REST routes. */
 export async function createApp(config: Config, opts: CreateAppOptions = {}): Promise<App> {
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
-  const box = createSecretBox(resolveMasterKey(config));
+  const masterKey = resolveMasterKey(config);
+  const box = createSecretBox(masterKey);
   const database = opts.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATABASE_URL ? '' : `${config.DATA_DIR}/pglite`, poolMax: config.DB_POOL_MAX }));
   const migrated = await runMigrations(database, { timescale: config.TIMESCALEDB, chunkInterval: config.TS_CHUNK_INTERVAL });
   log.info({ driver: database.client.kind, timescale: migrated.timescale, migrations: migrated.applied }, 'database ready');
@@ -68,6 +70,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     tokenFailures: createFailureLimiter(config.TOKEN_FAILURES_PER_MIN),
     ingestPipeline: createIngestPipeline(),
     fileStore: createFileStore(config, database.db),
+    fileLinks: createFileLinkSigner(masterKey, config.FILE_URL_TTL_S),
     modelCache: createModelCache(),
     speculation: createSpeculationCaches(),
     executeGraphQL: (document, variables, access, requestId) => executeGraphQL(document, variables, access, requestId),
