@@ -1,28 +1,31 @@
-import { and, eq, lt } from 'drizzle-orm';
+import { and, inArray, lt } from 'drizzle-orm';
 import type { Logger } from '../log';
 import { files } from '../storage/schema/index';
 import { storeFor } from './file-store';
+import { expireAbandonedUploads } from './presigned-upload';
 import type { FilesDeps } from './file-service';
 
 /**
- * Removes `pending` files older than `maxAgeS`: uploads whose request failed or whose process
- * died before the data referencing them committed. Returns how many were removed.
+ * Removes `pending` and `reserved` files older than `maxAgeS`: uploads (or announced files)
+ * whose request failed or whose process died before the data referencing them committed.
+ * Returns how many were removed.
  */
 export async function removeStalePendingFiles(deps: FilesDeps, maxAgeS: number): Promise<number> {
   const cutoff = new Date(Date.now() - maxAgeS * 1000);
   const stale = await deps.db
     .delete(files)
-    .where(and(eq(files.state, 'pending'), lt(files.createdAt, cutoff)))
+    .where(and(inArray(files.state, ['pending', 'reserved']), lt(files.createdAt, cutoff)))
     .returning({ id: files.id, orgId: files.orgId, store: files.store });
   for (const f of stale) await storeFor(deps.config, deps.db, f).remove(f).catch(() => {});
   return stale.length;
 }
 
-/** Runs {@link removeStalePendingFiles} every FILE_JANITOR_INTERVAL_MS; returns a stop function. */
+/** Runs {@link removeStalePendingFiles} and {@link expireAbandonedUploads} every FILE_JANITOR_INTERVAL_MS; returns a stop function. */
 export function startFileJanitor(deps: FilesDeps & { readonly log: Logger }): () => void {
   const run = () =>
     void removeStalePendingFiles(deps, deps.config.FILE_PENDING_MAX_AGE_S)
       .then((n) => n && deps.log.info({ removed: n }, 'stale pending files removed'))
+      .then(() => expireAbandonedUploads(deps))
       .catch((err: unknown) => deps.log.warn({ err }, 'file janitor failed'));
   const timer = setInterval(run, deps.config.FILE_JANITOR_INTERVAL_MS);
   timer.unref();

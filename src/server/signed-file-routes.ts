@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { findAppError, toSafeError } from '../errors';
 import { findLinkedFile } from '../files/file-service';
+import { receivePresignedUpload } from '../files/presigned-upload';
 import { FILE_LINK_PATH, type FileLinkClaims, type FileLinkPurpose } from '../files/file-url';
 import { sendJson } from './http-util';
 import type { Route, RouteContext } from './routes';
@@ -49,6 +50,25 @@ export const signedFileRoutes: Route[] = [
         const file = await findLinkedFile(rc.deps, claims.orgId, claims.ownerId, claims.fileId);
         await sendFile(rc.deps, req, res, file);
       } catch (e) {
+        sendLinkError(res, rc, e, claims);
+      }
+    },
+  },
+  {
+    // The uploadUrl of a Lark (presigned) upload: the raw bytes of one announced file, once.
+    method: 'PUT',
+    path: `${FILE_LINK_PATH}*`,
+    async handle(req, res, rc) {
+      const claims = claimsOfLink(res, rc, 'upload');
+      if (!claims) return;
+      try {
+        const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+        const stored = await receivePresignedUpload(rc.deps, claims, req, Number.isSafeInteger(declared) ? declared : undefined);
+        rc.log.info({ orgId: claims.orgId, deviceId: claims.ownerId, uri: stored.uri, sizeBytes: stored.sizeBytes }, 'presigned file upload stored');
+        sendJson(res, 200, { code: 0, msg: 'OK', requestId: rc.requestId, data: { fileUri: stored.uri, sizeBytes: stored.sizeBytes, md5: stored.md5 } });
+      } catch (e) {
+        // The rest of a refused body is not read: close the connection rather than drain it.
+        res.setHeader('connection', 'close');
         sendLinkError(res, rc, e, claims);
       }
     },
