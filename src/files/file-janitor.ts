@@ -1,6 +1,6 @@
-import { and, inArray, lt } from 'drizzle-orm';
+import { and, eq, inArray, lt } from 'drizzle-orm';
 import type { Logger } from '../log';
-import { files } from '../storage/schema/index';
+import { files, firmwarePackages } from '../storage/schema/index';
 import { storeFor } from './file-store';
 import { expireAbandonedUploads } from './presigned-upload';
 import type { FilesDeps } from './file-service';
@@ -17,7 +17,12 @@ export async function removeStalePendingFiles(deps: FilesDeps, maxAgeS: number):
     .where(and(inArray(files.state, ['pending', 'reserved']), lt(files.createdAt, cutoff)))
     .returning({ id: files.id, orgId: files.orgId, store: files.store });
   for (const f of stale) await storeFor(deps.config, deps.db, f).remove(f).catch(() => {});
-  return stale.length;
+  // Firmware uploads cut short by a crash (their chunks go with the row).
+  const staleFirmware = await deps.db
+    .delete(firmwarePackages)
+    .where(and(eq(firmwarePackages.state, 'pending'), lt(firmwarePackages.createdAt, cutoff)))
+    .returning({ id: firmwarePackages.id });
+  return stale.length + staleFirmware.length;
 }
 
 /** Runs {@link removeStalePendingFiles} and {@link expireAbandonedUploads} every FILE_JANITOR_INTERVAL_MS; returns a stop function. */

@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import parseRange from 'range-parser';
 import { findAppError } from '../errors';
 import type { Access } from '../auth/permissions';
 import { findFile, readFileRange, type StoredFile } from '../files/file-service';
 import { FILE_LINK_PATH, type FileLinkClaims } from '../files/file-url';
+import { findFirmwareForDevice, firmwareStore } from '../files/firmware';
 import { linkBase } from '../server/link-base';
 import { sendJson } from '../server/http-util';
 import type { Route, RouteContext } from '../server/routes';
@@ -52,7 +54,7 @@ function sendDownloadError(res: ServerResponse, rc: RouteContext, e: unknown, su
  * exact Content-Length for one range, 416 (with the envelope) for an unsatisfiable or malformed
  * one. Never chunked: the SDK's ranged download parses Content-Length as an int.
  */
-async function sendFileBytes(req: IncomingMessage, res: ServerResponse, rc: RouteContext, file: StoredFile): Promise<void> {
+async function sendFileBytes(req: IncomingMessage, res: ServerResponse, rc: RouteContext, file: Pick<StoredFile, 'sizeBytes' | 'originalName' | 'fileName' | 'md5'>, read: (start: number, end: number) => Readable): Promise<void> {
   const size = file.sizeBytes;
   const header = req.headers['range'];
   let start = 0;
@@ -87,7 +89,7 @@ async function sendFileBytes(req: IncomingMessage, res: ServerResponse, rc: Rout
   else headers['content-md5'] = file.md5;
   res.writeHead(status, headers);
   if (req.method === 'HEAD' || length === 0) return void res.end();
-  await pipeline(readFileRange(rc.deps, file, start, end), res);
+  await pipeline(read(start, end), res);
 }
 
 /** The file (or firmware package) a download or getDownloadUrl request names, and the link claims for it. */
@@ -97,7 +99,10 @@ async function linkOfRequest(rc: RouteContext, access: Access): Promise<Omit<Fil
   const device = deviceFromQuery(rc.url);
   const category = queryParam(rc.url, 'category') ?? 'feature';
   if (category !== 'feature' && category !== 'ota') throw badRequest('Invalid Argument category: expected feature or ota');
-  if (category === 'ota') throw new EnosError(EnosCode.NOT_FOUND, 'file not found', 404);
+  if (category === 'ota') {
+    const fw = await findFirmwareForDevice(rc.deps, access, fileUri, device);
+    return { purpose: 'ota', orgId: fw.orgId, ownerId: fw.productId, fileId: fw.id };
+  }
   const file = await findFile(rc.deps, access, 'ASSET_READ', fileUri, device);
   return { purpose: 'download', orgId: file.orgId, ownerId: file.deviceId, fileId: file.id };
 }
@@ -138,9 +143,13 @@ async function handleDownload(req: IncomingMessage, res: ServerResponse, rc: Rou
     const device = deviceFromQuery(rc.url);
     const category = queryParam(rc.url, 'category') ?? 'feature';
     if (category !== 'feature' && category !== 'ota') throw badRequest('Invalid Argument category: expected feature or ota');
-    if (category === 'ota') throw new EnosError(EnosCode.NOT_FOUND, 'file not found', 404);
+    if (category === 'ota') {
+      const fw = await findFirmwareForDevice(rc.deps, access, fileUri, device);
+      const store = firmwareStore(rc.deps);
+      return await sendFileBytes(req, res, rc, fw, (start, end) => store.read(fw, start, end));
+    }
     const file = await findFile(rc.deps, access, 'ASSET_READ', fileUri, device);
-    await sendFileBytes(req, res, rc, file);
+    await sendFileBytes(req, res, rc, file, (start, end) => readFileRange(rc.deps, file, start, end));
   } catch (e) {
     sendDownloadError(res, rc, e, { accessKey });
   }

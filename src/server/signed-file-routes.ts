@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { findAppError, toSafeError } from '../errors';
 import { findLinkedFile } from '../files/file-service';
 import { receivePresignedUpload } from '../files/presigned-upload';
+import { findLinkedFirmware, firmwareStore } from '../files/firmware';
 import { FILE_LINK_PATH, type FileLinkClaims, type FileLinkPurpose } from '../files/file-url';
 import { sendJson } from './http-util';
 import type { Route, RouteContext } from './routes';
@@ -24,12 +25,16 @@ export function sendLinkError(res: ServerResponse, rc: RouteContext, e: unknown,
 }
 
 /** The claims of the route's token for `purpose`; a refusal answer (403) when it is forged, altered, for another purpose or expired. */
-export function claimsOfLink(res: ServerResponse, rc: RouteContext, purpose: FileLinkPurpose): FileLinkClaims | undefined {
+export function claimsOfLink(res: ServerResponse, rc: RouteContext, ...purposes: FileLinkPurpose[]): FileLinkClaims | undefined {
   const token = rc.url.pathname.slice(FILE_LINK_PATH.length);
-  const claims = rc.deps.fileLinks.verify(token, purpose);
+  let claims: ReturnType<typeof rc.deps.fileLinks.verify> = 'invalid';
+  for (const purpose of purposes) {
+    claims = rc.deps.fileLinks.verify(token, purpose);
+    if (claims !== 'invalid') break;
+  }
   if (typeof claims === 'object') return claims;
   const msg = claims === 'expired' ? 'the link has expired: ask for a new one' : 'the link is not valid';
-  rc.log.info({ code: 99403, msg, status: 403, path: FILE_LINK_PATH, purpose }, 'file link request refused');
+  rc.log.info({ code: 99403, msg, status: 403, path: FILE_LINK_PATH, purposes }, 'file link request refused');
   sendJson(res, 403, { code: 99403, msg, requestId: rc.requestId, data: null });
   return undefined;
 }
@@ -44,9 +49,13 @@ export const signedFileRoutes: Route[] = [
     method: 'GET',
     path: `${FILE_LINK_PATH}*`,
     async handle(req, res, rc) {
-      const claims = claimsOfLink(res, rc, 'download');
+      const claims = claimsOfLink(res, rc, 'download', 'ota');
       if (!claims) return;
       try {
+        if (claims.purpose === 'ota') {
+          const fw = await findLinkedFirmware(rc.deps, claims.orgId, claims.ownerId, claims.fileId);
+          return await sendFile(rc.deps, req, res, { ...fw, contentType: 'application/octet-stream' }, firmwareStore(rc.deps));
+        }
         const file = await findLinkedFile(rc.deps, claims.orgId, claims.ownerId, claims.fileId);
         await sendFile(rc.deps, req, res, file);
       } catch (e) {
