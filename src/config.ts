@@ -133,6 +133,13 @@ const envSchema = z.object({
   FILE_DIR: z.string().optional(),
   /** Age after which an upload still `pending` (its request failed or the process died) is removed. Default 3600 s. */
   FILE_PENDING_MAX_AGE_S: int(3600, 60),
+  /** Lifetime of signed file links (getDownloadUrl answers, Lark upload URLs, firmware links). Default 900 s. */
+  FILE_URL_TTL_S: int(900, 10, 7 * 86_400),
+  /**
+   * Base URL that signed file links start with, e.g. https://iot.example.com when a proxy fronts
+   * the service. Default: http:// and the Host header of the request that asked for the link.
+   */
+  PUBLIC_URL: z.string().url().optional(),
   /** Period of the stale-upload janitor. Default 300000 ms. */
   FILE_JANITOR_INTERVAL_MS: int(300_000, 1_000),
   /** Coalesce concurrent ingest calls into shared transactions (group commit). Default true. */

@@ -14,6 +14,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   /** A subscription resume offset older than the replay window (its messages are gone). */
   OFFSET_OUT_OF_RANGE: 'OFFSET_OUT_OF_RANGE',
+  /** A resource that existed and is gone for good (a presigned upload that never arrived). */
+  GONE: 'GONE',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
@@ -32,6 +34,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   RANGE_NOT_SATISFIABLE: 416,
   RATE_LIMITED: 429,
   OFFSET_OUT_OF_RANGE: 410,
+  GONE: 410,
   QUERY_TOO_COMPLEX: 400,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_SERVER_ERROR: 500,

@@ -6,10 +6,13 @@ import { pipeline } from 'node:stream/promises';
 import { and, asc, between, eq } from 'drizzle-orm';
 import type { Config } from '../config';
 import type { Db } from '../storage/db';
-import { fileChunks } from '../storage/schema/index';
+import { fileChunks, firmwareChunks } from '../storage/schema/index';
 
 /** Size of one stored chunk in PostgreSQL; every chunk but the last is exactly this long, so offsets map to chunks. */
 export const FILE_CHUNK_BYTES = 1024 * 1024;
+
+/** A table of file chunks: `file_chunks`, or `firmware_chunks` (same columns). */
+export type ChunkTable = typeof fileChunks | typeof firmwareChunks;
 
 /** Where a file's bytes live. */
 export interface FileLocation {
@@ -29,13 +32,18 @@ export interface FileStore {
   remove(loc: FileLocation): Promise<void>;
 }
 
-/** Chunked bytea rows in `file_chunks`: every instance sees them, and they commit with the database. */
-export function createPostgresFileStore(db: Db): FileStore {
+/**
+ * Chunked bytea rows in `file_chunks` (or another table of the same columns, such as
+ * `firmware_chunks`): every instance sees them, and they commit with the database.
+ */
+export function createPostgresFileStore(db: Db, chunkTable: ChunkTable = fileChunks): FileStore {
+  // NOTE: drizzle types a table by its name; tables of identical columns are used alike.
+  const table = chunkTable as typeof fileChunks;
   return {
     kind: 'postgres',
     async write(loc, chunks) {
       let seq = 0;
-      for await (const data of chunks) await db.insert(fileChunks).values({ fileId: loc.id, seq: seq++, data });
+      for await (const data of chunks) await db.insert(table).values({ fileId: loc.id, seq: seq++, data });
     },
     read(loc, start, end) {
       async function* gen() {
@@ -44,10 +52,10 @@ export function createPostgresFileStore(db: Db): FileStore {
         // A few chunks per query: bounded memory for large ranges.
         for (let s = first; s <= last; s += 4) {
           const rows = await db
-            .select({ seq: fileChunks.seq, data: fileChunks.data })
-            .from(fileChunks)
-            .where(and(eq(fileChunks.fileId, loc.id), between(fileChunks.seq, s, Math.min(s + 3, last))))
-            .orderBy(asc(fileChunks.seq));
+            .select({ seq: table.seq, data: table.data })
+            .from(table)
+            .where(and(eq(table.fileId, loc.id), between(table.seq, s, Math.min(s + 3, last))))
+            .orderBy(asc(table.seq));
           for (const r of rows) {
             const buf = Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data as Uint8Array);
             const base = r.seq * FILE_CHUNK_BYTES;
@@ -60,7 +68,7 @@ export function createPostgresFileStore(db: Db): FileStore {
       return Readable.from(gen());
     },
     async remove(loc) {
-      await db.delete(fileChunks).where(eq(fileChunks.fileId, loc.id));
+      await db.delete(table).where(eq(table.fileId, loc.id));
     },
   };
 }

@@ -58,7 +58,7 @@ export class FileRejected extends Error {
 }
 
 /** Re-chunks a stream into {@link FILE_CHUNK_BYTES} pieces while counting, hashing and enforcing the size limit. */
-async function* measure(stream: Readable, maxBytes: number, acc: { size: number; hash: ReturnType<typeof createHash> }): AsyncGenerator<Buffer> {
+export async function* measure(stream: Readable, maxBytes: number, acc: { size: number; hash: ReturnType<typeof createHash> }): AsyncGenerator<Buffer> {
   let parts: Buffer[] = [];
   let held = 0;
   let limited = false;
@@ -116,6 +116,22 @@ export async function stageUpload(db: Db, store: FileStore, maxBytes: number, ta
     await discardStaged(db, store, loc);
     throw uploadError(e, maxBytes, input.name);
   }
+}
+
+/**
+ * Records a file announced for a presigned upload as `reserved`, with the size and MD5 its
+ * bytes must have; the commit of the data referencing it makes it `awaiting` (see
+ * presigned-upload.ts for the PUT).
+ */
+export async function reserveAnnounced(db: Db, store: FileStore, target: StageTarget, a: { name: string; sizeBytes: number; md5: string; originalName?: string | null | undefined }): Promise<StagedFile> {
+  const uri = makeFileUri(a.name);
+  const fileName = uri.slice(uri.lastIndexOf('/') + 1);
+  const md5 = a.md5.toLowerCase();
+  const [row] = await db
+    .insert(files)
+    .values({ orgId: target.orgId, deviceId: target.deviceId, featureId: target.featureId, uri, fileName, originalName: (a.originalName || a.name).slice(0, 512), sizeBytes: a.sizeBytes, md5, store: store.kind, state: 'reserved' })
+    .returning({ id: files.id });
+  return { id: row!.id, orgId: target.orgId, store: store.kind, name: a.name, uri, fileName, sizeBytes: a.sizeBytes, md5, deviceId: target.deviceId, featureId: target.featureId };
 }
 
 /** Maps graphql-upload-minimal's HTTP errors (413 limit, 400 missing part, 499 disconnect) to AppErrors. */

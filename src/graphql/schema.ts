@@ -9,6 +9,7 @@ import { DateTimeScalar, JSONScalar, TimestampScalar } from './scalars';
 import { heartbeatResolvers } from './heartbeat';
 import { ingestResolvers } from './ingest/resolvers';
 import { liveResolvers } from './live/resolvers';
+import { firmwareResolvers } from './firmware/resolvers';
 
 /** The SDL folder: the public contract. */
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schema', import.meta.url));
@@ -36,7 +37,7 @@ export function mergeResolvers(...maps: ResolverMap[]): ResolverMap {
 }
 
 /** Resolver maps contributed by each domain; later issues add theirs here. */
-export const domainResolvers: ResolverMap[] = [registryResolvers, authResolvers, heartbeatResolvers, ingestResolvers, queryResolvers, liveResolvers, policyResolvers];
+export const domainResolvers: ResolverMap[] = [registryResolvers, authResolvers, heartbeatResolvers, ingestResolvers, queryResolvers, liveResolvers, policyResolvers, firmwareResolvers];
 
 /** Builds the executable schema from `schema/` and the domain resolvers. */
 export function buildSchema(): GraphQLSchema {

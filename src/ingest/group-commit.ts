@@ -1,4 +1,4 @@
-import { inArray } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import type { Logger } from '../log';
 import type { Db, DbOrTx } from '../storage/db';
 import { files as filesTable } from '../storage/schema/index';
@@ -55,7 +55,8 @@ async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Jo
     await writeBatch(tx, merged, touch);
   }
   const fileIds = processed.flatMap((b) => b.files.map((f) => f.fileId));
-  if (fileIds.length) await tx.update(filesTable).set({ state: 'committed' }).where(inArray(filesTable.id, fileIds));
+  // Announced (presigned) files wait for their bytes; uploaded ones are complete.
+  if (fileIds.length) await tx.update(filesTable).set({ state: sql`case when ${filesTable.state} = 'reserved' then 'awaiting' else 'committed' end` }).where(inArray(filesTable.id, fileIds));
   for (let k = 0; k < jobs.length; k++) for (const w of pipeline.writers) await w(tx, processed[k]!);
   return processed;
 }

@@ -3,7 +3,8 @@ import type { Access } from '../auth/permissions';
 import type { Config } from '../config';
 import { AppError, ErrorCode, badInput } from '../errors';
 import type { FileStore } from '../files/file-store';
-import { discardStaged, drainUpload, drainUploads, FileRejected, stageUpload, type StagedFile, type UploadInput } from '../files/file-upload';
+import { discardStaged, drainUpload, drainUploads, FileRejected, reserveAnnounced, stageUpload, type StagedFile, type UploadInput } from '../files/file-upload';
+import { FILE_LINK_PATH, type FileLinkSigner } from '../files/file-url';
 import type { Logger } from '../log';
 import type { NormalValue } from '../model/validate-value';
 import type { Db } from '../storage/db';
@@ -28,6 +29,7 @@ export interface IngestDeps {
   readonly modelCache: ModelCache;
   /** Bounds the values being written at once, with a fair share per organisation (server/admission.ts); none: unbounded. */
   readonly valueAdmission?: ValueAdmission;
+  readonly fileLinks: FileLinkSigner;
 }
 
 /** What ingest needs of an admission controller: a slot for `weight` values of `key`, or null when refused. */
@@ -45,6 +47,19 @@ export interface IngestRequest {
   readonly channel: Channel;
   readonly mode: IngestMode;
   readonly files: readonly UploadInput[];
+  /** Files announced for a presigned upload (their bytes come later, by PUT to a signed link). */
+  readonly announced?: readonly AnnouncedFile[];
+}
+
+/** A file announced for a presigned upload. */
+export interface AnnouncedFile {
+  /** The name `local://<name>` references use. */
+  readonly name: string;
+  /** Exact size of the content to come, bytes. */
+  readonly sizeBytes: number;
+  /** Lowercase hex MD5 of the content to come. */
+  readonly md5: string;
+  readonly originalName?: string | null | undefined;
 }
 
 /** A file stored by the call. */
@@ -53,6 +68,9 @@ export interface StoredFileInfo {
   readonly uri: string;
   readonly sizeBytes: number;
   readonly md5: string;
+  /** For an announced file: the path to PUT its bytes to (single-use, signed). */
+  readonly uploadPath?: string;
+  readonly uploadExpiresAt?: Date;
 }
 
 /** What an ingest call stored and refused. */
@@ -156,10 +174,17 @@ async function ingestOnce(deps: IngestDeps, access: Access, req: IngestRequest):
 async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestRequest, caller: ReturnType<Access['require']>): Promise<IngestResult> {
   const { config, db } = deps;
   if (req.files.length > config.UPLOAD_MAX_FILES) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${req.files.length} files exceed UPLOAD_MAX_FILES (${config.UPLOAD_MAX_FILES}) per request`);
+  const announced = req.announced ?? [];
+  if (req.files.length + announced.length > config.UPLOAD_MAX_FILES) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${req.files.length + announced.length} files exceed UPLOAD_MAX_FILES (${config.UPLOAD_MAX_FILES}) per request`);
   const names = new Set<string>();
-  for (const f of req.files) {
+  for (const f of [...req.files, ...announced]) {
     if (!f.name || names.has(f.name)) throw badInput(`file names must be non-empty and unique: ${JSON.stringify(f.name)}`);
     names.add(f.name);
+  }
+  for (const a of announced) {
+    if (!/^[0-9a-fA-F]{32}$/.test(a.md5)) throw badInput(`announced file ${a.name}: md5 must be 32 hex characters`);
+    if (!Number.isSafeInteger(a.sizeBytes) || a.sizeBytes < 0) throw badInput(`announced file ${a.name}: sizeBytes must be a non-negative integer`);
+    if (a.sizeBytes > config.UPLOAD_MAX_BYTES) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `announced file ${a.name} exceeds UPLOAD_MAX_BYTES (${config.UPLOAD_MAX_BYTES} bytes)`);
   }
 
   const resolved = await resolveDevices(db, access, caller.orgId, req.items, 'ASSET_WRITE');
@@ -204,6 +229,12 @@ async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestReque
         if (req.mode === 'ALL_OR_NOTHING') throw refusal(sortErrors());
       }
     }
+    for (const a of announced) {
+      const user = [...valid.values()].find((v) => v.fileRefs.some((r) => r.kind === 'local' && r.name === a.name));
+      if (!user) continue;
+      const featureId = user.fileRefs.find((r) => r.kind === 'local' && r.name === a.name)!.featureId;
+      staged.set(a.name, await reserveAnnounced(db, deps.fileStore, { orgId: caller.orgId, deviceId: user.device.id, featureId }, a));
+    }
     // Files whose items were refused meanwhile are not kept.
     for (const [name, s] of staged) {
       if (![...valid.values()].some((v) => v.fileRefs.some((r) => r.kind === 'local' && r.name === name))) {
@@ -241,7 +272,12 @@ async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestReque
       rejected: errors.length,
       errors: sortErrors(),
       superseded,
-      files: [...staged.values()].map((s) => ({ name: s.name, uri: s.uri, sizeBytes: s.sizeBytes, md5: s.md5 })),
+      files: [...staged.values()].map((s) => {
+        const info = { name: s.name, uri: s.uri, sizeBytes: s.sizeBytes, md5: s.md5 };
+        if (!announced.some((a) => a.name === s.name)) return info;
+        const link = deps.fileLinks.sign({ purpose: 'upload', orgId: caller.orgId, ownerId: s.deviceId, fileId: s.id });
+        return { ...info, uploadPath: `${FILE_LINK_PATH}${link.token}`, uploadExpiresAt: link.expiresAt };
+      }),
     };
   } catch (e) {
     await discardAll();

@@ -13,6 +13,10 @@ export const EnosCode = {
   FORBIDDEN: 99403,
   /** Unknown (or another organisation's) organisation, file or device on file routes. */
   NOT_FOUND: 99404,
+  /** A file announced for a presigned (Lark) upload whose bytes have not arrived (Tributary's code). */
+  UPLOAD_PENDING: 99409,
+  /** A file announced for a presigned upload whose link lapsed without an upload (Tributary's code). */
+  UPLOAD_EXPIRED: 99410,
   /** Too many requests (not an EnOS code; EnOS documents no rate limits). */
   RATE_LIMITED: 99429,
   INTERNAL: 99500,

@@ -1,14 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import parseRange from 'range-parser';
 import { findAppError } from '../errors';
+import type { Access } from '../auth/permissions';
 import { findFile, readFileRange, type StoredFile } from '../files/file-service';
+import { FILE_LINK_PATH, type FileLinkClaims } from '../files/file-url';
+import { findFirmwareForDevice, firmwareStore } from '../files/firmware';
+import { linkBase } from '../server/link-base';
 import { sendJson } from '../server/http-util';
 import type { Route, RouteContext } from '../server/routes';
 import { contentDisposition } from './content-disposition';
 import { badRequest, EnosCode, EnosError, enosErrorOf, sendEnvelope } from './envelope';
 import { authenticateRequest, deviceFromQuery, queryParam, requireOrg } from './request';
-import { sendShimError } from './shim-error';
+import { sendShimError, type RefusalSubject } from './shim-error';
 
 const PATH = '/connect-service/v2.1/files';
 
@@ -20,6 +25,10 @@ function downloadStatusOf(e: EnosError): number {
       return 404;
     case EnosCode.FORBIDDEN:
       return 403;
+    case EnosCode.UPLOAD_PENDING:
+      return 409;
+    case EnosCode.UPLOAD_EXPIRED:
+      return 410;
     default:
       return 400;
   }
@@ -29,13 +38,15 @@ function downloadStatusOf(e: EnosError): number {
 function enosErrorOfService(e: unknown): unknown {
   const app = findAppError(e);
   if (!app) return e;
+  if (app.details?.['state'] === 'UPLOAD_PENDING') return new EnosError(EnosCode.UPLOAD_PENDING, app.message, 409);
+  if (app.details?.['state'] === 'UPLOAD_EXPIRED') return new EnosError(EnosCode.UPLOAD_EXPIRED, app.message, 410);
   return enosErrorOf([{ message: app.code === 'NOT_FOUND' ? 'file not found' : app.message, extensions: { code: app.code } }]);
 }
 
-function sendDownloadError(res: ServerResponse, rc: RouteContext, e: unknown): void {
+function sendDownloadError(res: ServerResponse, rc: RouteContext, e: unknown, subject: RefusalSubject): void {
   const err = e instanceof EnosError ? e : (enosErrorOfService(e) as unknown);
-  if (err instanceof EnosError) return sendShimError(res, rc, new EnosError(err.code, err.message, downloadStatusOf(err), err.data));
-  sendShimError(res, rc, err);
+  if (err instanceof EnosError) return sendShimError(res, rc, new EnosError(err.code, err.message, downloadStatusOf(err), err.data), subject);
+  sendShimError(res, rc, err, subject);
 }
 
 /**
@@ -43,7 +54,7 @@ function sendDownloadError(res: ServerResponse, rc: RouteContext, e: unknown): v
  * exact Content-Length for one range, 416 (with the envelope) for an unsatisfiable or malformed
  * one. Never chunked: the SDK's ranged download parses Content-Length as an int.
  */
-async function sendFileBytes(req: IncomingMessage, res: ServerResponse, rc: RouteContext, file: StoredFile): Promise<void> {
+async function sendFileBytes(req: IncomingMessage, res: ServerResponse, rc: RouteContext, file: Pick<StoredFile, 'sizeBytes' | 'originalName' | 'fileName' | 'md5'>, read: (start: number, end: number) => Readable): Promise<void> {
   const size = file.sizeBytes;
   const header = req.headers['range'];
   let start = 0;
@@ -69,45 +80,87 @@ async function sendFileBytes(req: IncomingMessage, res: ServerResponse, rc: Rout
     'content-length': length,
     'accept-ranges': 'bytes',
     'content-disposition': contentDisposition(file.originalName || file.fileName),
-    'content-md5': file.md5,
     etag: `"${file.md5}"`,
     'x-content-type-options': 'nosniff',
   };
+  // Content-MD5 describes the body sent (RFC 1864), so only a whole body carries it; the
+  // ETag names the whole file and stays on ranges.
   if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${size}`;
+  else headers['content-md5'] = file.md5;
   res.writeHead(status, headers);
   if (req.method === 'HEAD' || length === 0) return void res.end();
-  await pipeline(readFileRange(rc.deps, file, start, end), res);
+  await pipeline(read(start, end), res);
+}
+
+/** The file (or firmware package) a download or getDownloadUrl request names, and the link claims for it. */
+async function linkOfRequest(rc: RouteContext, access: Access): Promise<Omit<FileLinkClaims, 'exp'>> {
+  const fileUri = queryParam(rc.url, 'fileUri');
+  if (!fileUri) throw badRequest('Invalid Argument fileUri: the fileUri parameter is required');
+  const device = deviceFromQuery(rc.url);
+  const category = queryParam(rc.url, 'category') ?? 'feature';
+  if (category !== 'feature' && category !== 'ota') throw badRequest('Invalid Argument category: expected feature or ota');
+  if (category === 'ota') {
+    const fw = await findFirmwareForDevice(rc.deps, access, fileUri, device);
+    return { purpose: 'ota', orgId: fw.orgId, ownerId: fw.productId, fileId: fw.id };
+  }
+  const file = await findFile(rc.deps, access, 'ASSET_READ', fileUri, device);
+  return { purpose: 'download', orgId: file.orgId, ownerId: file.deviceId, fileId: file.id };
+}
+
+/**
+ * `action=getDownloadUrl`: `{"code":0,"msg":"OK","data":"<signed url>"}`. The SDK reads this
+ * answer whatever the HTTP status and declares `requestId` an int, so it is left out, errors
+ * included (a UUID there would make the SDK fail with its own client error).
+ */
+async function answerDownloadUrl(req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
+  let access: Access | undefined;
+  try {
+    access = await authenticateRequest(req, rc);
+    requireOrg(access, rc.url, 404);
+    const claims = await linkOfRequest(rc, access);
+    const { token } = rc.deps.fileLinks.sign(claims);
+    sendJson(res, 200, { code: EnosCode.OK, msg: 'OK', data: `${linkBase(req, rc.deps.config)}${FILE_LINK_PATH}${token}` });
+  } catch (e) {
+    const err = e instanceof EnosError ? e : enosErrorOfService(e);
+    if (!(err instanceof EnosError)) throw e;
+    rc.log.info({ code: err.code, msg: err.message, path: rc.url.pathname, action: 'getDownloadUrl', orgId: queryParam(rc.url, 'orgId'), accessKey: access?.caller?.accessKey, assetId: queryParam(rc.url, 'assetId'), productKey: queryParam(rc.url, 'productKey'), deviceKey: queryParam(rc.url, 'deviceKey') }, 'enos request refused');
+    sendJson(res, downloadStatusOf(err), { code: err.code, msg: err.message, data: null });
+  }
 }
 
 /** `GET .../files?action=download&orgId&fileUri&category&(assetId | productKey&deviceKey)`. */
 async function handleDownload(req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
+  if (queryParam(rc.url, 'action') === 'getDownloadUrl') return answerDownloadUrl(req, res, rc);
+  let accessKey: string | undefined;
   try {
     const access = await authenticateRequest(req, rc);
+    accessKey = access.caller?.accessKey;
     requireOrg(access, rc.url, 404);
     const action = queryParam(rc.url, 'action');
-    if (action === 'getDownloadUrl') {
-      // NOTE: the SDK reads this answer whatever the status and declares requestId an int: omit it.
-      return sendJson(res, 400, { code: EnosCode.BAD_REQUEST, msg: 'getDownloadUrl (Lark) is not supported: use action=download', data: null });
-    }
     if (action !== 'download') throw badRequest('Invalid Argument action: expected download (GET) or delete (POST)');
     const fileUri = queryParam(rc.url, 'fileUri');
     if (!fileUri) throw badRequest('Invalid Argument fileUri: the fileUri parameter is required');
     const device = deviceFromQuery(rc.url);
     const category = queryParam(rc.url, 'category') ?? 'feature';
     if (category !== 'feature' && category !== 'ota') throw badRequest('Invalid Argument category: expected feature or ota');
-    // No firmware packages are kept: an OTA file is never found.
-    if (category === 'ota') throw new EnosError(EnosCode.NOT_FOUND, 'file not found', 404);
+    if (category === 'ota') {
+      const fw = await findFirmwareForDevice(rc.deps, access, fileUri, device);
+      const store = firmwareStore(rc.deps);
+      return await sendFileBytes(req, res, rc, fw, (start, end) => store.read(fw, start, end));
+    }
     const file = await findFile(rc.deps, access, 'ASSET_READ', fileUri, device);
-    await sendFileBytes(req, res, rc, file);
+    await sendFileBytes(req, res, rc, file, (start, end) => readFileRange(rc.deps, file, start, end));
   } catch (e) {
-    sendDownloadError(res, rc, e);
+    sendDownloadError(res, rc, e, { accessKey });
   }
 }
 
 /** `POST .../files?action=delete&orgId&fileUri&(assetId | productKey&deviceKey)`, empty body: the deleteFile mutation. */
 async function handleDelete(req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> {
+  let accessKey: string | undefined;
   try {
     const access = await authenticateRequest(req, rc);
+    accessKey = access.caller?.accessKey;
     requireOrg(access, rc.url);
     if (queryParam(rc.url, 'action') !== 'delete') throw badRequest('Invalid Argument action: expected delete (POST) or download (GET)');
     const fileUri = queryParam(rc.url, 'fileUri');
@@ -117,7 +170,7 @@ async function handleDelete(req: IncomingMessage, res: ServerResponse, rc: Route
     if (outcome.errors?.length) throw enosErrorOf(outcome.errors.map((e) => (e.extensions?.['code'] === 'NOT_FOUND' ? { ...e, message: 'file not found' } : e)));
     sendEnvelope(res, rc.requestId, EnosCode.OK, 'OK', null);
   } catch (e) {
-    sendShimError(res, rc, e);
+    sendShimError(res, rc, e, { accessKey });
   }
 }
 

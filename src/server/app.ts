@@ -11,6 +11,7 @@ import { databaseUnavailable, ErrorCode, toSafeError } from '../errors';
 import { buildSchema } from '../graphql/schema';
 import { createFileStore } from '../files/file-store';
 import { startFileJanitor } from '../files/file-janitor';
+import { createFileLinkSigner } from '../files/file-url';
 import { createContext, type GraphQLContext } from '../graphql/context';
 import { createModelCache } from '../ingest/model-cache';
 import { createIngestPipeline } from '../ingest/pipeline';
@@ -30,6 +31,7 @@ import { limitConnections, type ConnectionStats } from './connection-limits';
 import { createDatabaseGate, pingWithin } from './database-gate';
 import { clientAddress, sendJson } from './http-util';
 import { routeTable } from './route-table';
+import { routeUpgrades } from './upgrade';
 import { matchRoute, pathExists, type RouteContext } from './routes';
 import { describeMasterKeySource, resolveMasterKey } from './secret-key';
 
@@ -92,7 +94,8 @@ export interface CreateAppOptions {
 /** Builds an instance: database and migrations, services, GraphQL, WebSocket and REST routes. */
 export async function createApp(config: Config, opts: CreateAppOptions = {}): Promise<App> {
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
-  const box = createSecretBox(resolveMasterKey(config));
+  const masterKey = resolveMasterKey(config);
+  const box = createSecretBox(masterKey);
   const database = opts.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATABASE_URL ? '' : `${config.DATA_DIR}/pglite`, poolMax: config.DB_POOL_MAX, connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS }));
   // Data queries get a pool of their own with a shorter statement timeout, so that one expensive
   // query ends within its budget and cannot hold the connections ingest needs.
@@ -118,6 +121,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     tokenFailures: createFailureLimiter(config.TOKEN_FAILURES_PER_MIN),
     ingestPipeline: createIngestPipeline(),
     fileStore: createFileStore(config, database.db),
+    fileLinks: createFileLinkSigner(masterKey, config.FILE_URL_TTL_S),
     modelCache: createModelCache(),
     speculation: createSpeculationCaches(),
     executeGraphQL: (document, variables, access, requestId) => executeGraphQL(document, variables, access, requestId),
@@ -215,7 +219,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     log.debug({ err: (err as Error).message }, 'client error');
   });
-  const ws: WsEndpoint = attachGraphQLWs(server, '/graphql', schema, deps, limits);
+  const ws: WsEndpoint = attachGraphQLWs(schema, deps, limits);
+  routeUpgrades(server, '/graphql', ws.handleUpgrade);
 
   const app: App = {
     deps,

@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import type { Access } from '../auth/permissions';
 import type { SpeculationCaches } from '../auth/speculation';
 import type { FileStore } from '../files/file-store';
+import type { FileLinkSigner } from '../files/file-url';
 import type { ModelCache } from '../ingest/model-cache';
 import type { IngestPipeline } from '../ingest/pipeline';
 import type { Logger } from '../log';
@@ -31,6 +32,8 @@ export interface AppDeps {
   readonly ingestPipeline: IngestPipeline;
   /** Where new uploaded files are written (FILE_STORE). */
   readonly fileStore: FileStore;
+  /** Signs and verifies the short-lived links of files (FILE_URL_TTL_S). */
+  readonly fileLinks: FileLinkSigner;
   /** Thing models compiled for ingest validation, by id and version. */
   readonly modelCache: ModelCache;
   /** Callers and devices as last confirmed, for read-only requests that speculate (auth/speculation.ts). */

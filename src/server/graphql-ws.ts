@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -39,20 +40,23 @@ function closeSocket(socket: WebSocket, code: number, reason: string): void {
 /** A running graphql-ws endpoint. */
 export interface WsEndpoint {
   readonly wss: WebSocketServer;
+  /** Completes a WebSocket upgrade request for the endpoint's path (see server/upgrade.ts). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Closes every socket (1001 Going Away) and stops the revalidation timer. */
   close(): Promise<void>;
 }
 
 /**
- * Serves graphql-ws on `path` of the HTTP server. The token comes in `connection_init`
+ * Serves graphql-ws; the HTTP server hands it the WebSocket upgrade requests of its path
+ * through `handleUpgrade` (other upgrade offers are served as HTTP/1.1, see server/upgrade.ts). The token comes in `connection_init`
  * (accessToken, token or Authorization); a bad or missing one is refused at onConnect with
  * 4403 Forbidden, and a token revoked later (SA disabled, deleted or rotated, token expired) or
  * a change of the SA's grants closes the socket with 4403 too, within WS_REVALIDATE_MS. Errors
  * are shaped as over HTTP (AppError codes kept, everything else masked). A live subscriber that
  * falls too far behind is closed with 4008 (see src/live/service.ts).
  */
-export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSchema, deps: AppDeps, limits: QueryLimits): WsEndpoint {
-  const wss = new WebSocketServer({ server, path, maxPayload: 1024 * 1024 });
+export function attachGraphQLWs(schema: GraphQLSchema, deps: AppDeps, limits: QueryLimits): WsEndpoint {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const live = new Set<Live>();
   const rules = [...specifiedRules, createQueryLimitsRule(limits)];
   const accessOf = new WeakMap<WebSocket, Access>();
@@ -159,6 +163,10 @@ export function attachGraphQLWs(server: Server, path: string, schema: GraphQLSch
 
   return {
     wss,
+    handleUpgrade(req, socket, head) {
+      if (closing) return void socket.destroy();
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    },
     async close() {
       closing = true;
       clearInterval(timer);

@@ -5,6 +5,7 @@ import { tsdbRoutes } from '../rest/tsdb-routes';
 import { tokenRoutes } from '../rest/token-routes';
 import { fileRoutes } from './file-routes';
 import type { Route } from './routes';
+import { signedFileRoutes } from './signed-file-routes';
 
 /** Every non-GraphQL HTTP route, on the same port as GraphQL. Later domains add theirs here. */
-export const routeTable: readonly Route[] = [...tokenRoutes, ...fileRoutes, ...integrationRoutes, ...enosFileRoutes, ...measurepointRoutes, ...tsdbRoutes];
+export const routeTable: readonly Route[] = [...tokenRoutes, ...fileRoutes, ...signedFileRoutes, ...integrationRoutes, ...enosFileRoutes, ...measurepointRoutes, ...tsdbRoutes];

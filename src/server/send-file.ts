@@ -2,13 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import parseRange from 'range-parser';
 import { readFileRange, type FilesDeps, type StoredFile } from '../files/file-service';
+import type { FileStore } from '../files/file-store';
 
 /**
  * Answers a download: 200 with Accept-Ranges and the whole file, 206 with Content-Range and an
  * exact Content-Length for one satisfiable range, 416 when none is satisfiable. Ranges are
  * never sent chunked (the EnOS SDK fails on that). Several ranges are served as the whole file.
+ * `store` reads the bytes when they are not a device file's (firmware packages).
  */
-export async function sendFile(deps: FilesDeps, req: IncomingMessage, res: ServerResponse, file: StoredFile): Promise<void> {
+export async function sendFile(deps: FilesDeps, req: IncomingMessage, res: ServerResponse, file: Pick<StoredFile, 'id' | 'orgId' | 'store' | 'sizeBytes' | 'md5' | 'fileName' | 'contentType'>, store?: FileStore): Promise<void> {
   const size = file.sizeBytes;
   const header = req.headers['range'];
   let start = 0;
@@ -41,5 +43,5 @@ export async function sendFile(deps: FilesDeps, req: IncomingMessage, res: Serve
     res.end();
     return;
   }
-  await pipeline(readFileRange(deps, file, start, end), res);
+  await pipeline(store ? store.read(file, start, end) : readFileRange(deps, file as StoredFile, start, end), res);
 }

@@ -5,7 +5,7 @@ import type { Grant } from '../../src/auth/permissions';
 import { createOrganisation, createServiceAccount } from '../../src/auth/service-accounts';
 import { signTokenRequest } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/log';
+import { createLogger, type Logger } from '../../src/log';
 import { createApp, type App } from '../../src/server/app';
 import type { Db } from '../../src/storage/db';
 import { createTestDatabase, DRIVER, type TestDatabase } from './test-db';
@@ -48,7 +48,7 @@ export interface TestApp {
 }
 
 /** Starts an instance for one test file. `env` overrides config keys. */
-export async function startTestApp(env: Record<string, string> = {}, opts: { tdb?: TestDatabase } = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, opts: { tdb?: TestDatabase; log?: Logger } = {}): Promise<TestApp> {
   const tdb = opts.tdb ?? (await createTestDatabase());
   const dataDir = mkdtempSync(join(tmpdir(), 'tributary-test-'));
   const config = loadConfig({
@@ -62,7 +62,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: { tdb
     ...(tdb.url ? { DATABASE_URL: tdb.url } : {}),
     ...env,
   });
-  const app = await createApp(config, { log: createLogger(config.LOG_LEVEL), database: tdb.database, bootstrap: false });
+  const app = await createApp(config, { log: opts.log ?? createLogger(config.LOG_LEVEL), database: tdb.database, bootstrap: false });
   const url = await app.listen();
   const orgs = new Set<string>();
 

@@ -57,6 +57,9 @@ export const graphqlOperations: readonly GraphQLMatrixOp[] = [
   op('postEvents', 'ASSET_WRITE', 'mutation($a: ID!) { postEvents(items: [{ assetId: $a, time: 1700000000001, events: { alarm: { code: 1 } } }]) { accepted } }', (f) => ({ a: f.assetId })),
   op('deviceFiles', 'ASSET_READ', 'query($a: ID!) { deviceFiles(device: { assetId: $a }) { uri } }', (f) => ({ a: f.assetId })),
   op('deleteFile', 'ASSET_WRITE', 'mutation($a: ID!, $u: String!) { deleteFile(device: { assetId: $a }, uri: $u) }', (f) => ({ a: f.assetId, u: f.fileUri })),
+  // Firmware packages (OTA)
+  op('firmwarePackages', 'REGISTRY_READ', 'query($k: String!) { firmwarePackages(productKey: $k) { uri } }', (f) => ({ k: f.productKey })),
+  op('deleteFirmware', 'REGISTRY_FULL', 'mutation($k: String!) { deleteFirmware(productKey: $k, version: "1.0.0") }', (f) => ({ k: f.productKey })),
   // Data policies (a delete follows its set in the same document, so there is something to delete)
   op('modelPolicies', 'REGISTRY_READ', 'query($m: ID!) { modelPolicies(model: $m) { model revision } }', (f) => ({ m: f.model })),
   op('effectivePointPolicy', 'REGISTRY_READ', 'query($m: ID!) { effectivePointPolicy(model: $m, point: "temp") { point storage { source } } }', (f) => ({ m: f.model })),

@@ -79,10 +79,10 @@ describe('integration route: authentication and parameters', () => {
     }
   });
 
-  it('refuses Lark mode (useLark=true) with 99400', async () => {
+  it('accepts Lark mode (useLark=true) without files like an ordinary post (data null)', async () => {
     const { boundary, body } = messageOnly(sdkMessage('integration.measurepoint.post', '1', [point()], []));
     const r = await postMultipart(t, tenant.token, target(`action=postMeasurepoint&orgId=${tenant.orgId}&useLark=true`), boundary, body);
-    expect(expectEnvelope(r, 200, 99400).msg).toMatch(/Lark/);
+    expect(expectEnvelope(r, 200, 0).data).toBeNull();
   });
 
   it('answers GET on the integration path with 405 in the envelope', async () => {

@@ -127,6 +127,9 @@ describe('captured SDK requests', () => {
     expect(r.headers['accept-ranges']).toBe('bytes');
     expect(r.headers['content-disposition']).toBe('attachment; filename="sample-a.txt"');
     expect(r.headers['content-encoding']).toBeUndefined();
+    // The whole file's MD5 would not match the partial body; the ETag still names the file.
+    expect(r.headers['content-md5']).toBeUndefined();
+    expect(r.headers['etag']).toBe(`"${md5Hex(FILE_A)}"`);
   });
 
   it('downloads a whole file with 200, Accept-Ranges and its exact bytes, by assetId, with fileUri encoded or not', async () => {
@@ -137,6 +140,7 @@ describe('captured SDK requests', () => {
       expect(r.headers['content-length']).toBe('300');
       expect(r.body.equals(FILE_B)).toBe(true);
       expect(r.headers['content-disposition']).toBe('attachment; filename="sample-b.bin"');
+      expect(r.headers['content-md5']).toBe(md5Hex(r.body));
     }
   });
 
@@ -145,6 +149,7 @@ describe('captured SDK requests', () => {
     const open = await okhttpGet(base, 'bytes=290-');
     expect([open.status, open.headers['content-range'], open.headers['content-length']]).toEqual([206, 'bytes 290-299/300', '10']);
     expect(open.body.equals(FILE_B.subarray(290))).toBe(true);
+    expect(open.headers['content-md5']).toBeUndefined();
     const suffix = await okhttpGet(base, 'bytes=-3');
     expect([suffix.status, suffix.headers['content-range']]).toEqual([206, 'bytes 297-299/300']);
     expect(suffix.body.equals(FILE_B.subarray(297))).toBe(true);
@@ -162,13 +167,13 @@ describe('captured SDK requests', () => {
     }
   });
 
-  it('answers HEAD like GET without a body, and getDownloadUrl (Lark) with 400 and no string requestId', async () => {
+  it('answers HEAD like GET without a body, and getDownloadUrl with a URL string and no string requestId', async () => {
     const head = await rawRequest(t.url, { method: 'HEAD', target: `/connect-service/v2.1/files?action=download&orgId=${ORG}&fileUri=${uriB}&category=feature&assetId=${asset0001.assetId}`, headers: [['apim-accesstoken', tenant.token]] });
     expect([head.status, head.headers['content-length'], head.body.length]).toEqual([200, '300', 0]);
     const lark = await okhttpGet(`/connect-service/v2.1/files?action=getDownloadUrl&orgId=${ORG}&fileUri=${uriB}&category=feature&assetId=${asset0001.assetId}`);
-    expect(lark.status).toBe(400);
+    expect(lark.status).toBe(200);
     const body = json<Record<string, unknown>>(lark);
-    expect(body).toMatchObject({ code: 99400, data: null });
+    expect(body).toMatchObject({ code: 0, msg: 'OK', data: expect.stringMatching(/^http:\/\/.+\/signed-files\//) });
     expect('requestId' in body).toBe(false);
   });
 

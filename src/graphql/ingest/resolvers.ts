@@ -1,7 +1,7 @@
 import { deleteFile } from '../../files/file-service';
 import { listDeviceFiles, type DeviceFile } from '../../query/files';
 import type { FileUpload } from '../../files/file-upload';
-import { ingest, type IngestMode, type IngestResult } from '../../ingest/ingest-service';
+import { ingest, type AnnouncedFile, type IngestMode, type IngestResult } from '../../ingest/ingest-service';
 import type { Channel } from '../../ingest/types';
 import type { RawItem } from '../../ingest/validate-items';
 import type { ItemDeviceRef } from '../../ingest/resolve-devices';
@@ -21,11 +21,12 @@ interface IngestArgs {
   readonly channel?: Channel | null;
   readonly mode?: IngestMode | null;
   readonly files?: readonly FileArg[] | null;
+  readonly announcedFiles?: readonly AnnouncedFile[] | null;
 }
 
 function post(kind: 'points' | 'attributes' | 'events') {
   return (_: unknown, a: IngestArgs, ctx: GraphQLContext): Promise<IngestResult> =>
-    ingest(ctx.deps, ctx.access, { kind, items: a.items, channel: a.channel ?? 'REALTIME', mode: a.mode ?? 'ALL_OR_NOTHING', files: a.files ?? [] });
+    ingest(ctx.deps, ctx.access, { kind, items: a.items, channel: a.channel ?? 'REALTIME', mode: a.mode ?? 'ALL_OR_NOTHING', files: a.files ?? [], announced: a.announcedFiles ?? [] });
 }
 
 /** Ingest mutations (ASSET_WRITE) and the files of a device (ASSET_READ). */

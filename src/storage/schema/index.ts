@@ -4,3 +4,4 @@ export * from './timeseries';
 export * from './files';
 export * from './live';
 export * from './policies';
+export * from './firmware';
