@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { buildASTSchema, GraphQLObjectType, GraphQLScalarType, parse, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { packagePath } from '../package-root';
 import { authResolvers } from './auth/resolvers';
 import { policyResolvers } from './policies/resolvers';
 import { queryResolvers } from './query/resolvers';
@@ -11,7 +11,7 @@ import { ingestResolvers } from './ingest/resolvers';
 import { liveResolvers } from './live/resolvers';
 
 /** The SDL folder: the public contract. */
-export const SCHEMA_DIR = fileURLToPath(new URL('../../schema', import.meta.url));
+export const SCHEMA_DIR = packagePath('schema');
 
 /** All SDL files, in name order. */
 export function loadTypeDefs(): string[] {

@@ -5,6 +5,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { copyPgliteSeed } from './pglite-seed';
 import { withPreparedStatements } from './prepared-statements';
 import * as schema from './schema/index';
 
@@ -36,6 +37,8 @@ export interface OpenOptions {
   readonly dataDir: string;
   /** Pool size for postgres.js. */
   readonly poolMax: number;
+  /** Start a new PGlite data folder from the built seed (see pglite-seed.ts). Default: true. */
+  readonly seed?: boolean;
 }
 
 /** Opens postgres.js to `url`, or PGlite under `dataDir`, behind one drizzle handle. */
@@ -55,8 +58,13 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       close: () => client.end({ timeout: 5 }),
     };
   }
-  if (!opts.dataDir.startsWith('memory://')) mkdirSync(opts.dataDir, { recursive: true });
-  const pg = await PGlite.create(opts.dataDir.startsWith('memory://') ? undefined : opts.dataDir);
+  if (opts.dataDir.startsWith('memory://')) {
+    const pg = await PGlite.create();
+    return { db: drizzlePglite({ client: pg, schema }) as unknown as Db, client: { kind: 'pglite', pg }, timescale: false, close: () => pg.close() };
+  }
+  if (opts.seed ?? true) copyPgliteSeed(opts.dataDir);
+  mkdirSync(opts.dataDir, { recursive: true });
+  const pg = await PGlite.create(opts.dataDir);
   const db = drizzlePglite({ client: pg, schema }) as unknown as Db;
   return { db, client: { kind: 'pglite', pg }, timescale: false, close: () => pg.close() };
 }
