@@ -11,11 +11,14 @@ import { buildSchema } from '../graphql/schema';
 import { createFileStore } from '../files/file-store';
 import { startFileJanitor } from '../files/file-janitor';
 import { createContext, type GraphQLContext } from '../graphql/context';
+import { getIngestQueueStats } from '../ingest/ingest-service';
 import { createModelCache } from '../ingest/model-cache';
 import { createIngestPipeline } from '../ingest/pipeline';
 import { registerLiveHooks } from '../live/service';
 import { createLogger, type Logger } from '../log';
+import { createMetrics, registerSourceGauges } from '../metrics/metrics';
 import { registerPolicyHooks } from '../policies/hooks';
+import { countPendingRows } from '../policies/rollup-journal';
 import { openDatabase, pingDatabase, type Database } from '../storage/db';
 import { countAppliedMigrations, countMigrationFiles, runMigrations } from '../storage/migrate';
 import { createApollo } from './apollo';
@@ -24,9 +27,13 @@ import type { AppDeps } from './deps';
 import { handleGraphQLHttp } from './graphql-http';
 import { attachGraphQLWs, type WsEndpoint } from './graphql-ws';
 import { sendJson } from './http-util';
+import { methodLabel, serveMetrics } from './metrics-http';
 import { routeTable } from './route-table';
 import { matchRoute, pathExists, type RouteContext } from './routes';
 import { resolveMasterKey } from './secret-key';
+
+/** Paths served outside the route table (each is its own `route` label in the metrics). */
+const FIXED_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/graphql']);
 
 /** A running instance. */
 export interface App {
@@ -60,6 +67,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   const deps: AppDeps = {
     config,
     log,
+    metrics: createMetrics(),
     database,
     db: database.db,
     box,
@@ -75,6 +83,18 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   const policies = registerPolicyHooks(deps);
   const live = registerLiveHooks(deps);
   const stopFileJanitor = startFileJanitor(deps);
+  let inflight = 0;
+  registerSourceGauges(deps.metrics, {
+    httpInFlight: () => inflight,
+    ingestQueue: () => getIngestQueueStats(deps.ingestPipeline),
+    liveSubscribers: () => live.stats(),
+    database: () => database.stats(),
+    rollupPendingRows: () => countPendingRows(deps.db),
+    periodicTasks: () => [
+      { task: 'rollup_merge', ...policies.merger.stats() },
+      ...(policies.scheduler ? [{ task: 'retention', ...policies.scheduler.stats() }] : []),
+    ],
+  });
   if (opts.bootstrap ?? database.client.kind === 'pglite') await bootstrapIfEmpty(deps.db, box, config.DATA_DIR, log);
 
   const limits = { maxDepth: config.GRAPHQL_MAX_DEPTH, maxAliases: config.GRAPHQL_MAX_ALIASES, maxCost: config.GRAPHQL_MAX_COST };
@@ -82,14 +102,13 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   const apollo = createApollo(schema, log, limits);
   await apollo.start();
   const executeGraphQL: AppDeps['executeGraphQL'] = async (document, variables, access, requestId) => {
-    const r = await apollo.executeOperation({ query: document, variables }, { contextValue: createContext(deps, access, requestId) });
+    const r = await apollo.executeOperation({ query: document, variables }, { contextValue: createContext(deps, access, requestId, 'rest') });
     if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported in process');
     const { data, errors } = r.body.singleResult;
     return { ...(data !== undefined ? { data } : {}), ...(errors ? { errors } : {}) };
   };
   const expectedMigrations = countMigrationFiles();
 
-  let inflight = 0;
   let stopping = false;
   const server = createServer({ keepAliveTimeout: config.HTTP_KEEPALIVE_TIMEOUT_MS, headersTimeout: config.HTTP_KEEPALIVE_TIMEOUT_MS + 5_000, requestTimeout: 600_000 });
 
@@ -103,9 +122,16 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     const url = new URL(req.url ?? '/', 'http://localhost');
     const rc: RouteContext = { deps, requestId, log: log.child({ requestId }), url };
     const started = performance.now();
-    res.once('finish', () => rc.log.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request'));
+    let routeLabel = 'unmatched';
+    res.once('finish', () => {
+      const ms = performance.now() - started;
+      deps.metrics.httpDuration.observe({ route: routeLabel, method: methodLabel(req.method), status: String(res.statusCode) }, ms / 1000);
+      rc.log.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(ms) }, 'request');
+    });
     try {
+      if (FIXED_ROUTES.has(url.pathname)) routeLabel = url.pathname;
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (url.pathname === '/metrics') return await serveMetrics(req, res, deps.metrics, config.METRICS_TOKEN);
       if (url.pathname === '/readyz') {
         const dbOk = await pingDatabase(deps.db);
         const applied = dbOk ? await countAppliedMigrations(deps.db).catch(() => -1) : -1;
@@ -117,7 +143,10 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         return await handleGraphQLHttp(apollo, req, res, rc);
       }
       const route = matchRoute(routeTable, req.method ?? 'GET', url.pathname);
-      if (route) return await route.handle(req, res, rc);
+      if (route) {
+        routeLabel = route.path;
+        return await route.handle(req, res, rc);
+      }
       if (pathExists(routeTable, url.pathname)) return sendJson(res, 405, { code: 99400, msg: 'method not allowed', requestId, data: null });
       return sendJson(res, 404, { code: 99404, msg: 'no such route', requestId, data: null });
     } catch (e) {

@@ -8,6 +8,7 @@ import type { FileStore } from '../files/file-store';
 import type { ModelCache } from '../ingest/model-cache';
 import type { IngestPipeline } from '../ingest/pipeline';
 import type { Logger } from '../log';
+import type { Metrics } from '../metrics/metrics';
 import type { Database, Db } from '../storage/db';
 
 /**
@@ -17,6 +18,8 @@ import type { Database, Db } from '../storage/db';
 export interface AppDeps {
   readonly config: Config;
   readonly log: Logger;
+  /** The instance's Prometheus registry and instruments (GET /metrics). */
+  readonly metrics: Metrics;
   readonly database: Database;
   readonly db: Db;
   readonly box: SecretBox;

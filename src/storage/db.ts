@@ -6,7 +6,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { copyPgliteSeed } from './pglite-seed';
-import { withPreparedStatements } from './prepared-statements';
+import { withPreparedStatements, type QueryCounter } from './prepared-statements';
 import * as schema from './schema/index';
 
 export type Schema = typeof schema;
@@ -26,6 +26,8 @@ export interface Database {
   readonly client: DriverClient;
   /** True when TimescaleDB is installed in this database (set after migrations). */
   timescale: boolean;
+  /** Queries in flight (PostgreSQL; always 0 on PGlite, which runs one query at a time in process) and the pool size. */
+  stats(): { readonly queriesInFlight: number; readonly poolMax: number };
   close(): Promise<void>;
 }
 
@@ -41,6 +43,8 @@ export interface OpenOptions {
   readonly seed?: boolean;
 }
 
+const PGLITE_STATS = () => ({ queriesInFlight: 0, poolMax: 1 });
+
 /** Opens postgres.js to `url`, or PGlite under `dataDir`, behind one drizzle handle. */
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.url) {
@@ -50,23 +54,25 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       // NOTE: bigint/numeric stay strings; timestamps come back as Date. Custom plans: see prepared-statements.ts.
       connection: { application_name: 'tributary', plan_cache_mode: 'force_custom_plan' },
     });
-    const db = drizzlePostgres({ client: withPreparedStatements(client), schema }) as unknown as Db;
+    const counter: QueryCounter = { inFlight: 0 };
+    const db = drizzlePostgres({ client: withPreparedStatements(client, counter), schema }) as unknown as Db;
     return {
       db,
       client: { kind: 'postgres', sql: client, url: opts.url },
       timescale: false,
+      stats: () => ({ queriesInFlight: counter.inFlight, poolMax: opts.poolMax }),
       close: () => client.end({ timeout: 5 }),
     };
   }
   if (opts.dataDir.startsWith('memory://')) {
     const pg = await PGlite.create();
-    return { db: drizzlePglite({ client: pg, schema }) as unknown as Db, client: { kind: 'pglite', pg }, timescale: false, close: () => pg.close() };
+    return { db: drizzlePglite({ client: pg, schema }) as unknown as Db, client: { kind: 'pglite', pg }, timescale: false, stats: PGLITE_STATS, close: () => pg.close() };
   }
   if (opts.seed ?? true) copyPgliteSeed(opts.dataDir);
   mkdirSync(opts.dataDir, { recursive: true });
   const pg = await PGlite.create(opts.dataDir);
   const db = drizzlePglite({ client: pg, schema }) as unknown as Db;
-  return { db, client: { kind: 'pglite', pg }, timescale: false, close: () => pg.close() };
+  return { db, client: { kind: 'pglite', pg }, timescale: false, stats: PGLITE_STATS, close: () => pg.close() };
 }
 
 /** Runs raw SQL and returns its rows, whichever driver runs it. */
