@@ -1,6 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { ErrorCode, findAppError, toSafeError } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
@@ -38,14 +38,18 @@ export function formatGraphQLError(log: Logger) {
 export function createApollo(schema: GraphQLSchema, log: Logger, limits: QueryLimits): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
     schema,
-    csrfPrevention: true,
+    // CSRF: a browser sends a cross-site request without a preflight only when it carries no
+    // custom header; the access token travels in a header (never a cookie), so a request that
+    // carries one cannot be forged and needs no Apollo-Require-Preflight.
+    csrfPrevention: { requestHeaders: ['authorization', 'apim-accesstoken', 'x-apollo-operation-name', 'apollo-require-preflight'] },
     introspection: true,
     includeStacktraceInErrorResponses: false,
     validationRules: [createQueryLimitsRule(limits)],
     formatError: formatGraphQLError(log),
     // PERF: the implicit cache-control plugin hooks every field resolution (willResolveField), which
     // dominates bulk reads; nothing here uses @cacheControl or Apollo's reporting.
-    plugins: [createGraphQLMetricsPlugin(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled()],
+    // The page at GET /graphql (text/html) is served by landing-page.ts from the package: Apollo's loads from a CDN.
+    plugins: [createGraphQLMetricsPlugin(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled()],
     logger: {
       debug: (m) => log.debug({ component: 'apollo', detail: String(m) }, 'apollo'),
       info: (m) => log.debug({ component: 'apollo', detail: String(m) }, 'apollo'),

@@ -27,6 +27,7 @@ import type { AppDeps } from './deps';
 import { handleGraphQLHttp } from './graphql-http';
 import { attachGraphQLWs, type WsEndpoint } from './graphql-ws';
 import { sendJson } from './http-util';
+import { LANDING_ASSETS_PREFIX, serveLandingAsset, serveLandingPage, wantsLandingPage } from './landing-page';
 import { methodLabel, serveMetrics } from './metrics-http';
 import { routeTable } from './route-table';
 import { matchRoute, pathExists, type RouteContext } from './routes';
@@ -138,7 +139,13 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         const ready = dbOk && applied >= expectedMigrations && !stopping;
         return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', database: dbOk, migrations: { applied, expected: expectedMigrations }, timescale: database.timescale });
       }
+      if (url.pathname.startsWith(LANDING_ASSETS_PREFIX)) {
+        routeLabel = LANDING_ASSETS_PREFIX + '*';
+        if (serveLandingAsset(req, res, url.pathname)) return;
+        return sendJson(res, 404, { errors: [{ message: 'no such asset', extensions: { code: 'NOT_FOUND' } }] });
+      }
       if (url.pathname === '/graphql') {
+        if (wantsLandingPage(req, url)) return serveLandingPage(req, res);
         if (req.method !== 'GET' && req.method !== 'POST') return sendJson(res, 405, { errors: [{ message: 'use GET or POST', extensions: { code: 'BAD_REQUEST' } }] }, { allow: 'GET, POST' });
         return await handleGraphQLHttp(apollo, req, res, rc);
       }
