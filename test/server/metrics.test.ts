@@ -1,6 +1,7 @@
 import { createClient, type Client } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished as after } from 'vitest';
 import WebSocket from 'ws';
+import { mergeJournal } from '../../src/policies/rollup-journal';
 import { startTestApp, type Tenant, type TestApp } from '../helpers/test-app';
 import { POST_POINTS } from '../ingest/fixtures';
 import { waitFor } from '../live/live-fixtures';
@@ -15,8 +16,9 @@ let device: SampleDevice;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  t = await startTestApp({ METRICS_TOKEN });
-  open = await startTestApp({}, { tdb: t.tdb });
+  // Rollups of every point, merged only when the test says so (the periodic merge is an hour away).
+  t = await startTestApp({ METRICS_TOKEN, POLICY_DEFAULT_STORAGE: 'RAW:7305,ROLLUP_1M:30', ROLLUP_APPLY_INTERVAL_MS: '3600000' });
+  open = await startTestApp({ ROLLUP_APPLY_INTERVAL_MS: '3600000' }, { tdb: t.tdb });
   tenant = await t.tenant('o-metrics');
   device = (await createSampleDevices(t, tenant, 'pkMetrics', ['devMetrics01']))[0]!;
 });
@@ -105,10 +107,10 @@ describe('GET /metrics', () => {
     expect(after.has('tributary_db_queries_in_flight')).toBe(true);
     expect(value(after, 'tributary_db_pool_max_connections')).toBeGreaterThanOrEqual(1);
     expect(value(after, 'tributary_http_requests_in_flight')).toBe(1); // this scrape
-    // Rollups are merged by a periodic task (ROLLUP_APPLY_INTERVAL_MS): the journal holds rows or was merged.
-    const pending = [...after.keys()].filter((k) => k.startsWith('tributary_rollup_pending_rows{'));
-    const merged = value(after, 'tributary_task_runs_total{task="rollup_merge",outcome="ok"}');
-    expect(pending.length > 0 || merged > 0).toBe(true);
+    // The ingest calls left rollup deltas in the journal; a merge empties it.
+    expect(value(after, 'tributary_rollup_pending_rows{level="ROLLUP_1M"}')).toBeGreaterThan(0);
+    await mergeJournal(t.db);
+    expect((await scrape()).has('tributary_rollup_pending_rows{level="ROLLUP_1M"}')).toBe(false);
     const closed = await (async () => {
       for (let i = 0; i < 50; i++) {
         const m = await scrape();
@@ -139,5 +141,20 @@ describe('GET /metrics', () => {
     const m = parseMetrics(await r.text());
     expect(value(m, 'tributary_ingest_requests_total{transport="graphql",kind="points",code="OK"}')).toBe(0);
     expect((await fetch(`${open.url}/metrics`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('counts the runs of the periodic rollup merge', async () => {
+    // Started last: its merges must not empty the journal under the first test.
+    const merging = await startTestApp({ ROLLUP_APPLY_INTERVAL_MS: '100' }, { tdb: t.tdb });
+    after(() => merging.app.stop());
+    const runs = async () => parseMetrics(await (await fetch(`${merging.url}/metrics`)).text());
+    let m = await runs();
+    for (let i = 0; i < 100 && value(m, 'tributary_task_runs_total{task="rollup_merge",outcome="ok"}') < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      m = await runs();
+    }
+    expect(value(m, 'tributary_task_runs_total{task="rollup_merge",outcome="ok"}')).toBeGreaterThanOrEqual(2);
+    expect(value(m, 'tributary_task_runs_total{task="rollup_merge",outcome="failed"}')).toBe(0);
+    expect(value(m, 'tributary_task_last_success_timestamp_seconds{task="rollup_merge"}')).toBeGreaterThan(Date.now() / 1000 - 60);
   });
 });
