@@ -19,11 +19,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'postgres', include: ['test/**/*.test.ts'], env: { TEST_DRIVER: 'postgres' }, globalSetup: ['test/helpers/global-setup-postgres.ts'] },
+        test: { name: 'postgres', include: ['test/**/*.test.ts'], env: { TEST_DRIVER: 'postgres' }, globalSetup: ['test/helpers/global-setup-build.ts', 'test/helpers/global-setup-postgres.ts'] },
       },
       {
         extends: true,
-        test: { name: 'pglite', include: ['test/**/*.test.ts'], exclude: ['test/**/*.pg-only.test.ts'], env: { TEST_DRIVER: 'pglite' } },
+        test: { name: 'pglite', include: ['test/**/*.test.ts'], exclude: ['test/**/*.pg-only.test.ts'], env: { TEST_DRIVER: 'pglite' }, globalSetup: ['test/helpers/global-setup-build.ts'] },
       },
     ],
   },

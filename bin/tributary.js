@@ -1,5 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx so that `npm ci && npm start` needs no build step.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli.ts');
+// Runs the JavaScript that `npm ci` compiled into dist/ (the `prepare` script).
+import { existsSync } from 'node:fs';
+
+// Stack traces point into src/*.ts through the source maps the build writes.
+process.setSourceMapsEnabled(true);
+
+const entry = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('tributary: dist/cli.js is missing; run `npm ci` (or `npm run build`) in the package folder first\n');
+  process.exit(1);
+}
+await import(entry.href);

@@ -1,28 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { verifyMasterKey } from './auth/master-key-check';
-import { createSecretBox } from './auth/secret-box';
-import {
-  createOrganisation,
-  createServiceAccount,
-  deleteServiceAccount,
-  listOrganisations,
-  listServiceAccounts,
-  organisationExists,
-  rotateServiceAccountSecret,
-  setServiceAccountEnabled,
-} from './auth/service-accounts';
 import { ConfigError, loadConfig, type Config } from './config';
 import { AppError } from './errors';
 import { createLogger } from './log';
-import { createApp } from './server/app';
 import { watchParent } from './server/parent-watch';
-import { describeMasterKeySource, resolveMasterKey } from './server/secret-key';
 import { DataDirLockedError } from './storage/data-dir-lock';
-import { openDatabase, type Database } from './storage/db';
-import { runMigrations } from './storage/migrate';
+import type { Database } from './storage/db';
 
+// NOTE: the server and the database layers are imported on demand, so that `--help` does not
+// load Apollo, graphql-ws, PGlite and every service.
 const USAGE = `usage: tributary <command>
   serve                                   run the service (GraphQL, WebSocket, REST shim)
   migrate                                 apply database migrations and exit
@@ -49,6 +36,7 @@ export function parseGrantArg(text: string): { permission: string; productKeys?:
 }
 
 async function withDb<T>(config: Config, fn: (d: Database) => Promise<T>): Promise<T> {
+  const [{ openDatabase }, { runMigrations }] = await Promise.all([import('./storage/db'), import('./storage/migrate')]);
   const d = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATABASE_URL ? '' : `${config.DATA_DIR}/pglite`, poolMax: 2 });
   try {
     await runMigrations(d, { timescale: config.TIMESCALEDB, chunkInterval: config.TS_CHUNK_INTERVAL });
@@ -90,6 +78,7 @@ async function run(argv: string[]): Promise<number> {
 
   switch (cmd) {
     case 'serve': {
+      const { createApp } = await import('./server/app');
       const app = await createApp(config, { log });
       await app.listen();
       let stopping = false;
@@ -113,6 +102,7 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'migrate':
       return withDb(config, async (d) => {
+        const { runMigrations } = await import('./storage/migrate');
         const r = await runMigrations(d, { timescale: config.TIMESCALEDB, chunkInterval: config.TS_CHUNK_INTERVAL });
         log.info({ applied: r.applied, timescale: r.timescale }, 'migrations applied');
         return 0;
@@ -120,6 +110,7 @@ async function run(argv: string[]): Promise<number> {
     case 'org':
       if (sub !== 'create') requireEmbeddedDatabase(config);
       return withDb(config, async (d) => {
+        const { createOrganisation, listOrganisations } = await import('./auth/service-accounts');
         if (sub === 'create') print(await createOrganisation(d.db, { id: values.id, name: need(values.name, 'name') }));
         else if (sub === 'list') print(await listOrganisations(d.db));
         else throw new AppError('BAD_USER_INPUT', `unknown command: org ${sub ?? ''}`);
@@ -128,6 +119,13 @@ async function run(argv: string[]): Promise<number> {
     case 'sa':
       requireEmbeddedDatabase(config);
       return withDb(config, async (d) => {
+        const [{ createSecretBox }, { describeMasterKeySource, resolveMasterKey }, { verifyMasterKey }, sa] = await Promise.all([
+          import('./auth/secret-box'),
+          import('./server/secret-key'),
+          import('./auth/master-key-check'),
+          import('./auth/service-accounts'),
+        ]);
+        const { createServiceAccount, deleteServiceAccount, listServiceAccounts, organisationExists, rotateServiceAccountSecret, setServiceAccountEnabled } = sa;
         const box = createSecretBox(resolveMasterKey(config));
         // A secret sealed with a wrong key would pass the next start's key check and lock out the rest.
         await verifyMasterKey(d.db, box, describeMasterKeySource(config));

@@ -44,6 +44,8 @@ const envSchema = z.object({
   TS_CHUNK_INTERVAL: str('1 day').pipe(z.string().regex(/^\d+\s*(second|minute|hour|day|week|month)s?$/i, 'must look like "1 day" or "6 hours"')),
   /** pino level. Default info. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().transform((v) => v ?? 'info'),
+  /** Bearer token that GET /metrics requires (`Authorization: Bearer <token>`). Default: unset, /metrics is open (bind it to a private network). */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** How long SIGTERM waits for in-flight requests before closing. Default 10000 ms. */
   SHUTDOWN_DRAIN_MS: int(10_000, 0, 600_000),
   /**

@@ -6,6 +6,7 @@ import { batchLatest, type LatestKey, type LatestSource, type PointValue } from 
 import { getAttributeValues } from '../registry/devices';
 import { getModelsByIds, type ThingModel } from '../registry/models';
 import { getProductsByIds, type Product } from '../registry/products';
+import type { Transport } from '../metrics/metrics';
 import type { AppDeps } from '../server/deps';
 
 /** Per-request batch loaders (no N+1 across a list of devices). */
@@ -24,6 +25,8 @@ export interface GraphQLContext {
   readonly requestId: string;
   readonly log: Logger;
   readonly loaders: Loaders;
+  /** How the operation arrived: GraphQL (HTTP or WebSocket) or the EnOS REST shim, which runs GraphQL in process. */
+  readonly transport: Transport;
   /** The WebSocket of a graphql-ws operation (absent over HTTP): lets a stream disconnect a slow subscriber. */
   readonly connection?: { close(code: number, reason: string): void };
 }
@@ -74,11 +77,12 @@ class LazyLoaders implements Loaders {
 }
 
 /** Builds the context of one operation (HTTP request, WebSocket operation, or REST shim call). */
-export function createContext(deps: AppDeps, access: Access, requestId: string): GraphQLContext {
+export function createContext(deps: AppDeps, access: Access, requestId: string, transport: Transport = 'graphql'): GraphQLContext {
   return {
     deps,
     access,
     requestId,
+    transport,
     log: deps.log.child({ requestId, ...(access.caller ? { orgId: access.caller.orgId, sa: access.caller.accessKey } : {}) }),
     loaders: new LazyLoaders(deps.db, () => (access.caller ? { cache: liveOf(deps).latest, orgId: access.caller.orgId } : undefined)),
   };

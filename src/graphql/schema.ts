@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { buildASTSchema, GraphQLObjectType, GraphQLScalarType, parse, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { buildASTSchema, GraphQLInterfaceType, GraphQLObjectType, GraphQLScalarType, parse, type GraphQLFieldResolver, type GraphQLSchema, type GraphQLTypeResolver } from 'graphql';
+import { packagePath } from '../package-root';
 import { authResolvers } from './auth/resolvers';
 import { policyResolvers } from './policies/resolvers';
 import { queryResolvers } from './query/resolvers';
@@ -10,9 +10,10 @@ import { heartbeatResolvers } from './heartbeat';
 import { ingestResolvers } from './ingest/resolvers';
 import { liveResolvers } from './live/resolvers';
 import { firmwareResolvers } from './firmware/resolvers';
+import { nodeResolvers } from './node';
 
 /** The SDL folder: the public contract. */
-export const SCHEMA_DIR = fileURLToPath(new URL('../../schema', import.meta.url));
+export const SCHEMA_DIR = packagePath('schema');
 
 /** All SDL files, in name order. */
 export function loadTypeDefs(): string[] {
@@ -37,7 +38,7 @@ export function mergeResolvers(...maps: ResolverMap[]): ResolverMap {
 }
 
 /** Resolver maps contributed by each domain; later issues add theirs here. */
-export const domainResolvers: ResolverMap[] = [registryResolvers, authResolvers, heartbeatResolvers, ingestResolvers, queryResolvers, liveResolvers, policyResolvers, firmwareResolvers];
+export const domainResolvers: ResolverMap[] = [registryResolvers, authResolvers, heartbeatResolvers, ingestResolvers, queryResolvers, liveResolvers, policyResolvers, firmwareResolvers, nodeResolvers];
 
 /** Builds the executable schema from `schema/` and the domain resolvers. */
 export function buildSchema(): GraphQLSchema {
@@ -58,6 +59,12 @@ export function attachResolvers(schema: GraphQLSchema, resolvers: ResolverMap): 
       type.serialize = s.serialize;
       type.parseValue = s.parseValue;
       type.parseLiteral = s.parseLiteral;
+      continue;
+    }
+    if (type instanceof GraphQLInterfaceType) {
+      const { __resolveType } = impl as { __resolveType?: GraphQLTypeResolver<unknown, unknown> };
+      if (!__resolveType) throw new Error(`interface ${typeName} needs __resolveType`);
+      type.resolveType = __resolveType;
       continue;
     }
     if (!(type instanceof GraphQLObjectType)) throw new Error(`cannot attach resolvers to ${typeName}`);

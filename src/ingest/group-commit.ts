@@ -10,6 +10,14 @@ import type { IngestBatch } from './types';
 export interface BatchWriter {
   /** Stores `batch` (processors, bulk write, files committed, writers) and resolves with the stored (processed) batch after commit. */
   write(batch: IngestBatch, touch: ReadonlySet<number>): Promise<IngestBatch>;
+  /** Batches waiting for a transaction, and transactions running (for the metrics). */
+  stats(): BatchWriterStats;
+}
+
+/** See {@link BatchWriter.stats}. */
+export interface BatchWriterStats {
+  readonly queued: number;
+  readonly running: number;
 }
 
 /** Options of {@link createBatchWriter}. */
@@ -148,5 +156,6 @@ export function createBatchWriter(db: Db, pipeline: IngestPipeline, log: Logger,
         pump();
       });
     },
+    stats: () => ({ queued: queue.length, running }),
   };
 }

@@ -10,7 +10,7 @@ import type { NormalValue } from '../model/validate-value';
 import type { Db } from '../storage/db';
 import { files as filesTable } from '../storage/schema/index';
 import { DEVICE_TOUCH_INTERVAL_MS } from './bulk-write';
-import { createBatchWriter, type BatchWriter } from './group-commit';
+import { createBatchWriter, type BatchWriter, type BatchWriterStats } from './group-commit';
 import { refusal, type ItemError } from './item-errors';
 import type { CompiledModel, ModelCache } from './model-cache';
 import type { IngestPipeline } from './pipeline';
@@ -85,7 +85,8 @@ export interface IngestResult {
 
 const LOCAL = 'local://';
 
-function countValues(kind: IngestKind, items: readonly RawItem[]): number {
+/** Values (points, attributes or events) in the items of a call. */
+export function countValues(kind: IngestKind, items: readonly RawItem[]): number {
   let n = 0;
   for (const it of items) {
     const m = kind === 'events' ? it.events : it.values;
@@ -306,4 +307,9 @@ function batchWriterOf(deps: IngestDeps): BatchWriter {
     writers.set(deps.ingestPipeline, w);
   }
   return w;
+}
+
+/** The group-commit queue of an instance (zeros before its first ingest). */
+export function getIngestQueueStats(pipeline: IngestPipeline): BatchWriterStats {
+  return writers.get(pipeline)?.stats() ?? { queued: 0, running: 0 };
 }

@@ -7,7 +7,7 @@ import type { LiveHub } from './hub';
 import type { LiveJob } from './jobs';
 import { checkResumeOffset } from './log';
 import type { LiveBatch, Selection } from './project';
-import { LiveStream } from './stream';
+import { LiveStream, type LiveStreamObserver } from './stream';
 
 /** Options of {@link openGroupConsumer}. */
 export interface GroupConsumerOptions {
@@ -21,6 +21,7 @@ export interface GroupConsumerOptions {
   readonly bufferMax: number;
   readonly replayWindowS: number;
   readonly onOverflow: (reason?: string) => void;
+  readonly observer?: LiveStreamObserver;
 }
 
 function minFloor(floors: ReadonlyMap<number, number>, fallback: number): number {
@@ -91,6 +92,7 @@ export async function openGroupConsumer(o: GroupConsumerOptions): Promise<LiveSt
     fromOffset: from,
     bufferMax: o.bufferMax,
     onOverflow: o.onOverflow,
+    ...(o.observer ? { observer: o.observer } : {}),
     ...(o.autoCommit
       ? {
           onDelivered: (b: LiveBatch) => {

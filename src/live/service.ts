@@ -11,7 +11,7 @@ import { createLiveHub, type LiveHub } from './hub';
 import { getJob } from './jobs';
 import { appendBatch, checkResumeOffset, createKeyCache, getHeadOffset, pruneLog } from './log';
 import type { LiveKind } from './project';
-import { LiveStream } from './stream';
+import { LiveStream, type LiveStreamObserver } from './stream';
 import { createLatestCache, type LatestCache } from '../query/latest-cache';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../storage/db';
@@ -37,9 +37,19 @@ export interface LiveService {
   openStream(access: Access, conn: LiveConnection | undefined, kind: LiveKind, args: { filter?: unknown; fromOffset?: string | null | undefined }): Promise<LiveStream>;
   /** Joins a job's consumer group (ASSET_READ; with autoCommit, on every device the job selects). */
   openJobConsumer(access: Access, conn: LiveConnection | undefined, args: { jobId: string; group?: string | null | undefined; autoCommit?: boolean | null | undefined }): Promise<LiveStream>;
+  /** Open streams, batches they queue, the largest lag in log offsets, and batches handed out so far. */
+  stats(): LiveStats;
   /** Runs retention once: prunes the log and forgets stale group members. */
   prune(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** See {@link LiveService.stats}. */
+export interface LiveStats {
+  readonly open: number;
+  readonly queued: number;
+  readonly maxLagOffsets: number;
+  readonly delivered: number;
 }
 
 const services = new WeakMap<AppDeps, LiveService>();
@@ -79,6 +89,14 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
     pubsub.publish(offset);
   });
 
+  const open = new Set<LiveStream>();
+  let delivered = 0;
+  const observer: LiveStreamObserver = {
+    opened: (s) => void open.add(s),
+    handed: () => void delivered++,
+    closed: (s) => void open.delete(s),
+  };
+
   const overflow = (conn: LiveConnection | undefined) => (reason = 'Subscriber too slow') => {
     log.info({ code: CLOSE_SLOW_CONSUMER, reason }, 'subscriber disconnected to resume');
     conn?.close(CLOSE_SLOW_CONSUMER, reason);
@@ -97,7 +115,7 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
         if (from > hub.cursor && from > (await getHeadOffset(db))) throw badInput('offset is ahead of the message log', { fromOffset: args.fromOffset });
         await checkResumeOffset(db, caller.orgId, from, config.REPLAY_WINDOW_S);
       }
-      return new LiveStream({ db, hub, orgId: caller.orgId, selection: { kind, filter, partitions: null }, fromOffset: from, bufferMax: config.SUBSCRIBER_BUFFER_MAX, onOverflow: overflow(conn) });
+      return new LiveStream({ db, hub, orgId: caller.orgId, selection: { kind, filter, partitions: null }, fromOffset: from, bufferMax: config.SUBSCRIBER_BUFFER_MAX, onOverflow: overflow(conn), observer });
     },
     async openJobConsumer(access, conn, args) {
       const caller = access.require('ASSET_READ');
@@ -107,7 +125,16 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
       const autoCommit = args.autoCommit ?? true;
       // Committing moves the group past messages this consumer's grant filters out of its stream.
       if (autoCommit) await requireJobDevices(db, access, job, '; consume with autoCommit: false');
-      return openGroupConsumer({ db, hub, log, job, group, filter, autoCommit, bufferMax: config.SUBSCRIBER_BUFFER_MAX, replayWindowS: config.REPLAY_WINDOW_S, onOverflow: overflow(conn) });
+      return openGroupConsumer({ db, hub, log, job, group, filter, autoCommit, bufferMax: config.SUBSCRIBER_BUFFER_MAX, replayWindowS: config.REPLAY_WINDOW_S, onOverflow: overflow(conn), observer });
+    },
+    stats() {
+      let queued = 0;
+      let maxLagOffsets = 0;
+      for (const s of open) {
+        queued += s.queued;
+        maxLagOffsets = Math.max(maxLagOffsets, hub.cursor - s.delivered);
+      }
+      return { open: open.size, queued, maxLagOffsets, delivered };
     },
     async prune() {
       const n = await pruneLog(db, config.REPLAY_WINDOW_S);

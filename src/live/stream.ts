@@ -16,8 +16,16 @@ export const SLOW_CONSUMER_GRACE_MS = 1_000;
 /** Waiting messages, as a multiple of SUBSCRIBER_BUFFER_MAX, that disconnect at once (the hard memory bound). */
 export const BUFFER_HARD_FACTOR = 4;
 
+/** Follows the streams of an instance (open streams, batches handed out) for the metrics. */
+export interface LiveStreamObserver {
+  opened(s: LiveStream): void;
+  handed(s: LiveStream): void;
+  closed(s: LiveStream): void;
+}
+
 /** Options of a {@link LiveStream}. */
 export interface LiveStreamOptions {
+  readonly observer?: LiveStreamObserver;
   readonly db: Db;
   readonly hub: LiveHub;
   readonly orgId: string;
@@ -80,6 +88,7 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
       this.pos = opts.fromOffset;
     }
     this.delivered = this.pos;
+    opts.observer?.opened(this);
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<LiveBatch> {
@@ -173,6 +182,7 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
   }
 
   private hand(b: LiveBatch): IteratorResult<LiveBatch> {
+    this.opts.observer?.handed(this);
     this.lastYielded = b;
     this.delivered = Number(b.offset);
     return { done: false, value: b };
@@ -209,6 +219,7 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
     const w = this.waiting;
     this.waiting = null;
     w?.({ done: true, value: undefined });
+    this.opts.observer?.closed(this);
     this.opts.onClose?.();
   }
 }

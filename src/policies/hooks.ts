@@ -17,6 +17,7 @@ import { processPoints, type Kept } from './processing';
 import { createRollupRouter } from './rollup-query';
 import { tuneDerivedTables } from './table-settings';
 import { startRetentionScheduler, type RetentionScheduler } from './retention';
+import type { PeriodicTask } from '../periodic-task';
 import { mergePending, startRollupMerger } from './rollup-journal';
 import { rollupWrites } from './rollups';
 import { ROLLUP_FORMS, hasForm, type RollupForm, type StorageFormSpec } from './types';
@@ -26,6 +27,8 @@ export interface PolicyRuntime {
   readonly cache: PolicyCache;
   readonly settings: PolicySettings;
   readonly scheduler: RetentionScheduler | null;
+  /** The periodic merge of the rollup journal. */
+  readonly merger: PeriodicTask;
   /** Routes aggregate queries to rollups when they answer exactly. */
   readonly aggregateRouter: AggregateRouter;
   /** Stops the scheduler and the periodic merge of the rollup journal (rollup-journal.ts). */
@@ -188,7 +191,7 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
   const stop = async () => {
     await Promise.all([scheduler?.stop(), merger.stop()]);
   };
-  const runtime: PolicyRuntime = { cache, settings, scheduler, aggregateRouter: createRollupRouter(cache), stop };
+  const runtime: PolicyRuntime = { cache, settings, scheduler, merger, aggregateRouter: createRollupRouter(cache), stop };
   runtimes.set(deps, runtime);
   return runtime;
 }

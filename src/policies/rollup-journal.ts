@@ -189,6 +189,12 @@ export async function mergeJournalBatches(db: Db): Promise<number> {
   return total;
 }
 
+/** Rows of the journal not merged yet, per level (levels without any are absent). */
+export async function countPendingRows(db: Db): Promise<Record<string, number>> {
+  const rows = await queryRows<{ level: string; n: number }>(db, sql`select level, count(*)::int as n from rollup_pending group by level`);
+  return Object.fromEntries(rows.map((r) => [r.level, Number(r.n)]));
+}
+
 /** Starts merging pending rollup deltas every `intervalMs` (a pass never overlaps the previous one). */
 export function startRollupMerger(db: Db, opts: { readonly intervalMs: number; readonly log?: Logger }): PeriodicTask {
   return startPeriodicTask('rollup merge', opts.intervalMs, () => mergeJournalBatches(db), opts.log);

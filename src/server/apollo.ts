@@ -1,12 +1,13 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { databaseUnavailable, ErrorCode, findAppError, isDatabaseUnavailable, isStatementTimeout, toSafeError } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
 import type { Logger } from '../log';
 import { RETRY_AFTER_S } from './http-util';
 import { inputGuardPlugin } from './input-guard';
+import { createGraphQLMetricsPlugin } from './metrics-http';
 import { createQueryLimitsRule, type QueryLimits } from './query-limits';
 
 /** Codes that GraphQL itself or Apollo produce for client mistakes; kept as they are. */
@@ -75,7 +76,10 @@ const retryableStatusPlugin: ApolloServerPlugin<GraphQLContext> = {
 export function createApollo(schema: GraphQLSchema, log: Logger, limits: QueryLimits): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
     schema,
-    csrfPrevention: true,
+    // CSRF: a browser sends a cross-site request without a preflight only when it carries no
+    // custom header; the access token travels in a header (never a cookie), so a request that
+    // carries one cannot be forged and needs no Apollo-Require-Preflight.
+    csrfPrevention: { requestHeaders: ['authorization', 'apim-accesstoken', 'x-apollo-operation-name', 'apollo-require-preflight'] },
     introspection: true,
     includeStacktraceInErrorResponses: false,
     validationRules: [createQueryLimitsRule(limits)],
@@ -84,7 +88,8 @@ export function createApollo(schema: GraphQLSchema, log: Logger, limits: QueryLi
     formatError: formatGraphQLError(log),
     // PERF: the implicit cache-control plugin hooks every field resolution (willResolveField), which
     // dominates bulk reads; nothing here uses @cacheControl or Apollo's reporting.
-    plugins: [inputGuardPlugin<GraphQLContext>(), retryableStatusPlugin, ApolloServerPluginCacheControlDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled()],
+    // The page at GET /graphql (text/html) is served by landing-page.ts from the package: Apollo's loads from a CDN.
+    plugins: [inputGuardPlugin<GraphQLContext>(), retryableStatusPlugin, createGraphQLMetricsPlugin(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled()],
     logger: {
       debug: (m) => log.debug({ component: 'apollo', detail: String(m) }, 'apollo'),
       info: (m) => log.debug({ component: 'apollo', detail: String(m) }, 'apollo'),

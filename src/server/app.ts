@@ -13,11 +13,14 @@ import { createFileStore } from '../files/file-store';
 import { startFileJanitor } from '../files/file-janitor';
 import { createFileLinkSigner } from '../files/file-url';
 import { createContext, type GraphQLContext } from '../graphql/context';
+import { getIngestQueueStats } from '../ingest/ingest-service';
 import { createModelCache } from '../ingest/model-cache';
 import { createIngestPipeline } from '../ingest/pipeline';
 import { registerLiveHooks } from '../live/service';
 import { createLogger, type Logger } from '../log';
+import { createMetrics, registerSourceGauges } from '../metrics/metrics';
 import { registerPolicyHooks } from '../policies/hooks';
+import { countPendingRows } from '../policies/rollup-journal';
 import { openDatabase, type Database } from '../storage/db';
 import { countAppliedMigrations, countMigrationFiles, runMigrations } from '../storage/migrate';
 import { createApollo } from './apollo';
@@ -30,6 +33,8 @@ import { tokenFromHeaders } from './authenticate';
 import { limitConnections, type ConnectionStats } from './connection-limits';
 import { createDatabaseGate, pingWithin } from './database-gate';
 import { clientAddress, sendJson } from './http-util';
+import { LANDING_ASSETS_PREFIX, serveLandingAsset, serveLandingPage, wantsLandingPage } from './landing-page';
+import { methodLabel, serveMetrics } from './metrics-http';
 import { routeTable } from './route-table';
 import { routeUpgrades } from './upgrade';
 import { matchRoute, pathExists, type RouteContext } from './routes';
@@ -64,6 +69,9 @@ function refuse(req: IncomingMessage, res: ServerResponse, graphql: boolean, req
   if (graphql) return sendJson(res, status, { errors: [{ message, extensions: { code } }] });
   return sendJson(res, status, { code: status === 429 ? 99429 : 99503, msg: message, requestId, data: null });
 }
+
+/** Paths served outside the route table (each is its own `route` label in the metrics). */
+const FIXED_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/graphql']);
 
 /** A running instance. */
 export interface App {
@@ -112,6 +120,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   const deps: AppDeps = {
     config,
     log,
+    metrics: createMetrics(),
     database,
     db: database.db,
     queryDb: queryDatabase?.db ?? database.db,
@@ -130,6 +139,18 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   const policies = registerPolicyHooks(deps);
   const live = registerLiveHooks(deps);
   const stopFileJanitor = startFileJanitor(deps);
+  let inflight = 0;
+  registerSourceGauges(deps.metrics, {
+    httpInFlight: () => inflight,
+    ingestQueue: () => getIngestQueueStats(deps.ingestPipeline),
+    liveSubscribers: () => live.stats(),
+    database: () => database.stats(),
+    rollupPendingRows: () => countPendingRows(deps.db),
+    periodicTasks: () => [
+      { task: 'rollup_merge', ...policies.merger.stats() },
+      ...(policies.scheduler ? [{ task: 'retention', ...policies.scheduler.stats() }] : []),
+    ],
+  });
   if (opts.bootstrap ?? database.client.kind === 'pglite') await bootstrapIfEmpty(deps.db, box, config.DATA_DIR, log);
 
   const limits = { maxDepth: config.GRAPHQL_MAX_DEPTH, maxAliases: config.GRAPHQL_MAX_ALIASES, maxCost: config.GRAPHQL_MAX_COST, maxTokens: config.GRAPHQL_MAX_TOKENS, maxDocumentBytes: config.GRAPHQL_MAX_DOCUMENT_BYTES };
@@ -137,14 +158,13 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   const apollo = createApollo(schema, log, limits);
   await apollo.start();
   const executeGraphQL: AppDeps['executeGraphQL'] = async (document, variables, access, requestId) => {
-    const r = await apollo.executeOperation({ query: document, variables }, { contextValue: createContext(deps, access, requestId) });
+    const r = await apollo.executeOperation({ query: document, variables }, { contextValue: createContext(deps, access, requestId, 'rest') });
     if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported in process');
     const { data, errors } = r.body.singleResult;
     return { ...(data !== undefined ? { data } : {}), ...(errors ? { errors } : {}) };
   };
   const expectedMigrations = countMigrationFiles();
 
-  let inflight = 0;
   let stopping = false;
   // NOTE: the headers timeout runs from a request's first byte (an idle keep-alive connection is
   // governed by keepAliveTimeout alone); bodies get an idle timeout per request (below) instead of
@@ -167,15 +187,26 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     const rc: RouteContext = { deps, requestId, log: log.child({ requestId }), url };
     const started = performance.now();
     let gated = false;
+    let routeLabel = 'unmatched';
     res.once('finish', () => {
-      rc.log.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
+      const ms = performance.now() - started;
+      deps.metrics.httpDuration.observe({ route: routeLabel, method: methodLabel(req.method), status: String(res.statusCode) }, ms / 1000);
+      rc.log.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(ms) }, 'request');
       if (res.statusCode === 503 && !gated && !stopping && url.pathname !== '/readyz') gate.trip();
     });
     let permit: Permit | null = null;
     try {
+      if (FIXED_ROUTES.has(url.pathname)) routeLabel = url.pathname;
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (url.pathname === '/metrics') return await serveMetrics(req, res, deps.metrics, config.METRICS_TOKEN);
       if (url.pathname === '/readyz') return await sendReadiness(res);
+      if (url.pathname.startsWith(LANDING_ASSETS_PREFIX)) {
+        routeLabel = LANDING_ASSETS_PREFIX + '*';
+        if (serveLandingAsset(req, res, url.pathname)) return;
+        return sendJson(res, 404, { errors: [{ message: 'no such asset', extensions: { code: 'NOT_FOUND' } }] });
+      }
       const graphql = url.pathname === '/graphql';
+      if (graphql && wantsLandingPage(req, url)) return serveLandingPage(req, res);
       if (gate.isDown()) {
         gated = true;
         return refuse(req, res, graphql, requestId, 503, ErrorCode.SERVICE_UNAVAILABLE, databaseUnavailable().message);
@@ -188,7 +219,10 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         return await handleGraphQLHttp(apollo, req, res, rc, limits);
       }
       const route = matchRoute(routeTable, req.method ?? 'GET', url.pathname);
-      if (route) return await route.handle(req, res, rc);
+      if (route) {
+        routeLabel = route.path;
+        return await route.handle(req, res, rc);
+      }
       if (pathExists(routeTable, url.pathname)) return sendJson(res, 405, { code: 99400, msg: 'method not allowed', requestId, data: null });
       return sendJson(res, 404, { code: 99404, msg: 'no such route', requestId, data: null });
     } catch (e) {

@@ -9,6 +9,7 @@ import type { FileLinkSigner } from '../files/file-url';
 import type { ModelCache } from '../ingest/model-cache';
 import type { IngestPipeline } from '../ingest/pipeline';
 import type { Logger } from '../log';
+import type { Metrics } from '../metrics/metrics';
 import type { Database, Db } from '../storage/db';
 import type { AdmissionController } from './admission';
 
@@ -19,6 +20,8 @@ import type { AdmissionController } from './admission';
 export interface AppDeps {
   readonly config: Config;
   readonly log: Logger;
+  /** The instance's Prometheus registry and instruments (GET /metrics). */
+  readonly metrics: Metrics;
   readonly database: Database;
   readonly db: Db;
   /** Admission of ingest values (INGEST_MAX_VALUES_IN_FLIGHT), by organisation. */

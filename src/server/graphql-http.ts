@@ -61,6 +61,12 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
       // NOTE: busboy counts a file of exactly maxFileSize bytes as truncated; ingest enforces UPLOAD_MAX_BYTES itself.
       body = await processRequest(req, res, { maxFileSize: deps.config.UPLOAD_MAX_BYTES + 1, maxFiles: deps.config.UPLOAD_MAX_FILES, maxFieldSize: deps.config.REQUEST_BODY_MAX_BYTES });
     } else if (req.method === 'POST') {
+      // GraphQL over HTTP: a POST body is JSON, and says so; a text/plain body (what a browser
+      // form or a bare fetch sends) is refused before it is read.
+      if (contentType.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+        req.resume();
+        return sendJson(res, 415, { errors: [{ message: 'a POST body must be application/json (or multipart/form-data for uploads)', extensions: { code: 'BAD_REQUEST' } }] });
+      }
       body = parseJsonBody(await readBody(req, deps.config.REQUEST_BODY_MAX_BYTES));
     }
   } catch (e) {
@@ -107,7 +113,7 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
     result = await execute(confirmedContext);
   }
   if (multipart) drainUnreadUploads(body);
-  res.statusCode = result.status ?? 200;
+  res.statusCode = statusFor(result.status ?? 200, result.headers.get('content-type'), result.body);
   for (const [k, v] of result.headers) res.setHeader(k, v);
   if (result.body.kind === 'complete') {
     res.setHeader('content-length', Buffer.byteLength(result.body.string));
@@ -115,6 +121,26 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
   } else {
     for await (const chunk of result.body.asyncIterator) res.write(chunk);
     res.end();
+  }
+}
+
+/** Errors of a well-formed request that GraphQL raised before execution: parse, validation, variables. */
+const REQUEST_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'OPERATION_RESOLUTION_FAILURE', ErrorCode.QUERY_TOO_COMPLEX]);
+
+/**
+ * The status of a response, as the GraphQL-over-HTTP spec asks per media type. Apollo answers a
+ * document that does not parse, validate or coerce its variables with 400 whatever the client
+ * accepts; with `application/json` the spec wants 200 (older clients read the body only then),
+ * with `application/graphql-response+json` 400, as Apollo does.
+ */
+function statusFor(status: number, contentType: string | undefined, body: { kind: string; string?: string }): number {
+  if (status !== 400 || !contentType?.startsWith('application/json') || body.kind !== 'complete' || body.string === undefined) return status;
+  try {
+    const parsed = JSON.parse(body.string) as { data?: unknown; errors?: { extensions?: { code?: unknown } }[] };
+    const codes = (parsed.errors ?? []).map((e) => e.extensions?.code);
+    return parsed.data === undefined && codes.length > 0 && codes.every((c) => typeof c === 'string' && REQUEST_ERROR_CODES.has(c)) ? 200 : status;
+  } catch {
+    return status;
   }
 }
 

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -6,7 +7,8 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock';
-import { withPreparedStatements } from './prepared-statements';
+import { copyPgliteSeed } from './pglite-seed';
+import { withPreparedStatements, type QueryCounter } from './prepared-statements';
 import * as schema from './schema/index';
 
 export type Schema = typeof schema;
@@ -28,6 +30,8 @@ export interface Database {
   timescale: boolean;
   /** The lock on an embedded data directory, held until {@link close} (data-dir-lock.ts). */
   readonly dataDirLock?: DataDirLock;
+  /** Queries in flight (PostgreSQL; always 0 on PGlite, which runs one query at a time in process) and the pool size. */
+  stats(): { readonly queriesInFlight: number; readonly poolMax: number };
   close(): Promise<void>;
 }
 
@@ -43,7 +47,11 @@ export interface OpenOptions {
   readonly connectTimeoutMs?: number;
   /** PostgreSQL statement_timeout of every connection, in ms; 0 or absent: the server's setting. */
   readonly statementTimeoutMs?: number;
+  /** Start a new PGlite data folder from the built seed (see pglite-seed.ts). Default: true. */
+  readonly seed?: boolean;
 }
+
+const PGLITE_STATS = () => ({ queriesInFlight: 0, poolMax: 1 });
 
 /** Opens postgres.js to `url`, or PGlite under `dataDir`, behind one drizzle handle. */
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
@@ -56,24 +64,30 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       // NOTE: bigint/numeric stay strings; timestamps come back as Date. Custom plans: see prepared-statements.ts.
       connection: { application_name: 'tributary', plan_cache_mode: 'force_custom_plan', ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}) },
     });
-    const db = drizzlePostgres({ client: withPreparedStatements(client), schema }) as unknown as Db;
+    const counter: QueryCounter = { inFlight: 0 };
+    const db = drizzlePostgres({ client: withPreparedStatements(client, counter), schema }) as unknown as Db;
     return {
       db,
       client: { kind: 'postgres', sql: client, url: opts.url },
       timescale: false,
+      stats: () => ({ queriesInFlight: counter.inFlight, poolMax: opts.poolMax }),
       close: () => client.end({ timeout: 5 }),
     };
   }
   if (opts.dataDir.startsWith('memory://')) {
     const pg = await PGlite.create();
-    return { db: drizzlePglite({ client: pg, schema }) as unknown as Db, client: { kind: 'pglite', pg }, timescale: false, close: () => pg.close() };
+    return { db: drizzlePglite({ client: pg, schema }) as unknown as Db, client: { kind: 'pglite', pg }, timescale: false, stats: PGLITE_STATS, close: () => pg.close() };
   }
-  mkdirSync(opts.dataDir, { recursive: true });
-  // Taken before PGlite reads the directory: a second process must not even load a copy.
-  const lock = acquireDataDirLock(`${opts.dataDir.replace(/[\\/]+$/, '')}.lock`);
+  const dataDir = opts.dataDir.replace(/[\\/]+$/, '');
+  mkdirSync(dirname(dataDir), { recursive: true });
+  // Taken before PGlite reads the directory (or the seed is copied into it): a second process
+  // must not even load a copy.
+  const lock = acquireDataDirLock(`${dataDir}.lock`);
   let pg: PGlite;
   try {
-    pg = await PGlite.create(opts.dataDir);
+    if (opts.seed ?? true) copyPgliteSeed(dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    pg = await PGlite.create(dataDir);
   } catch (e) {
     lock.release();
     throw e;
@@ -84,6 +98,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     client: { kind: 'pglite', pg },
     timescale: false,
     dataDirLock: lock,
+    stats: PGLITE_STATS,
     close: async () => {
       try {
         await pg.close();

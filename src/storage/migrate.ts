@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import postgres from 'postgres';
+import { packagePath } from '../package-root';
 import { queryRows, type Database, type Db } from './db';
 import { ensureHypertables, isTimescaleAvailable, isTimescaleInstalled } from './timescale';
 
 /** Folder of the SQL migrations (`drizzle/` at the project root). */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../drizzle', import.meta.url));
+export const MIGRATIONS_DIR = packagePath('drizzle');
 
 /** Key of the advisory lock that serialises migrations across instances. */
 const MIGRATION_LOCK_KEY = 7_262_617_001;

@@ -14,18 +14,36 @@ import type postgres from 'postgres';
 
 type AnySql = postgres.Sql | postgres.TransactionSql;
 
-/** `client`, with every `unsafe` query prepared, in transactions and savepoints too. */
-export function withPreparedStatements<T extends AnySql>(client: T): T {
+/** Queries sent through {@link withPreparedStatements} and not settled yet (for the metrics). */
+export interface QueryCounter {
+  inFlight: number;
+}
+
+/**
+ * `client`, with every `unsafe` query prepared, in transactions and savepoints too. When given,
+ * `counter` counts the queries in flight (postgres.js does not expose its pool's state).
+ */
+export function withPreparedStatements<T extends AnySql>(client: T, counter?: QueryCounter): T {
   return new Proxy(client, {
     get(target, prop, receiver) {
       if (prop === 'unsafe') {
-        return (text: string, args?: unknown[], options?: postgres.UnsafeQueryOptions) => target.unsafe(text, args as postgres.ParameterOrJSON<never>[], { ...options, prepare: true });
+        return (text: string, args?: unknown[], options?: postgres.UnsafeQueryOptions) => {
+          const q = target.unsafe(text, args as postgres.ParameterOrJSON<never>[], { ...options, prepare: true });
+          if (counter) {
+            // NOTE: postgres.js sends a query when it is first awaited, after a microtask, so the
+            // caller's chained modifiers (`.values()`) still apply; settling ends the count.
+            counter.inFlight++;
+            const done = () => void counter.inFlight--;
+            q.then(done, done);
+          }
+          return q;
+        };
       }
       if (prop === 'begin' || prop === 'savepoint') {
         const original = Reflect.get(target, prop, receiver) as (...a: unknown[]) => unknown;
         return (...a: unknown[]) => {
           const fn = a.pop() as (tx: postgres.TransactionSql) => unknown;
-          return original.call(target, ...a, (tx: postgres.TransactionSql) => fn(withPreparedStatements(tx)));
+          return original.call(target, ...a, (tx: postgres.TransactionSql) => fn(withPreparedStatements(tx, counter)));
         };
       }
       return Reflect.get(target, prop, receiver);

@@ -1,7 +1,8 @@
 import { deleteFile } from '../../files/file-service';
 import { listDeviceFiles, type DeviceFile } from '../../query/files';
 import type { FileUpload } from '../../files/file-upload';
-import { ingest, type AnnouncedFile, type IngestMode, type IngestResult } from '../../ingest/ingest-service';
+import { ErrorCode, findAppError } from '../../errors';
+import { countValues, ingest, type AnnouncedFile, type IngestMode, type IngestResult } from '../../ingest/ingest-service';
 import type { Channel } from '../../ingest/types';
 import type { RawItem } from '../../ingest/validate-items';
 import type { ItemDeviceRef } from '../../ingest/resolve-devices';
@@ -25,8 +26,26 @@ interface IngestArgs {
 }
 
 function post(kind: 'points' | 'attributes' | 'events') {
-  return (_: unknown, a: IngestArgs, ctx: GraphQLContext): Promise<IngestResult> =>
-    ingest(ctx.deps, ctx.access, { kind, items: a.items, channel: a.channel ?? 'REALTIME', mode: a.mode ?? 'ALL_OR_NOTHING', files: a.files ?? [], announced: a.announcedFiles ?? [] });
+  return async (_: unknown, a: IngestArgs, ctx: GraphQLContext): Promise<IngestResult> => {
+    const m = ctx.deps.metrics;
+    const labels = { transport: ctx.transport, kind };
+    try {
+      const r = await ingest(ctx.deps, ctx.access, { kind, items: a.items, channel: a.channel ?? 'REALTIME', mode: a.mode ?? 'ALL_OR_NOTHING', files: a.files ?? [], announced: a.announcedFiles ?? [] });
+      m.ingestRequests.inc({ ...labels, code: 'OK' });
+      if (r.accepted) m.ingestValuesAccepted.inc(labels, r.accepted);
+      for (const e of r.errors) m.ingestValuesRejected.inc({ ...labels, code: e.code });
+      return r;
+    } catch (e) {
+      const app = findAppError(e);
+      const code = app?.code ?? ErrorCode.INTERNAL_SERVER_ERROR;
+      m.ingestRequests.inc({ ...labels, code });
+      // A refusal names its item errors; the first one says why the whole call was refused.
+      const itemCode = (app?.details?.['errors'] as readonly { code?: string }[] | undefined)?.[0]?.code;
+      const n = countValues(kind, a.items);
+      if (n) m.ingestValuesRejected.inc({ ...labels, code: itemCode ?? code }, n);
+      throw e;
+    }
+  };
 }
 
 /** Ingest mutations (ASSET_WRITE) and the files of a device (ASSET_READ). */
