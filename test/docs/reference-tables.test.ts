@@ -6,7 +6,7 @@ import { ErrorCode, httpStatusOf } from '../../src/errors';
 
 const read = (page: string) => readFileSync(resolve(__dirname, '../../docs', page), 'utf8');
 /** The `NAME`s in the first column of a page's tables. */
-const firstColumn = (text: string) => [...text.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1] ?? '');
+const firstColumn = (text: string) => [...text.matchAll(/^\| `([A-Za-z][A-Za-z0-9_]*)` \|/gm)].map((m) => m[1] ?? '');
 
 describe('docs/configuration.md', () => {
   const documented = firstColumn(read('configuration.md'));
