@@ -19,8 +19,9 @@ beforeAll(async () => {
   t = await startTestApp();
   owner = await t.tenant(ORG);
   stranger = await t.tenant('o-links-b');
-  scoped = await t.tenant(ORG, [{ permission: 'ASSET_READ', productKeys: ['pkLinksOther'] }]);
   dev = (await createSampleDevices(t, owner, 'pkLinks', ['devLinks01']))[0]!;
+  await createSampleDevices(t, owner, 'pkLinksOther', []);
+  scoped = await t.tenant(ORG, [{ permission: 'ASSET_READ', productKeys: ['pkLinksOther'] }]);
   const name = sdkFileName();
   const r = await sdkPost(t, owner, 'postMeasurepoint', [{ assetId: dev.assetId, time: 1795645363152, measurepoints: { FileMeasurePoint1: `local://${name}` } }], [{ name, content: FILE, featureId: 'FileMeasurePoint1' }]);
   uri = json<Envelope>(r).data.uriInfoList[0].fileUri;

@@ -25,8 +25,9 @@ beforeAll(async () => {
   t = await startTestApp();
   owner = await t.tenant(ORG);
   stranger = await t.tenant('o-lark-b');
-  scoped = await t.tenant(ORG, [{ permission: 'ASSET_WRITE', productKeys: ['pkLarkOther'] }]);
   dev = (await createSampleDevices(t, owner, 'pkLark', ['devLark01']))[0]!;
+  await createSampleDevices(t, owner, 'pkLarkOther', []);
+  scoped = await t.tenant(ORG, [{ permission: 'ASSET_WRITE', productKeys: ['pkLarkOther'] }]);
   await createSampleDevices(t, stranger, 'pkLarkB', ['devLark01']);
   host = new URL(t.url).host;
 });

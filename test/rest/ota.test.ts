@@ -23,10 +23,10 @@ beforeAll(async () => {
   t = await startTestApp();
   owner = await t.tenant(ORG);
   stranger = await t.tenant('o-ota-b');
-  scopedReader = await t.tenant(ORG, [{ permission: 'ASSET_READ', productKeys: ['pkOtaOther'] }]);
-  readOnlyRegistry = await t.tenant(ORG, [{ permission: 'REGISTRY_READ' }]);
   dev = (await createSampleDevices(t, owner, 'pkOta', ['devOta01']))[0]!;
   otherProductDev = (await createSampleDevices(t, owner, 'pkOtaOther', ['devOta02']))[0]!;
+  scopedReader = await t.tenant(ORG, [{ permission: 'ASSET_READ', productKeys: ['pkOtaOther'] }]);
+  readOnlyRegistry = await t.tenant(ORG, [{ permission: 'REGISTRY_READ' }]);
   await createSampleDevices(t, stranger, 'pkOtaB', ['devOta01']);
   host = new URL(t.url).host;
 });

@@ -17,8 +17,9 @@ beforeAll(async () => {
   const log = createLogger('info', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
   t = await startTestApp({}, { log });
   owner = await t.tenant('o-refusal-log');
-  scoped = await t.tenant('o-refusal-log', [{ permission: 'ASSET_WRITE', productKeys: ['pkOther'] }]);
   dev = (await createSampleDevices(t, owner, 'pkRefLog', ['devRef01']))[0]!;
+  await createSampleDevices(t, owner, 'pkOther', []);
+  scoped = await t.tenant('o-refusal-log', [{ permission: 'ASSET_WRITE', productKeys: ['pkOther'] }]);
 });
 afterAll(() => t.close());
 
