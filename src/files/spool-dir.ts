@@ -2,6 +2,7 @@ import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config';
+import { isProcessAlive } from '../process-alive';
 
 /**
  * The spool directories of REST uploads (one per request, under UPLOAD_TMP_DIR). A request
@@ -37,15 +38,6 @@ export async function releaseSpoolDir(dir: string): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   } finally {
     inUse.delete(dir);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -85,7 +77,7 @@ export async function removeSpoolLeftovers(root: string, maxAgeMs: number, now =
       if (!st.isDirectory()) continue;
       const pid = m[2] ? Number(m[2]) : undefined;
       let stale: boolean;
-      if (m[1] === host && pid !== undefined) stale = pid === process.pid ? st.mtimeMs < processStartMs : !isAlive(pid);
+      if (m[1] === host && pid !== undefined) stale = pid === process.pid ? st.mtimeMs < processStartMs : !isProcessAlive(pid);
       else stale = now - (await newestMtimeMs(dir)) > maxAgeMs;
       if (!stale) continue;
       await rm(dir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../storage/db';
 import { liveGroupMembers, liveGroupOffsets } from '../storage/schema/index';
 
@@ -22,20 +22,17 @@ export async function initGroupOffsets(db: DbOrTx, jobId: string, group: string,
 }
 
 /** Commits `offset` for `partitions` of a group; offsets only move forward. */
-export async function commitOffsets(db: DbOrTx, jobId: string, group: string, partitions: readonly number[], offset: number): Promise<void> {
-  if (!partitions.length) return;
-  const values = partitions.map((p) => ({ jobId, groupName: group, partition: p, committedOffset: offset }));
-  await db
-    .insert(liveGroupOffsets)
-    .values(values)
-    .onConflictDoUpdate({
-      target: [liveGroupOffsets.jobId, liveGroupOffsets.groupName, liveGroupOffsets.partition],
-      set: { committedOffset: sql`greatest(${liveGroupOffsets.committedOffset}, excluded.committed_offset)`, updatedAt: new Date() },
-    });
+export function commitOffsets(db: DbOrTx, jobId: string, group: string, partitions: readonly number[], offset: number): Promise<void> {
+  return upsertOffsets(db, jobId, group, partitions, offset, sql`greatest(${liveGroupOffsets.committedOffset}, excluded.committed_offset)`);
 }
 
 /** Sets `partitions` of a group to `offset`, backwards too (resetting a group). */
-export async function setGroupOffsets(db: DbOrTx, jobId: string, group: string, partitions: readonly number[], offset: number): Promise<void> {
+export function setGroupOffsets(db: DbOrTx, jobId: string, group: string, partitions: readonly number[], offset: number): Promise<void> {
+  return upsertOffsets(db, jobId, group, partitions, offset, sql`excluded.committed_offset`);
+}
+
+/** Writes `offset` for `partitions` of a group; an existing row takes `committed` (an SQL expression). */
+async function upsertOffsets(db: DbOrTx, jobId: string, group: string, partitions: readonly number[], offset: number, committed: SQL): Promise<void> {
   if (!partitions.length) return;
   const values = partitions.map((p) => ({ jobId, groupName: group, partition: p, committedOffset: offset }));
   await db
@@ -43,7 +40,7 @@ export async function setGroupOffsets(db: DbOrTx, jobId: string, group: string, 
     .values(values)
     .onConflictDoUpdate({
       target: [liveGroupOffsets.jobId, liveGroupOffsets.groupName, liveGroupOffsets.partition],
-      set: { committedOffset: sql`excluded.committed_offset`, updatedAt: new Date() },
+      set: { committedOffset: committed, updatedAt: new Date() },
     });
 }
 

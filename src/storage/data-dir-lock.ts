@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { isProcessAlive } from '../process-alive';
 
 /**
  * One process at a time on an embedded (PGlite) data directory. PGlite keeps the database in
@@ -58,16 +59,6 @@ function readHolder(file: string): LockHolder | null {
   }
 }
 
-/** True when `pid` runs on this host (EPERM: it exists but belongs to another user). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function ageMs(file: string): number {
   try {
     return Date.now() - statSync(file).mtimeMs;
@@ -85,7 +76,7 @@ function isStale(file: string, holder: LockHolder | null): boolean {
   if (!holder) return ageMs(file) > HALF_WRITTEN_STALE_MS;
   if (holder.host !== hostname()) return false;
   if (holder.pid === process.pid) return heldHere.get(file) !== holder.nonce;
-  return !isAlive(holder.pid);
+  return !isProcessAlive(holder.pid);
 }
 
 function writeExclusive(file: string, content: string): boolean {
