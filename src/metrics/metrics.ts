@@ -40,6 +40,8 @@ export interface MetricSources {
   database?(): { readonly queriesInFlight: number; readonly poolMax: number };
   /** Pending rollup-journal rows per level (a database query). */
   rollupPendingRows?(): Promise<Readonly<Record<string, number>>>;
+  /** Admission control: HTTP requests (`requests`) and ingest values (`ingest_values`), in flight, waiting and refused so far. */
+  admission?(): readonly { readonly kind: string; readonly inflight: number; readonly inflightWeight: number; readonly queued: number; readonly rejectedTotal: number }[];
   /** Periodic background tasks (retention, rollup merge): runs and failures so far, last success. */
   periodicTasks?(): readonly { readonly task: string; readonly runs: number; readonly failures: number; readonly lastSuccessMs: number | null }[];
 }
@@ -98,6 +100,25 @@ export function registerSourceGauges(metrics: Metrics, sources: MetricSources): 
     collect() {
       this.reset();
       this.inc(sources.liveSubscribers?.().delivered ?? 0);
+    },
+  });
+  gauge('tributary_admission_in_flight', 'Work admitted and running: requests (kind="requests") or ingest calls (kind="ingest_values").', ['kind'], (g) => {
+    for (const a of sources.admission?.() ?? []) g.set({ kind: a.kind }, a.inflight);
+  });
+  gauge('tributary_admission_in_flight_weight', 'Weight of the admitted work: body bytes (kind="requests") or values (kind="ingest_values").', ['kind'], (g) => {
+    for (const a of sources.admission?.() ?? []) g.set({ kind: a.kind }, a.inflightWeight);
+  });
+  gauge('tributary_admission_queued', 'Work waiting in the admission queue.', ['kind'], (g) => {
+    for (const a of sources.admission?.() ?? []) g.set({ kind: a.kind }, a.queued);
+  });
+  new Counter({
+    name: 'tributary_admission_rejected_total',
+    help: 'Work refused by admission control (answered 429 with Retry-After).',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      this.reset();
+      for (const a of sources.admission?.() ?? []) this.inc({ kind: a.kind }, a.rejectedTotal);
     },
   });
   gauge('tributary_db_queries_in_flight', 'Database queries sent and not answered yet (PostgreSQL only; 0 on the embedded database).', [], (g) => g.set(sources.database?.().queriesInFlight ?? 0));

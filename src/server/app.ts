@@ -145,6 +145,11 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     ingestQueue: () => getIngestQueueStats(deps.ingestPipeline),
     liveSubscribers: () => live.stats(),
     database: () => database.stats(),
+    admission: () =>
+      [
+        { kind: 'requests', stats: admission.stats() },
+        { kind: 'ingest_values', stats: deps.valueAdmission.stats() },
+      ].map(({ kind, stats: s }) => ({ kind, inflight: s.inflightRequests, inflightWeight: s.inflightBytes, queued: s.queued, rejectedTotal: s.rejectedTotal })),
     rollupPendingRows: () => countPendingRows(deps.db),
     periodicTasks: () => [
       { task: 'rollup_merge', ...policies.merger.stats() },

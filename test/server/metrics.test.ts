@@ -107,6 +107,10 @@ describe('GET /metrics', () => {
     expect(after.has('tributary_db_queries_in_flight')).toBe(true);
     expect(value(after, 'tributary_db_pool_max_connections')).toBeGreaterThanOrEqual(1);
     expect(value(after, 'tributary_http_requests_in_flight')).toBe(1); // this scrape
+    expect(after.has('tributary_admission_in_flight{kind="requests"}')).toBe(true); // /metrics itself is not admitted: it never waits
+    expect(after.has('tributary_admission_queued{kind="requests"}')).toBe(true);
+    expect(after.has('tributary_admission_in_flight{kind="ingest_values"}')).toBe(true);
+    expect(after.has('tributary_admission_rejected_total{kind="ingest_values"}')).toBe(true);
     // The ingest calls left rollup deltas in the journal; a merge empties it.
     expect(value(after, 'tributary_rollup_pending_rows{level="ROLLUP_1M"}')).toBeGreaterThan(0);
     await mergeJournal(t.db);
