@@ -214,7 +214,12 @@ async function main() {
   await admin.unsafe(`create database ${dbName}`);
   const u = new URL(adminUrl);
   u.pathname = `/${dbName}`;
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: u.toString(), LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn', SECRET_ENCRYPTION_KEY: '11'.repeat(32), SCHEDULER_ENABLED: 'false', TIMESCALEDB: env['BENCH_TIMESCALEDB'] ?? 'require', DB_POOL_MAX: env['DB_POOL_MAX'] ?? '10' });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: u.toString(), LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn', SECRET_ENCRYPTION_KEY: '11'.repeat(32), SCHEDULER_ENABLED: 'false', TIMESCALEDB: env['BENCH_TIMESCALEDB'] ?? 'require', DB_POOL_MAX: env['DB_POOL_MAX'] ?? '10',
+    // Every subscriber of the benchmark comes from one address and one organisation: the limits that
+    // protect a production instance from one client are raised here, as an operator serving
+    // thousands of dashboards behind one proxy would.
+    HTTP_MAX_CONNECTIONS: '100000', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '100000', WS_MAX_CONNECTIONS_PER_ORG: '100000',
+  });
   const app = await createApp(config, { bootstrap: false });
   try {
     const url = await app.listen();
