@@ -92,19 +92,22 @@ async function sendFileBytes(req: IncomingMessage, res: ServerResponse, rc: Rout
   await pipeline(read(start, end), res);
 }
 
-/** The file (or firmware package) a download or getDownloadUrl request names, and the link claims for it. */
-async function linkOfRequest(rc: RouteContext, access: Access): Promise<Omit<FileLinkClaims, 'exp'>> {
+/** What a download or getDownloadUrl request names: a device's file, or a firmware package of its product (`category=ota`). */
+async function findDownloadTarget(rc: RouteContext, access: Access) {
   const fileUri = queryParam(rc.url, 'fileUri');
   if (!fileUri) throw badRequest('Invalid Argument fileUri: the fileUri parameter is required');
   const device = deviceFromQuery(rc.url);
   const category = queryParam(rc.url, 'category') ?? 'feature';
   if (category !== 'feature' && category !== 'ota') throw badRequest('Invalid Argument category: expected feature or ota');
-  if (category === 'ota') {
-    const fw = await findFirmwareForDevice(rc.deps, access, fileUri, device);
-    return { purpose: 'ota', orgId: fw.orgId, ownerId: fw.productId, fileId: fw.id };
-  }
-  const file = await findFile(rc.deps, access, 'ASSET_READ', fileUri, device);
-  return { purpose: 'download', orgId: file.orgId, ownerId: file.deviceId, fileId: file.id };
+  if (category === 'ota') return { kind: 'ota', firmware: await findFirmwareForDevice(rc.deps, access, fileUri, device) } as const;
+  return { kind: 'feature', file: await findFile(rc.deps, access, 'ASSET_READ', fileUri, device) } as const;
+}
+
+/** The link claims for what a getDownloadUrl request names. */
+async function linkOfRequest(rc: RouteContext, access: Access): Promise<Omit<FileLinkClaims, 'exp'>> {
+  const target = await findDownloadTarget(rc, access);
+  if (target.kind === 'ota') return { purpose: 'ota', orgId: target.firmware.orgId, ownerId: target.firmware.productId, fileId: target.firmware.id };
+  return { purpose: 'download', orgId: target.file.orgId, ownerId: target.file.deviceId, fileId: target.file.id };
 }
 
 /**
@@ -138,17 +141,13 @@ async function handleDownload(req: IncomingMessage, res: ServerResponse, rc: Rou
     requireOrg(access, rc.url, 404);
     const action = queryParam(rc.url, 'action');
     if (action !== 'download') throw badRequest('Invalid Argument action: expected download (GET) or delete (POST)');
-    const fileUri = queryParam(rc.url, 'fileUri');
-    if (!fileUri) throw badRequest('Invalid Argument fileUri: the fileUri parameter is required');
-    const device = deviceFromQuery(rc.url);
-    const category = queryParam(rc.url, 'category') ?? 'feature';
-    if (category !== 'feature' && category !== 'ota') throw badRequest('Invalid Argument category: expected feature or ota');
-    if (category === 'ota') {
-      const fw = await findFirmwareForDevice(rc.deps, access, fileUri, device);
+    const target = await findDownloadTarget(rc, access);
+    if (target.kind === 'ota') {
+      const fw = target.firmware;
       const store = firmwareStore(rc.deps);
       return await sendFileBytes(req, res, rc, fw, (start, end) => store.read(fw, start, end));
     }
-    const file = await findFile(rc.deps, access, 'ASSET_READ', fileUri, device);
+    const file = target.file;
     await sendFileBytes(req, res, rc, file, (start, end) => readFileRange(rc.deps, file, start, end));
   } catch (e) {
     sendDownloadError(res, rc, e, { accessKey });
