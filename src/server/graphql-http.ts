@@ -8,7 +8,7 @@ import { AppError, databaseUnavailable, ErrorCode, findAppError, isDatabaseUnava
 import { createContext, type GraphQLContext } from '../graphql/context';
 import { authenticate, tokenConfirmation, tokenFromHeaders } from './authenticate';
 import { parseJsonBody, readBody, RETRY_AFTER_S, sendJson } from './http-util';
-import { documentTooDeep, MAX_DOCUMENT_NESTING } from './input-guard';
+import { DOCUMENT_TOO_DEEP_MESSAGE, documentTooDeep } from './input-guard';
 import { operationKind } from './operation-kind';
 import { checkDocumentSize, type QueryLimits } from './query-limits';
 import type { RouteContext } from './routes';
@@ -83,7 +83,7 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
     return sendJson(res, app.status, { errors: [{ message: app.message, extensions: { code: app.code } }] });
   }
   if (typeof query === 'string' && documentTooDeep(query)) {
-    return sendJson(res, 400, { errors: [{ message: `the document is nested too deeply (more than ${MAX_DOCUMENT_NESTING} levels of braces, brackets or parentheses)`, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }] });
+    return sendJson(res, 400, { errors: [{ message: DOCUMENT_TOO_DEEP_MESSAGE, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }] });
   }
   const headers = new HeaderMap();
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);

@@ -11,7 +11,7 @@ import { createContext } from '../graphql/context';
 import { authenticate, tokenFromConnectionParams } from './authenticate';
 import type { AppDeps } from './deps';
 import { formatGraphQLError } from './apollo';
-import { documentTooDeep, findBadOperationInput, MAX_DOCUMENT_NESTING } from './input-guard';
+import { DOCUMENT_TOO_DEEP_MESSAGE, documentTooDeep, findBadOperationInput } from './input-guard';
 import { checkDocumentSize, createQueryLimitsRule, type QueryLimits } from './query-limits';
 import { findAppError, toGraphQLError } from '../errors';
 
@@ -100,7 +100,7 @@ export function attachGraphQLWs(schema: GraphQLSchema, deps: AppDeps, limits: Qu
         if (!document) {
           try {
             checkDocumentSize(payload.query, limits);
-            if (documentTooDeep(payload.query)) return [new GraphQLError(`the document is nested too deeply (more than ${MAX_DOCUMENT_NESTING} levels of braces, brackets or parentheses)`, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+            if (documentTooDeep(payload.query)) return [new GraphQLError(DOCUMENT_TOO_DEEP_MESSAGE, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
             document = parse(payload.query, { maxTokens: limits.maxTokens });
           } catch (e) {
             const app = findAppError(e);

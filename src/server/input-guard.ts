@@ -110,6 +110,9 @@ export function inputGuardPlugin<T extends object>(): ApolloServerPlugin<T> {
 /** Deepest nesting of braces, brackets and parentheses accepted in a GraphQL document. */
 export const MAX_DOCUMENT_NESTING = 256;
 
+/** What a client is told when {@link documentTooDeep} refuses its document (code GRAPHQL_PARSE_FAILED), on every transport. */
+export const DOCUMENT_TOO_DEEP_MESSAGE = `the document is nested too deeply (more than ${MAX_DOCUMENT_NESTING} levels of braces, brackets or parentheses)`;
+
 /**
  * True when `query` nests `{`, `[` or `(` deeper than `max` outside strings and comments.
  * graphql-js parses recursively and overflows its stack on a few thousand levels; this linear
