@@ -119,6 +119,16 @@ const envSchema = z.object({
   LATEST_CACHE_CATCH_UP_MS: int(50, 0, 60_000),
   /** Largest devices x aggregates x buckets of one aggregate query. Default 1000000. */
   QUERY_MAX_AGGREGATE_VALUES: int(1_000_000, 1, 100_000_000),
+  /** Data values (aggregate buckets, history and event rows, latest values) one GraphQL operation may return, summed over its fields; counted before they are read, beyond it RESPONSE_TOO_LARGE. Default 1000000. */
+  QUERY_MAX_RESPONSE_VALUES: int(1_000_000, 1, 100_000_000),
+  /** Largest serialised GraphQL response (UTF-8 JSON); beyond it the operation answers RESPONSE_TOO_LARGE instead. Default 33554432 (32 MiB). */
+  QUERY_MAX_RESPONSE_BYTES: int(32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  /** A data field is heavy from this many values (aggregate buckets x series, latest values), and so is a history or event page of QUERY_PAGE_MAX_ROWS. Default 100000. */
+  QUERY_HEAVY_MIN_VALUES: int(100_000, 1, 100_000_000),
+  /** Heavy queries running at once per instance; more wait in the admission queue, then get RATE_LIMITED. Default 2. */
+  QUERY_HEAVY_MAX_CONCURRENT: int(2, 1, 10_000),
+  /** Heavy queries running at once per organisation and instance. Default 1. */
+  QUERY_HEAVY_MAX_PER_ORG: int(1, 1, 10_000),
   /** Largest number of values in one ingest request. Default 10000. */
   INGEST_MAX_POINTS: int(10_000, 1, 1_000_000),
   /** Largest file accepted. Default 100 MiB (EnOS). */

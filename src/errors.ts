@@ -17,6 +17,8 @@ export const ErrorCode = {
   /** A resource that existed and is gone for good (a presigned upload that never arrived). */
   GONE: 'GONE',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** An operation that would return more values or bytes than QUERY_MAX_RESPONSE_VALUES / QUERY_MAX_RESPONSE_BYTES. */
+  RESPONSE_TOO_LARGE: 'RESPONSE_TOO_LARGE',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -36,6 +38,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   OFFSET_OUT_OF_RANGE: 410,
   GONE: 410,
   QUERY_TOO_COMPLEX: 400,
+  RESPONSE_TOO_LARGE: 400,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_SERVER_ERROR: 500,
 };

@@ -3,6 +3,7 @@ import type { Access } from '../auth/permissions';
 import type { Logger } from '../log';
 import { liveOf } from '../live/service';
 import { batchLatest, type LatestKey, type LatestSource, type PointValue } from '../query/latest';
+import { createOperationBudget, type OperationBudget } from '../query/query-budget';
 import { getAttributeValues } from '../registry/devices';
 import { getModelsByIds, type ThingModel } from '../registry/models';
 import { getProductsByIds, type Product } from '../registry/products';
@@ -27,6 +28,11 @@ export interface GraphQLContext {
   readonly loaders: Loaders;
   /** How the operation arrived: GraphQL (HTTP or WebSocket) or the EnOS REST shim, which runs GraphQL in process. */
   readonly transport: Transport;
+  /**
+   * What the operation's data fields may still return (QUERY_MAX_RESPONSE_VALUES) and its place in
+   * the heavy-query lane; the transport releases it once the result is built.
+   */
+  readonly budget: OperationBudget;
   /** The WebSocket of a graphql-ws operation (absent over HTTP): lets a stream disconnect a slow subscriber. */
   readonly connection?: { close(code: number, reason: string): void };
 }
@@ -83,6 +89,7 @@ export function createContext(deps: AppDeps, access: Access, requestId: string, 
     access,
     requestId,
     transport,
+    budget: createOperationBudget({ maxValues: deps.config.QUERY_MAX_RESPONSE_VALUES, heavyMinValues: deps.config.QUERY_HEAVY_MIN_VALUES }, deps.heavyQueries, access.caller ? `org:${access.caller.orgId}` : 'anonymous'),
     log: deps.log.child({ requestId, ...(access.caller ? { orgId: access.caller.orgId, sa: access.caller.accessKey } : {}) }),
     loaders: new LazyLoaders(deps.db, () => (access.caller ? { cache: liveOf(deps).latest, orgId: access.caller.orgId } : undefined)),
   };

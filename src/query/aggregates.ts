@@ -7,6 +7,8 @@ import { bucketStartsSql, estimateBuckets, parseBucketSpec, type BucketDialect }
 import type { ModelCache } from '../ingest/model-cache';
 import { deviceFeatures, isNumeric, selectDevices, type DeviceSelector } from './selection';
 import { checkRange } from './sql-util';
+import { AGGREGATE_ADVICE, type QueryBudget } from './query-budget';
+import { createLoopYielder } from './yield-loop';
 
 /**
  * Answers an aggregate of one model's devices from another source (storage policies' rollups)
@@ -72,9 +74,11 @@ function checkInRange(rows: readonly AggRow[], aggregates: AggregateArgs['aggreg
 
 /**
  * Aggregates of points of devices over time buckets of [from, to). Devices without data are
- * present with no buckets (fill NONE) or with empty buckets (NULL, PREVIOUS).
+ * present with no buckets (fill NONE) or with empty buckets (NULL, PREVIOUS). The values it may
+ * return (series x buckets) are charged to `budget` before the database is asked; assembling
+ * the buckets yields to the event loop.
  */
-export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, access: Access, limits: AggregateLimits, args: AggregateArgs, router?: AggregateRouter, models?: ModelCache): Promise<DeviceAggregates[]> {
+export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, access: Access, limits: AggregateLimits, args: AggregateArgs, router?: AggregateRouter, models?: ModelCache, budget?: QueryBudget): Promise<DeviceAggregates[]> {
   checkRange(args.from, args.to);
   if (!args.aggregates.length) throw badInput('name at least one aggregate');
   const spec = parseBucketSpec(args.interval, args.timezone);
@@ -94,6 +98,8 @@ export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, acc
     if (a.function !== 'COUNT' && feats.some((f) => !isNumeric(f))) throw badInput(`${a.function} needs a numeric point; ${a.point} is ${feats.find((f) => !isNumeric(f))?.type?.dataType}`, { identifier: a.point });
   }
   if (!devs.length) return [];
+  await budget?.charge(values, { advice: AGGREGATE_ADVICE });
+  const yielder = createLoopYielder();
 
   // Per model, the column specs (point ids differ between models sharing an identifier).
   const out: DeviceAggregates[] = [];
@@ -110,6 +116,8 @@ export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, acc
       const list = rowsByDevice.get(r.device_id);
       if (list) list.push(r);
       else rowsByDevice.set(r.device_id, [r]);
+      const pause = yielder.tick();
+      if (pause) await pause;
     }
   }
   const starts = fill === 'NONE' ? null : (await queryRows<{ t: number }>(db, bucketStartsSql(dialect, spec, new Date(args.from).toISOString(), new Date(args.to).toISOString())).catch(unknownZone)).map((r) => r.t);
@@ -123,25 +131,41 @@ export async function getPointAggregates(db: DbOrTx, dialect: BucketDialect, acc
       // PERF: plain loops over precomputed column keys; a call may return hundreds of thousands of values.
       const n = rows.length;
       const times: number[] = new Array(n);
-      for (let j = 0; j < n; j++) times[j] = rows[j]!.t;
+      for (let j = 0; j < n; j++) {
+        times[j] = rows[j]!.t;
+        const pause = yielder.tick();
+        if (pause) await pause;
+      }
       for (let i = 0; i < columns.length; i++) {
         const key = keys[i]!;
         const values: (number | null)[] = (columns[i]!.values = new Array(n));
-        for (let j = 0; j < n; j++) values[j] = rows[j]![key] ?? null;
+        for (let j = 0; j < n; j++) {
+          values[j] = rows[j]![key] ?? null;
+          const pause = yielder.tick();
+          if (pause) await pause;
+        }
       }
       out.push({ assetId: d.assetId, times, columns });
       continue;
     }
-    const byT = new Map(rows.map((r) => [r.t, r]));
+    const byT = new Map<number, AggRow>();
+    for (const r of rows) {
+      byT.set(r.t, r);
+      const pause = yielder.tick();
+      if (pause) await pause;
+    }
     const prev: (number | null)[] = columns.map(() => null);
     for (const t of starts) {
       const r = byT.get(t);
-      columns.forEach((c, i) => {
+      for (let i = 0; i < columns.length; i++) {
+        const c = columns[i]!;
         const v = r?.[keys[i]!] ?? null;
         if (isCount[i]) c.values.push(v ?? 0);
         else if (v !== null) c.values.push((prev[i] = v));
         else c.values.push(fill === 'PREVIOUS' ? (prev[i] ?? null) : null);
-      });
+      }
+      const pause = yielder.tick();
+      if (pause) await pause;
     }
     out.push({ assetId: d.assetId, times: starts, columns });
   }

@@ -1,3 +1,4 @@
+import { PAGE_ADVICE, type QueryBudget } from './query-budget';
 import { sql } from 'drizzle-orm';
 import type { Access } from '../auth/permissions';
 import { badInput } from '../errors';
@@ -29,8 +30,8 @@ export interface EventHistoryArgs {
   readonly after?: string | null | undefined;
 }
 
-/** Events of devices in [from, to), keyset-paginated on (time, device, event). */
-export async function getEventHistory(db: DbOrTx, access: Access, limits: { maxPageRows: number; maxSeries: number }, args: EventHistoryArgs): Promise<Page<EventRecord>> {
+/** Events of devices in [from, to), keyset-paginated on (time, device, event); the page is charged to `budget` before the read (heavy at the largest size). */
+export async function getEventHistory(db: DbOrTx, access: Access, limits: { maxPageRows: number; maxSeries: number }, args: EventHistoryArgs, budget?: QueryBudget): Promise<Page<EventRecord>> {
   checkRange(args.from, args.to);
   const limit = checkFirst(args.first, limits.maxPageRows, 100);
   const after = args.after ? decodeKeyCursor('ev', 3, args.after) : null;
@@ -38,6 +39,7 @@ export async function getEventHistory(db: DbOrTx, access: Access, limits: { maxP
   if (devs.length > limits.maxSeries) throw badInput(`an event query reads at most ${limits.maxSeries} devices (QUERY_MAX_SERIES); this one reads ${devs.length}`, { max: limits.maxSeries, requested: devs.length });
   const series = pairSeries(devs, await loadFeatures(db, devs.map((d) => d.modelId), 'EVENT'), args.events, 'event');
   if (!series.length || limit === 0) return toPage([], 0, (r) => r, () => '', after !== null);
+  await budget?.charge(limit, { heavy: limit >= limits.maxPageRows, advice: PAGE_ADVICE });
   const assetOf = new Map(series.map((s) => [s.device.id, s.device.assetId]));
   const eventOf = new Map(series.map((s) => [s.feature.id, s.feature.identifier]));
   const asc = (args.order ?? 'DESC') === 'ASC';

@@ -7,6 +7,7 @@ import { checkFirst, decodeKeyCursor, encodeKeyCursor, toPage, type Page } from 
 import type { PointValue } from './latest';
 import type { ModelCache } from '../ingest/model-cache';
 import { deviceFeatures, pairSeries, selectDevices, type DeviceSelector } from './selection';
+import { PAGE_ADVICE, type QueryBudget } from './query-budget';
 import { checkRange, epochMs, seriesWhere, tsParam, valueOf, type ValueColumns } from './sql-util';
 
 /** Sort order of a history read. */
@@ -157,8 +158,11 @@ class HistoryPage implements PointValuePage {
   }
 }
 
-/** Raw history of points of devices in [from, to), as a Relay page. */
-export async function getPointHistory(db: DbOrTx, access: Access, limits: HistoryLimits, args: HistoryArgs, models?: ModelCache): Promise<PointValuePage> {
+/**
+ * Raw history of points of devices in [from, to), as a Relay page. The page's rows are charged
+ * to `budget` before the read; a page of the largest size is heavy.
+ */
+export async function getPointHistory(db: DbOrTx, access: Access, limits: HistoryLimits, args: HistoryArgs, models?: ModelCache, budget?: QueryBudget): Promise<PointValuePage> {
   checkRange(args.from, args.to);
   const limit = checkFirst(args.first, limits.maxPageRows, 1000);
   const after = args.after ? (decodeKeyCursor('pv', 3, args.after) as unknown as HistoryKey) : null;
@@ -168,6 +172,7 @@ export async function getPointHistory(db: DbOrTx, access: Access, limits: Histor
   const series = pairSeries(devs, await deviceFeatures(db, devs, 'MEASUREPOINT', models), args.points, 'measurement point');
   if (series.length > limits.maxSeries) throw badInput(`a history query reads at most ${limits.maxSeries} device x point series (QUERY_MAX_SERIES); this one reads ${series.length}`, { max: limits.maxSeries, requested: series.length });
   if (!series.length || limit === 0) return new HistoryPage([], new Map(), new Map(), false, !!after);
+  await budget?.charge(limit, { heavy: limit >= limits.maxPageRows, advice: PAGE_ADVICE });
   const assetOf = new Map(series.map((s) => [s.device.id, s.device.assetId]));
   const pointOf = new Map(series.map((s) => [s.feature.id, s.feature.identifier]));
   const rows = await queryRows<HistoryRow>(

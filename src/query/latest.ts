@@ -7,6 +7,7 @@ import type { ModelCache } from '../ingest/model-cache';
 import type { LatestCache, LatestLookup, LatestValue } from './latest-cache';
 import { deviceFeatures, loadFeatures, pairSeries, selectDevices, type DeviceSelector, type FeatureIndex, type SelectedDevice, type Series } from './selection';
 import { epochMs, intArray, tsParam, valueOf, type ValueColumns } from './sql-util';
+import { LATEST_ADVICE, type QueryBudget } from './query-budget';
 
 /** A value of a point of a device, as the API returns it. */
 export interface PointValue {
@@ -91,12 +92,13 @@ export async function readLatest(db: DbOrTx, series: readonly Series[], sinceMs:
  * Latest real-time values of the chosen points of the selected devices (offline data never
  * moves them). BAD_USER_INPUT past `maxValues` devices x points.
  */
-export async function getLatestValues(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs, models?: ModelCache, cache?: LatestCache): Promise<PointValue[]> {
+export async function getLatestValues(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs, models?: ModelCache, cache?: LatestCache, budget?: QueryBudget): Promise<PointValue[]> {
   const { orgId } = access.require('ASSET_READ');
   const devs = await selectDevices(db, access, args.devices);
   const index = await deviceFeatures(db, devs, 'MEASUREPOINT', models);
   const series = pairSeries(devs, index, args.points, 'measurement point');
   if (series.length > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${series.length}`, { max: maxValues, requested: series.length });
+  await budget?.charge(series.length, { advice: LATEST_ADVICE });
   return readLatest(db, series, args.since ?? null, index, cache && { cache, orgId });
 }
 
@@ -122,7 +124,7 @@ export interface DeviceLatestValues {
  * {@link getLatestValues} grouped by device, columnar: every selected device is present (with
  * empty lists when it has no value yet), in selection order; points in request order.
  */
-export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs, models?: ModelCache, cache?: LatestCache): Promise<DeviceLatestValues[]> {
+export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxValues: number, args: LatestArgs, models?: ModelCache, cache?: LatestCache, budget?: QueryBudget): Promise<DeviceLatestValues[]> {
   const { orgId } = access.require('ASSET_READ');
   const devs = await selectDevices(db, access, args.devices);
   const index = await deviceFeatures(db, devs, 'MEASUREPOINT', models);
@@ -146,6 +148,7 @@ export async function getLatestValuesByDevice(db: DbOrTx, access: Access, maxVal
     for (const f of chosen) pointIds.add(f.id);
   }
   if (pairs > maxValues) throw badInput(`a latest-values query reads at most ${maxValues} device x point pairs (QUERY_LATEST_MAX_VALUES); this one reads ${pairs}`, { max: maxValues, requested: pairs });
+  await budget?.charge(pairs, { advice: LATEST_ADVICE });
   const latest = await readLatestValues(db, cache && { cache, orgId }, reading, pointIds, index, args.since ?? null);
   const out: DeviceLatestValues[] = new Array(devs.length);
   for (let k = 0; k < devs.length; k++) {

@@ -23,6 +23,8 @@ export interface AdmissionLimits {
   readonly queueMax: number;
   /** Longest wait in the queue, in ms. */
   readonly queueTimeoutMs: number;
+  /** Requests in flight at once per key, whatever its fair share; default: no cap beyond the share. */
+  readonly maxRequestsPerKey?: number;
 }
 
 /** Counters of an admission controller, for metrics. */
@@ -89,6 +91,7 @@ export function createAdmissionController(limits: AdmissionLimits): AdmissionCon
     const active = activeKeys(key);
     const mine = inflightOf.get(key) ?? 0;
     if (mine + 1 > Math.max(1, Math.floor(limits.maxRequests / active))) return false;
+    if (limits.maxRequestsPerKey !== undefined && mine + 1 > limits.maxRequestsPerKey) return false;
     // A key's first request is always let in (when the total allows), so that one large request is never starved.
     return mine === 0 || (bytesOf.get(key) ?? 0) + bytes <= limits.maxBytes / active;
   };

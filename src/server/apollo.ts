@@ -1,11 +1,12 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
-import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type FormattedExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { databaseUnavailable, ErrorCode, findAppError, isDatabaseUnavailable, isStatementTimeout, toSafeError } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
 import type { Logger } from '../log';
 import { RETRY_AFTER_S } from './http-util';
+import { ResponseTooLargeError, stringifyBounded } from './bounded-json';
 import { inputGuardPlugin } from './input-guard';
 import { createGraphQLMetricsPlugin } from './metrics-http';
 import { createQueryLimitsRule, type QueryLimits } from './query-limits';
@@ -72,6 +73,46 @@ const retryableStatusPlugin: ApolloServerPlugin<GraphQLContext> = {
   },
 };
 
+/** Gives the operation's place in the heavy-query lane back once its result is built (before it is serialised: that yields and is capped). */
+const releaseBudgetPlugin: ApolloServerPlugin<GraphQLContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ contextValue }) {
+        contextValue.budget?.release();
+      },
+    };
+  },
+};
+
+/** The response that replaces one larger than QUERY_MAX_RESPONSE_BYTES. */
+export function responseTooLarge(maxBytes: number): FormattedExecutionResult {
+  return {
+    errors: [
+      {
+        message: `the response would exceed ${maxBytes} bytes (QUERY_MAX_RESPONSE_BYTES): page through the data (first/after), ask for a longer interval or a shorter time range, or for fewer devices or points`,
+        extensions: { code: ErrorCode.RESPONSE_TOO_LARGE, details: { maxBytes } },
+      },
+    ],
+    data: null,
+  };
+}
+
+/**
+ * Serialises a result in slices that yield to the event loop, up to `maxBytes`; a larger one is
+ * answered with RESPONSE_TOO_LARGE instead (the work already done is dropped).
+ */
+export function createResultSerialiser(maxBytes: number, log: Logger): (result: FormattedExecutionResult) => Promise<string> {
+  return async (result) => {
+    try {
+      return await stringifyBounded(result, maxBytes);
+    } catch (e) {
+      if (!(e instanceof ResponseTooLargeError)) throw e;
+      log.warn({ maxBytes }, 'response too large');
+      return JSON.stringify(responseTooLarge(maxBytes));
+    }
+  };
+}
+
 /** Creates (but does not start) the Apollo server over the shared schema. */
 export function createApollo(schema: GraphQLSchema, log: Logger, limits: QueryLimits): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
@@ -86,10 +127,11 @@ export function createApollo(schema: GraphQLSchema, log: Logger, limits: QueryLi
     // Bounds the cost of parsing one document before validation sees it.
     parseOptions: { maxTokens: limits.maxTokens },
     formatError: formatGraphQLError(log),
+    stringifyResult: createResultSerialiser(limits.maxResponseBytes, log),
     // PERF: the implicit cache-control plugin hooks every field resolution (willResolveField), which
     // dominates bulk reads; nothing here uses @cacheControl or Apollo's reporting.
     // The page at GET /graphql (text/html) is served by landing-page.ts from the package: Apollo's loads from a CDN.
-    plugins: [inputGuardPlugin<GraphQLContext>(), retryableStatusPlugin, createGraphQLMetricsPlugin(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled()],
+    plugins: [inputGuardPlugin<GraphQLContext>(), retryableStatusPlugin, releaseBudgetPlugin, createGraphQLMetricsPlugin(), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled()],
     logger: {
       debug: (m) => log.debug({ component: 'apollo', detail: String(m) }, 'apollo'),
       info: (m) => log.debug({ component: 'apollo', detail: String(m) }, 'apollo'),

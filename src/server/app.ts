@@ -124,6 +124,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     database,
     db: database.db,
     queryDb: queryDatabase?.db ?? database.db,
+    heavyQueries: createAdmissionController({ maxRequests: config.QUERY_HEAVY_MAX_CONCURRENT, maxRequestsPerKey: config.QUERY_HEAVY_MAX_PER_ORG, maxBytes: Number.MAX_SAFE_INTEGER, queueMax: config.ADMISSION_QUEUE_MAX, queueTimeoutMs: config.ADMISSION_QUEUE_TIMEOUT_MS }),
     valueAdmission: createAdmissionController({ maxRequests: Number.MAX_SAFE_INTEGER, maxBytes: config.INGEST_MAX_VALUES_IN_FLIGHT, queueMax: config.ADMISSION_QUEUE_MAX, queueTimeoutMs: config.ADMISSION_QUEUE_TIMEOUT_MS }),
     box,
     tokenSettings: { ttlS: config.TOKEN_TTL_S, skewMs: config.TOKEN_SKEW_MS, duplicateWindowMs: 10_000 },
@@ -149,6 +150,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       [
         { kind: 'requests', stats: admission.stats() },
         { kind: 'ingest_values', stats: deps.valueAdmission.stats() },
+        { kind: 'heavy_queries', stats: deps.heavyQueries.stats() },
       ].map(({ kind, stats: s }) => ({ kind, inflight: s.inflightRequests, inflightWeight: s.inflightBytes, queued: s.queued, rejectedTotal: s.rejectedTotal })),
     rollupPendingRows: () => countPendingRows(deps.db),
     periodicTasks: () => [
@@ -158,7 +160,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   });
   if (opts.bootstrap ?? database.client.kind === 'pglite') await bootstrapIfEmpty(deps.db, box, config.DATA_DIR, log);
 
-  const limits = { maxDepth: config.GRAPHQL_MAX_DEPTH, maxAliases: config.GRAPHQL_MAX_ALIASES, maxCost: config.GRAPHQL_MAX_COST, maxTokens: config.GRAPHQL_MAX_TOKENS, maxDocumentBytes: config.GRAPHQL_MAX_DOCUMENT_BYTES };
+  const limits = { maxDepth: config.GRAPHQL_MAX_DEPTH, maxAliases: config.GRAPHQL_MAX_ALIASES, maxCost: config.GRAPHQL_MAX_COST, maxTokens: config.GRAPHQL_MAX_TOKENS, maxDocumentBytes: config.GRAPHQL_MAX_DOCUMENT_BYTES, maxResponseBytes: config.QUERY_MAX_RESPONSE_BYTES };
   const schema = buildSchema();
   const apollo = createApollo(schema, log, limits);
   await apollo.start();

@@ -26,6 +26,8 @@ export interface AppDeps {
   readonly db: Db;
   /** Admission of ingest values (INGEST_MAX_VALUES_IN_FLIGHT), by organisation. */
   readonly valueAdmission: AdmissionController;
+  /** The heavy-query lane (QUERY_HEAVY_MAX_CONCURRENT, QUERY_HEAVY_MAX_PER_ORG), by organisation. */
+  readonly heavyQueries: AdmissionController;
   /** The handle of data queries: its own pool whose statements stop after QUERY_STATEMENT_TIMEOUT_MS (the same handle as `db` on PGlite). */
   readonly queryDb: Db;
   readonly box: SecretBox;

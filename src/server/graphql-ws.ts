@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { execute, getOperationAST, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Access } from '../auth/permissions';
 import { verifyToken } from '../auth/tokens';
-import { createContext } from '../graphql/context';
+import { createContext, type GraphQLContext } from '../graphql/context';
 import { authenticate, tokenFromConnectionParams } from './authenticate';
 import type { AppDeps } from './deps';
-import { formatGraphQLError } from './apollo';
+import { formatGraphQLError, responseTooLarge } from './apollo';
+import { ResponseTooLargeError, stringifyBounded } from './bounded-json';
 import { DOCUMENT_TOO_DEEP_MESSAGE, documentTooDeep, findBadOperationInput } from './input-guard';
 import { checkDocumentSize, createQueryLimitsRule, type QueryLimits } from './query-limits';
 import { findAppError, toGraphQLError } from '../errors';
@@ -71,6 +72,14 @@ export function attachGraphQLWs(schema: GraphQLSchema, deps: AppDeps, limits: Qu
   const disposable = useServer(
     {
       schema,
+      // A query's place in the heavy-query lane is given back once its result is built, whether or not the client still waits for it.
+      execute: async (args) => {
+        try {
+          return await execute(args);
+        } finally {
+          (args.contextValue as GraphQLContext).budget.release();
+        }
+      },
       connectionInitWaitTimeout: deps.config.WS_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => {
         const token = tokenFromConnectionParams(ctx.connectionParams as Record<string, unknown> | undefined);
@@ -123,7 +132,20 @@ export function attachGraphQLWs(schema: GraphQLSchema, deps: AppDeps, limits: Qu
           contextValue: { ...createContext(deps, access, randomUUID()), connection: { close: (code: number, reason: string) => closeSocket(ctx.extra.socket, code, reason) } },
         };
       },
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { data: result.data ?? null, errors: formatErrors(result.errors) } : undefined),
+      onNext: async (_ctx, _id, _payload, args, result) => {
+        const formatted = result.errors ? { data: result.data ?? null, errors: formatErrors(result.errors) } : undefined;
+        // PERF: subscription events are single messages; only query and mutation results are measured.
+        if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') return formatted;
+        // The byte cap of QUERY_MAX_RESPONSE_BYTES, as over HTTP; graphql-ws serialises the message itself.
+        try {
+          await stringifyBounded(formatted ?? result, limits.maxResponseBytes);
+        } catch (e) {
+          if (!(e instanceof ResponseTooLargeError)) throw e;
+          deps.log.warn({ maxBytes: limits.maxResponseBytes }, 'response too large');
+          return responseTooLarge(limits.maxResponseBytes);
+        }
+        return formatted;
+      },
       onError: (_ctx, _id, _payload, errors) => {
         deps.log.debug({ errors: errors.map((e) => e.message) }, 'subscription error');
         return formatErrors(errors);

@@ -10,6 +10,8 @@ export interface QueryLimits {
   readonly maxTokens: number;
   /** Largest document text, in UTF-8 bytes. */
   readonly maxDocumentBytes: number;
+  /** Largest serialised response, in UTF-8 bytes (QUERY_MAX_RESPONSE_BYTES). */
+  readonly maxResponseBytes: number;
 }
 
 /**

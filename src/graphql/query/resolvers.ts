@@ -21,22 +21,22 @@ const historyLimits = (ctx: GraphQLContext) => ({ maxPageRows: ctx.deps.config.Q
 export const queryResolvers = {
   Query: {
     latestValues: (_: unknown, a: { devices: DeviceSelector; points?: string[] | null; since?: number | null }, ctx: GraphQLContext) =>
-      getLatestValues(ctx.deps.queryDb, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache, liveOf(ctx.deps).latest),
+      getLatestValues(ctx.deps.queryDb, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache, liveOf(ctx.deps).latest, ctx.budget),
     latestValuesByDevice: (_: unknown, a: { devices: DeviceSelector; points?: string[] | null; since?: number | null }, ctx: GraphQLContext) =>
-      getLatestValuesByDevice(ctx.deps.queryDb, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache, liveOf(ctx.deps).latest),
+      getLatestValuesByDevice(ctx.deps.queryDb, ctx.access, ctx.deps.config.QUERY_LATEST_MAX_VALUES, a, ctx.deps.modelCache, liveOf(ctx.deps).latest, ctx.budget),
     pointHistory: (_: unknown, a: Page & { devices: DeviceSelector; points: string[]; from: number; to: number; order?: SortOrder | null; qualities?: number[] | null }, ctx: GraphQLContext) =>
-      getPointHistory(ctx.deps.queryDb, ctx.access, historyLimits(ctx), a, ctx.deps.modelCache),
+      getPointHistory(ctx.deps.queryDb, ctx.access, historyLimits(ctx), a, ctx.deps.modelCache, ctx.budget),
     pointAggregates: (
       _: unknown,
       a: { devices: DeviceSelector; aggregates: { point: string; function: AggregateFunction }[]; from: number; to: number; interval: string; timezone?: string | null; fill?: GapFill | null },
       ctx: GraphQLContext,
     ) =>
-      getPointAggregates(ctx.deps.queryDb, ctx.deps.database.timescale ? 'timescale' : 'postgres', ctx.access, { maxSeries: ctx.deps.config.QUERY_MAX_SERIES, maxValues: ctx.deps.config.QUERY_MAX_AGGREGATE_VALUES }, a, policyRuntime(ctx.deps).aggregateRouter, ctx.deps.modelCache),
+      getPointAggregates(ctx.deps.queryDb, ctx.deps.database.timescale ? 'timescale' : 'postgres', ctx.access, { maxSeries: ctx.deps.config.QUERY_MAX_SERIES, maxValues: ctx.deps.config.QUERY_MAX_AGGREGATE_VALUES }, a, policyRuntime(ctx.deps).aggregateRouter, ctx.deps.modelCache, ctx.budget),
     attributeValues: (_: unknown, a: { device: DeviceRef; attributes?: string[] | null }, ctx: GraphQLContext) => getAttributeValues(ctx.deps.db, ctx.access, a.device, a.attributes),
     attributeHistory: (_: unknown, a: Page & { device: DeviceRef; attribute: string; from?: number | null; to?: number | null; order?: SortOrder | null }, ctx: GraphQLContext) =>
       getAttributeHistory(ctx.deps.queryDb, ctx.access, ctx.deps.config.QUERY_PAGE_MAX_ROWS, a),
     eventHistory: (_: unknown, a: Page & { devices: DeviceSelector; events?: string[] | null; levels?: string[] | null; from: number; to: number; order?: SortOrder | null }, ctx: GraphQLContext) =>
-      getEventHistory(ctx.deps.queryDb, ctx.access, historyLimits(ctx), a),
+      getEventHistory(ctx.deps.queryDb, ctx.access, historyLimits(ctx), a, ctx.budget),
     files: (_: unknown, a: Page & { device: DeviceRef }, ctx: GraphQLContext) => listDeviceFiles(ctx.deps.queryDb, ctx.access, ctx.deps.config.QUERY_PAGE_MAX_ROWS, a.device, a),
   },
   Device: {
