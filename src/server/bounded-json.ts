@@ -21,7 +21,7 @@ export class ResponseTooLargeError extends Error {
   }
 }
 
-const isPrimitive = (v: unknown): boolean => v === null || (typeof v !== 'object' && typeof v !== 'function');
+const isPrimitive = (v: unknown): boolean => v === null || typeof v !== 'object';
 
 class Writer {
   readonly parts: string[] = [];
