@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCorpus, runCorpus } from './corpus';
 import { duplicatesAfterRetries, killDuringIngest, readyAfterRestart, readyAfterTerminations, wideQuerySeconds, type IngestTarget } from './durability';
+import { heavyQueries, seedHeavyRange } from './heavy';
 import { closedLoopCapacity, connectionFlood, openLoopOverload, slowHeaderSockets } from './load';
 import { startPgCluster } from './pg-cluster';
 import { startService, type Service } from './service';
@@ -17,8 +18,10 @@ import { createDevices, createTenant, FAULTS_MASTER_KEY, getToken, ORG, PRODUCT 
 
 const short = process.argv.includes('--short');
 const scale = short
-  ? { killRuns: 3, killAfterMs: 1_500, capacityS: 3, overloadS: 8, slowSockets: 100, flood: 1_000, terminations: 3 }
-  : { killRuns: 3, killAfterMs: 4_000, capacityS: 8, overloadS: 20, slowSockets: 300, flood: 3_000, terminations: 6 };
+  ? { killRuns: 3, killAfterMs: 1_500, capacityS: 3, overloadS: 8, slowSockets: 100, flood: 1_000, terminations: 3, heavyStepS: 10 }
+  : { killRuns: 3, killAfterMs: 4_000, capacityS: 8, overloadS: 20, slowSockets: 300, flood: 3_000, terminations: 6, heavyStepS: 1 };
+/** Start of the heavy queries' range, away from the other scenarios' data. */
+const HEAVY_FROM = Date.UTC(2025, 0, 1);
 const DB = 'tributary';
 
 let failed = 0;
@@ -69,7 +72,21 @@ try {
   const wide = await wideQuerySeconds(target(service));
   figure('50-alias latest query after restarts', `${wide.seconds.toFixed(2)} s${wide.ok ? '' : ' (failed)'}`, wide.ok && wide.seconds < 5);
 
-  // 4. 3x overload on a fresh process (its peak RSS is this scenario's).
+  // 4. the heaviest legal queries at once, on a fresh process (its peak RSS is this scenario's).
+  const seeded = await seedHeavyRange(cluster, DB, assetIds[0]!, HEAVY_FROM, scale.heavyStepS);
+  await service.kill('SIGTERM');
+  service = await start();
+  const h = await heavyQueries(target(service), service, HEAVY_FROM, 6);
+  figure(
+    `six heaviest legal queries at once (pointAggregates fill PREVIOUS, 1-second buckets over 11.5 days, ${seeded} stored values)`,
+    `${h.completed} of 6 answered in full (${(h.responseBytes / 1e6).toFixed(1)} MB each) within ${f1(h.seconds)} s, ${h.refused429} x 429 on the way (heavy-query lane; ${h.missingRetryAfter} without Retry-After), ${h.failed} failed`,
+    h.completed === 6 && h.failed === 0 && h.missingRetryAfter === 0,
+  );
+  figure('six heaviest queries: /healthz latency meanwhile', `p99 ${h.healthzP99Ms.toFixed(0)} ms, max ${h.healthzMaxMs.toFixed(0)} ms`, h.healthzMaxMs <= 1000);
+  figure('six heaviest queries: light query latency meanwhile', `p99 ${h.lightP99Ms.toFixed(0)} ms`, h.lightP99Ms <= 2000);
+  figure('six heaviest queries: peak RSS', `${h.peakRssMb.toFixed(0)} MB`, h.peakRssMb < 400);
+
+  // 5. 3x overload on a fresh process (its peak RSS is this scenario's).
   await service.kill('SIGTERM');
   service = await start();
   const capacity = await closedLoopCapacity(target(service), 16, scale.capacityS, Date.UTC(2026, 3, 1));
@@ -85,13 +102,13 @@ try {
   figure('3x overload: peak RSS', `${o.peakRssMb.toFixed(0)} MB`, o.peakRssMb < 400);
   figure('3x overload: back to unloaded latency after the load stopped', `${f1(o.recoverySeconds)} s`, o.recoverySeconds <= 5);
 
-  // 5. slow clients.
+  // 6. slow clients.
   const slow = await slowHeaderSockets(service.url, scale.slowSockets, 60);
   figure(`slow-header sockets (${scale.slowSockets}) all closed within`, `${f1(slow.lastClosedS)} s (${slow.closed} closed; /healthz meanwhile ${f1(slow.healthzMs)} ms)`, slow.lastClosedS <= 30 && Number.isFinite(slow.healthzMs));
   const flood = await connectionFlood(service.url, scale.flood);
   figure(`connection flood (${scale.flood} idle sockets from one address)`, `${flood.refused} closed at once; /healthz from another address ${f1(flood.healthzMs)} ms`, Number.isFinite(flood.healthzMs));
 
-  // 6. malformed inputs.
+  // 7. malformed inputs.
   const corpus = loadCorpus(new URL('../../test/fixtures/fault-corpus.json', import.meta.url).pathname);
   const c = await runCorpus(service.url, service, corpus, { TOKEN: token, ORG, ASSET: assetIds[0]!, PK: PRODUCT });
   figure(`corpus of ${c.cases} malformed inputs: crashes`, c.crashed ? `1 (at "${c.crashed}")` : '0', c.crashed === null);

@@ -99,6 +99,15 @@ export function bucketStartsSql(dialect: BucketDialect, spec: BucketSpec, fromIs
     where b < ${to} order by b`;
 }
 
+/**
+ * The start (epoch ms, row `{t}`) of the bucket that holds `fromIso`, with the binning of
+ * {@link bucketOf}: with it, the starts of fixed-length buckets are counted in steps of the width
+ * without asking the database for each.
+ */
+export function firstBucketStartSql(dialect: BucketDialect, spec: BucketSpec, fromIso: string): SQL {
+  return sql`select floor(extract(epoch from ${bucketOf(dialect, spec, sql`${fromIso}::timestamptz`)}) * 1000)::float8 as t`;
+}
+
 /** Upper estimate of the number of buckets in [from, to), to check bounds before querying. */
 export function estimateBuckets(spec: BucketSpec, fromMs: number, toMs: number): number {
   if (toMs <= fromMs) return 0;

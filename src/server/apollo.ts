@@ -73,12 +73,15 @@ const retryableStatusPlugin: ApolloServerPlugin<GraphQLContext> = {
   },
 };
 
-/** Gives the operation's place in the heavy-query lane back once its result is built (before it is serialised: that yields and is capped). */
+/**
+ * Gives the place in the heavy-query lane of an operation run in process (the REST shim) back
+ * once its result is built; over HTTP it is held until the response is written (graphql-http.ts).
+ */
 const releaseBudgetPlugin: ApolloServerPlugin<GraphQLContext> = {
   async requestDidStart() {
     return {
       async willSendResponse({ contextValue }) {
-        contextValue.budget?.release();
+        if (contextValue.transport === 'rest') contextValue.budget.release();
       },
     };
   },

@@ -90,37 +90,52 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
   // processRequest already consumed the multipart body; Apollo sees a JSON operation.
   if (multipart) headers.set('content-type', 'application/json');
   const method = (req.method ?? 'GET').toUpperCase();
+  // The operations' places in the heavy-query lane are held until their response is written (below).
+  const contexts: GraphQLContext[] = [];
+  const contextFor = (access: Access): GraphQLContext => {
+    const ctx = createContext(deps, access, rc.requestId);
+    contexts.push(ctx);
+    return ctx;
+  };
   const execute = (context: () => Promise<GraphQLContext>) => apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method, headers, search: rc.url.search, body }, context: () => context().catch(unavailableContext) });
   const confirmedContext = async (): Promise<GraphQLContext> => {
     const pending = checkToken();
     if (!pending) throw unauthenticatedError('a valid access token is required (Authorization: Bearer <token> or apim-accesstoken)');
     const access = await pending;
     if (!access.caller) throw unauthenticatedError('the access token is invalid, expired or revoked');
-    return createContext(deps, access, rc.requestId);
+    return contextFor(access);
   };
   // PERF: a read-only query whose token this instance has seen runs at once as the caller last
   // confirmed, while the database confirms the token, with every other remembered fact the query
   // used, in one statement; the response waits for the verdict, and the query runs again on fresh
   // facts if any changed (auth/speculation.ts).
   const confirmation = token && cached && operationKind(method, body, rc.url.search) === 'query' ? tokenConfirmation(deps, token, cached) : null;
-  let result: Awaited<ReturnType<typeof execute>>;
-  if (cached && confirmation) {
-    const speculation = new Speculation(deps.db, deps.speculation.facts);
-    speculation.confirm(confirmation);
-    result = await execute(async () => createContext(deps, new Access(cached, speculation), rc.requestId));
-    if (!(await speculation.holds())) result = await execute(confirmedContext);
-  } else {
-    result = await execute(confirmedContext);
-  }
-  if (multipart) drainUnreadUploads(body);
-  res.statusCode = statusFor(result.status ?? 200, result.headers.get('content-type'), result.body);
-  for (const [k, v] of result.headers) res.setHeader(k, v);
-  if (result.body.kind === 'complete') {
-    res.setHeader('content-length', Buffer.byteLength(result.body.string));
-    res.end(result.body.string);
-  } else {
-    for await (const chunk of result.body.asyncIterator) res.write(chunk);
-    res.end();
+  try {
+    let result: Awaited<ReturnType<typeof execute>>;
+    if (cached && confirmation) {
+      const speculation = new Speculation(deps.db, deps.speculation.facts);
+      speculation.confirm(confirmation);
+      result = await execute(async () => contextFor(new Access(cached, speculation)));
+      if (!(await speculation.holds())) {
+        // The run on stale facts gives its place in the heavy-query lane to the run that counts.
+        for (const ctx of contexts) ctx.budget.release();
+        result = await execute(confirmedContext);
+      }
+    } else {
+      result = await execute(confirmedContext);
+    }
+    if (multipart) drainUnreadUploads(body);
+    res.statusCode = statusFor(result.status ?? 200, result.headers.get('content-type'), result.body);
+    for (const [k, v] of result.headers) res.setHeader(k, v);
+    if (result.body.kind === 'complete') {
+      res.setHeader('content-length', Buffer.byteLength(result.body.string));
+      res.end(result.body.string);
+    } else {
+      for await (const chunk of result.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  } finally {
+    for (const ctx of contexts) ctx.budget.release();
   }
 }
 

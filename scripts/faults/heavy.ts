@@ -1,0 +1,122 @@
+import { Agent } from 'node:http';
+import { send } from './http';
+import type { PgCluster } from './pg-cluster';
+import type { Service } from './service';
+import type { IngestTarget } from './durability';
+
+const headersOf = (token: string) => ({ 'content-type': 'application/json', authorization: `Bearer ${token}` });
+const percentile = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]! : NaN);
+
+/** The range of the heaviest legal aggregate: 1-second buckets over 11.5 days (993,600 buckets, under QUERY_MAX_RESPONSE_VALUES). */
+const RANGE_MS = 11.5 * 86_400_000;
+
+/**
+ * Stores one value of point p0 of the first device every `stepS` seconds over the heavy range
+ * from `from`, straight into the database (the scenario is about reading it).
+ */
+export async function seedHeavyRange(cluster: PgCluster, db: string, assetId: string, from: number, stepS: number): Promise<number> {
+  const n = Math.floor(RANGE_MS / 1000 / stepS);
+  return cluster.sql(db, async (s) => {
+    const rows = await s`
+      insert into point_data (time, device_id, point_id, num)
+      select to_timestamp(${from / 1000}::float8 + g * ${stepS}::int), d.id, f.id, (g % 1000)::float8
+      from devices d
+      join products p on p.id = d.product_id
+      join model_features f on f.model_id = p.model_id and f.kind = 'MEASUREPOINT' and f.identifier = 'p0'
+      cross join generate_series(0, ${n - 1}::int) as g
+      where d.asset_id = ${assetId}
+      on conflict do nothing`;
+    return rows.count;
+  });
+}
+
+/** What the heavy-query scenario saw. */
+export interface HeavyResult {
+  /** Heavy queries answered in full (after retrying on 429 as Retry-After says). */
+  readonly completed: number;
+  /** 429 answers on the way (the heavy-query lane), and those without Retry-After. */
+  readonly refused429: number;
+  readonly missingRetryAfter: number;
+  /** Answers other than 200 and 429, or none. */
+  readonly failed: number;
+  /** Status and start of the first failed answer. */
+  readonly firstFailure: string | undefined;
+  /** Bytes of one complete answer. */
+  readonly responseBytes: number;
+  readonly seconds: number;
+  readonly healthzP99Ms: number;
+  readonly healthzMaxMs: number;
+  /** A light query of the same organisation, run back to back meanwhile. */
+  readonly lightP99Ms: number;
+  readonly peakRssMb: number;
+}
+
+/**
+ * Runs `clients` of the heaviest legal aggregate at once (pointAggregates, fill PREVIOUS, 1-second
+ * buckets over 11.5 days), each retrying after a 429 as its Retry-After says, while /healthz and a
+ * light query are probed back to back; latency of both, and the service's peak RSS.
+ */
+export async function heavyQueries(target: IngestTarget, service: Service, from: number, clients: number): Promise<HeavyResult> {
+  const query = `query($a: ID!) { pointAggregates(devices: { assetIds: [$a] }, aggregates: [{ point: "p0", function: AVG }], from: ${from}, to: ${from + RANGE_MS}, interval: "1 second", fill: PREVIOUS) { assetId times columns { values } } }`;
+  const body = JSON.stringify({ query, variables: { a: target.assetIds[0] } });
+  const agent = new Agent({ keepAlive: true, maxSockets: clients });
+  let done = false;
+  const healthz: number[] = [];
+  const light: number[] = [];
+  const probe = async (path: string, out: number[], payload?: string) => {
+    const a = new Agent({ keepAlive: true, maxSockets: 1 });
+    while (!done) {
+      const r = payload ? await send(a, target.url, 'POST', path, headersOf(target.token), payload, 30_000) : await send(a, target.url, 'GET', path, {}, undefined, 30_000);
+      out.push(r.status === 200 ? r.ms : Infinity);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    a.destroy();
+  };
+  const probes = [probe('/healthz', healthz), probe('/graphql', light, JSON.stringify({ query: '{ devices(first: 5) { totalCount } }' }))];
+  let refused429 = 0;
+  let missingRetryAfter = 0;
+  let failed = 0;
+  let responseBytes = 0;
+  let firstFailure: string | undefined;
+  const started = performance.now();
+  const results = await Promise.all(
+    Array.from({ length: clients }, async () => {
+      const deadline = performance.now() + 120_000;
+      while (performance.now() < deadline) {
+        const r = await send(agent, target.url, 'POST', '/graphql', headersOf(target.token), body, 60_000);
+        if (r.status === 429) {
+          refused429++;
+          if (!r.retryAfter) missingRetryAfter++;
+          await new Promise((resolve) => setTimeout(resolve, Number(r.retryAfter ?? 1) * 1000));
+          continue;
+        }
+        if (r.status === 200 && !r.body.includes('"errors"')) {
+          responseBytes = Buffer.byteLength(r.body);
+          return true;
+        }
+        failed++;
+        firstFailure ??= `${r.status} ${r.body.slice(0, 300)}`;
+        return false;
+      }
+      failed++;
+      return false;
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  done = true;
+  await Promise.all(probes);
+  agent.destroy();
+  return {
+    completed: results.filter(Boolean).length,
+    refused429,
+    missingRetryAfter,
+    failed,
+    firstFailure,
+    responseBytes,
+    seconds,
+    healthzP99Ms: percentile(healthz, 99),
+    healthzMaxMs: healthz.length ? Math.max(...healthz) : NaN,
+    lightP99Ms: percentile(light, 99),
+    peakRssMb: service.peakRssMb(),
+  };
+}
