@@ -84,6 +84,17 @@ describe('admission controller', () => {
     expect(await a3).not.toBeNull();
   });
 
+  it('caps the requests of one key at maxRequestsPerKey, even alone, while other keys are admitted', async () => {
+    const c = createAdmissionController({ ...limits, maxRequestsPerKey: 1, queueTimeoutMs: 100 });
+    const first = await c.acquire('a', 1);
+    expect(first).not.toBeNull();
+    expect(await c.acquire('a', 1)).toBeNull();
+    expect(await c.acquire('b', 1)).not.toBeNull();
+    const waiting = c.acquire('a', 1);
+    first!.release();
+    expect(await waiting).not.toBeNull();
+  });
+
   it('release is idempotent', async () => {
     const c = createAdmissionController(limits);
     const p = await c.acquire('a', 10);
