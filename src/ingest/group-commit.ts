@@ -65,7 +65,7 @@ async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Jo
   const fileIds = processed.flatMap((b) => b.files.map((f) => f.fileId));
   // Announced (presigned) files wait for their bytes; uploaded ones are complete.
   if (fileIds.length) await tx.update(filesTable).set({ state: sql`case when ${filesTable.state} = 'reserved' then 'awaiting' else 'committed' end` }).where(inArray(filesTable.id, fileIds));
-  for (let k = 0; k < jobs.length; k++) for (const w of pipeline.writers) await w(tx, processed[k]!);
+  for (const w of pipeline.writers) await w(tx, processed);
   return processed;
 }
 
