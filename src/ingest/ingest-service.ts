@@ -7,9 +7,10 @@ import { discardStaged, drainUpload, drainUploads, FileRejected, reserveAnnounce
 import { FILE_LINK_PATH, type FileLinkSigner } from '../files/file-url';
 import type { Logger } from '../log';
 import type { NormalValue } from '../model/validate-value';
-import type { Db } from '../storage/db';
+import { queryRows, type Db } from '../storage/db';
 import { files as filesTable } from '../storage/schema/index';
 import { DEVICE_TOUCH_INTERVAL_MS } from './bulk-write';
+import { createIngestDeviceCache, deviceFactsSql, sameDevice, StaleDevices, type DeviceFactRow, type DeviceFacts, type IngestDeviceCache } from './device-cache';
 import { createBatchWriter, type BatchWriter, type BatchWriterStats } from './group-commit';
 import { refusal, type ItemError } from './item-errors';
 import type { CompiledModel, ModelCache } from './model-cache';
@@ -166,13 +167,28 @@ async function ingestOnce(deps: IngestDeps, access: Access, req: IngestRequest):
   const permit = deps.valueAdmission ? await deps.valueAdmission.acquire(`org:${caller.orgId}`, n) : { release() {} };
   if (!permit) throw new AppError(ErrorCode.RATE_LIMITED, 'too many values are being written; retry later');
   try {
-    return await ingestAdmitted(deps, access, req, caller);
+    try {
+      return await ingestAdmitted(deps, access, req, caller, true);
+    } catch (e) {
+      if (!(e instanceof StaleDevices)) throw e;
+      // A remembered device changed: nothing of the call was stored; run it on fresh devices.
+      deviceCacheOf(deps).forget(caller.orgId, e.assetIds);
+      return await ingestAdmitted(deps, access, req, caller, false);
+    }
   } finally {
     permit.release();
   }
 }
 
-async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestRequest, caller: ReturnType<Access['require']>): Promise<IngestResult> {
+/**
+ * Whether a call may take its devices from memory: every item names its device by asset id only,
+ * and the call carries no file (a file is streamed before the write, so the call could not run again).
+ */
+function mayRemember(req: IngestRequest): boolean {
+  return !req.files.length && !req.announced?.length && req.items.every((it) => !!it.assetId && !it.productKey && !it.deviceKey);
+}
+
+async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestRequest, caller: ReturnType<Access['require']>, remembered: boolean): Promise<IngestResult> {
   const { config, db } = deps;
   if (req.files.length > config.UPLOAD_MAX_FILES) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${req.files.length} files exceed UPLOAD_MAX_FILES (${config.UPLOAD_MAX_FILES}) per request`);
   const announced = req.announced ?? [];
@@ -188,7 +204,10 @@ async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestReque
     if (a.sizeBytes > config.UPLOAD_MAX_BYTES) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `announced file ${a.name} exceeds UPLOAD_MAX_BYTES (${config.UPLOAD_MAX_BYTES} bytes)`);
   }
 
-  const resolved = await resolveDevices(db, access, caller.orgId, req.items, 'ASSET_WRITE');
+  const cache = deviceCacheOf(deps);
+  const cacheable = mayRemember(req);
+  const known = remembered && cacheable ? cache.getAll(caller.orgId, new Set(req.items.map((it) => it.assetId!))) : null;
+  const resolved = await resolveDevices(db, access, caller.orgId, req.items, 'ASSET_WRITE', known, cacheable ? (found) => cache.remember(caller.orgId, found) : undefined);
   const models = await deps.modelCache.get(db, resolved.filter((d): d is IngestDevice => !isItemError(d)).map((d) => ({ id: d.modelId, version: d.modelVersion })));
   const errors: ItemError[] = [];
   const valid = new Map<number, ValidItem>();
@@ -203,6 +222,9 @@ async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestReque
   });
   await checkFileRefs(db, caller.orgId, valid, errors, names);
   const sortErrors = () => errors.sort((a, b) => a.index - b.index);
+  // Remembered devices are confirmed in the write transaction; an answer without one confirms them first.
+  const facts: DeviceFacts | undefined = known ? { orgId: caller.orgId, devices: known } : undefined;
+  if (facts && errors.length) await confirmAlone(deps, facts);
   if (errors.length && req.mode === 'ALL_OR_NOTHING') throw refusal(sortErrors());
   const superseded = dropSuperseded([...valid.values()]);
 
@@ -260,7 +282,10 @@ async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestReque
       files: fileRecords,
     };
     const accepted = batch.points.length + batch.events.length + batch.attributes.length;
-    const stored = accepted ? await batchWriterOf(deps).write(batch, devicesToTouch(req.kind, items, now)) : batch;
+    const touch = devicesToTouch(req.kind, items, now);
+    if (!accepted && facts && !errors.length) await confirmAlone(deps, facts);
+    const stored = accepted ? await batchWriterOf(deps).write(batch, touch, facts) : batch;
+    if (cacheable) cache.touched(caller.orgId, req.kind, touch, now);
     for (const hook of deps.ingestPipeline.committed) {
       try {
         hook(stored);
@@ -297,6 +322,22 @@ function devicesToTouch(kind: IngestKind, items: readonly ValidItem[], now: numb
 }
 
 const writers = new WeakMap<IngestPipeline, BatchWriter>();
+const deviceCaches = new WeakMap<IngestPipeline, IngestDeviceCache>();
+
+/** The instance's remembered devices (one cache per pipeline, i.e. per running app). */
+function deviceCacheOf(deps: IngestDeps): IngestDeviceCache {
+  let c = deviceCaches.get(deps.ingestPipeline);
+  if (!c) deviceCaches.set(deps.ingestPipeline, (c = createIngestDeviceCache()));
+  return c;
+}
+
+/** Confirms remembered devices for a call that writes nothing (every item refused in PARTIAL mode): its answer must hold too. */
+async function confirmAlone(deps: IngestDeps, facts: DeviceFacts): Promise<void> {
+  const rows = await queryRows<DeviceFactRow>(deps.db, deviceFactsSql(facts.devices.map((d) => d.id)));
+  const current = new Map(rows.map((r) => [Number(r.id), r]));
+  const stale = facts.devices.filter((d) => !sameDevice(facts.orgId, d, current.get(d.id)));
+  if (stale.length) throw new StaleDevices(stale.map((d) => d.assetId));
+}
 
 /** The instance's batch writer (one per pipeline, i.e. per running app). */
 function batchWriterOf(deps: IngestDeps): BatchWriter {
