@@ -1,5 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
+import { checkConfirmations, type Confirmation } from '../auth/speculation';
+import type { DbOrTx } from '../storage/db';
 import type { IngestDevice } from './resolve-devices';
 
 /*
@@ -92,7 +94,48 @@ export interface DeviceFactRow {
 
 /** Whether a remembered device is still what the database holds. */
 export function sameDevice(orgId: string, d: IngestDevice, r: DeviceFactRow | undefined): boolean {
-  return !!r && r.org_id === orgId && r.asset_id === d.assetId && r.product_key === d.productKey && r.device_key === d.deviceKey && Number(r.model_id) === d.modelId && Number(r.version) === d.modelVersion && r.enabled === d.enabled;
+  return !!r && r.org_id === orgId && Number(r.id) === d.id && r.asset_id === d.assetId && r.product_key === d.productKey && r.device_key === d.deviceKey && Number(r.model_id) === d.modelId && Number(r.version) === d.modelVersion && r.enabled === d.enabled;
+}
+
+/** Facts a call took from memory, confirmed by its write transaction (or alone, when it writes nothing). */
+export interface WriteFacts {
+  /** Remembered devices. */
+  readonly devices?: DeviceFacts | undefined;
+  /** The caller behind the token, as remembered (auth/speculation.ts). */
+  readonly caller?: readonly Confirmation[] | undefined;
+}
+
+/**
+ * Confirms `facts` in one statement on `db` (a write transaction or the pool); what no longer holds
+ * raises {@link StaleCaller} (first) or {@link StaleDevices}.
+ */
+export async function confirmFacts(db: DbOrTx, facts: readonly WriteFacts[]): Promise<(StaleCaller | StaleDevices | null)[]> {
+  const ids = new Set<number>();
+  for (const f of facts) for (const d of f.devices?.devices ?? []) ids.add(d.id);
+  const callerChecks = facts.flatMap((f) => f.caller ?? []);
+  if (!ids.size && !callerChecks.length) return facts.map(() => null);
+  let current = new Map<number, DeviceFactRow>();
+  const devicesCheck: Confirmation = {
+    query: deviceFactsSql([...ids]),
+    check: (rows) => {
+      current = new Map(rows.map((r) => [Number(r['id']), r as unknown as DeviceFactRow]));
+      return true;
+    },
+  };
+  const verdicts = await checkConfirmations(db, ids.size ? [...callerChecks, devicesCheck] : callerChecks);
+  const held = new Map(callerChecks.map((c, i) => [c, verdicts[i]!]));
+  return facts.map((f) => {
+    if ((f.caller ?? []).some((c) => !held.get(c))) return new StaleCaller();
+    const stale = (f.devices?.devices ?? []).filter((d) => !sameDevice(f.devices!.orgId, d, current.get(d.id)));
+    return stale.length ? new StaleDevices(stale.map((d) => d.assetId)) : null;
+  });
+}
+
+/** Raised (to the call only) when the caller a call took from memory no longer holds: the call runs again once the token is checked. */
+export class StaleCaller extends Error {
+  constructor() {
+    super('remembered caller changed');
+  }
 }
 
 /** Raised (to the call only) when a remembered device no longer holds; the call runs again with fresh devices. */

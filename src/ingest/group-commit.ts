@@ -1,9 +1,9 @@
 import { inArray, sql } from 'drizzle-orm';
 import type { Logger } from '../log';
-import { queryRows, type Db, type DbOrTx } from '../storage/db';
+import type { Db, DbOrTx } from '../storage/db';
 import { files as filesTable } from '../storage/schema/index';
 import { writeBatch } from './bulk-write';
-import { deviceFactsSql, sameDevice, StaleDevices, type DeviceFactRow, type DeviceFacts } from './device-cache';
+import { confirmFacts, type WriteFacts } from './device-cache';
 import type { IngestPipeline } from './pipeline';
 import type { IngestBatch } from './types';
 
@@ -11,11 +11,12 @@ import type { IngestBatch } from './types';
 export interface BatchWriter {
   /**
    * Stores `batch` (processors, bulk write, files committed, writers) and resolves with the stored
-   * (processed) batch after commit. `facts`: remembered devices the batch relies on, confirmed in
-   * the transaction before anything is written; when one no longer holds, the call fails with
-   * {@link StaleDevices} and nothing of it is stored.
+   * (processed) batch after commit. `facts`: what the call took from memory (devices, the caller),
+   * confirmed in the transaction before anything is written, for all its batches in one
+   * statement; when one no longer holds, the call fails with StaleDevices or StaleCaller
+   * (device-cache.ts) and nothing of it is stored.
    */
-  write(batch: IngestBatch, touch: ReadonlySet<number>, facts?: DeviceFacts): Promise<IngestBatch>;
+  write(batch: IngestBatch, touch: ReadonlySet<number>, facts?: WriteFacts): Promise<IngestBatch>;
   /** Batches waiting for a transaction, and transactions running (for the metrics). */
   stats(): BatchWriterStats;
 }
@@ -41,7 +42,7 @@ interface Job {
   readonly touch: ReadonlySet<number>;
   /** Every device the batch writes (its rows in latest_values, devices and the rollups). */
   readonly devices: ReadonlySet<number>;
-  readonly facts: DeviceFacts | undefined;
+  readonly facts: WriteFacts | undefined;
   /** Set once the job was answered (a failed confirmation answers it before its transaction ends). */
   settled: boolean;
   resolve(b: IngestBatch): void;
@@ -57,30 +58,25 @@ function devicesOf(b: IngestBatch): Set<number> {
 }
 
 /**
- * Confirms the remembered devices of every job in one statement; fails the jobs whose devices
- * changed (nothing of theirs is written yet) and returns the others.
+ * Confirms what the jobs took from memory in one statement; fails the jobs whose facts changed
+ * (nothing of theirs is written yet) and returns the others.
  */
-async function confirmFacts(tx: DbOrTx, jobs: readonly Job[]): Promise<Job[]> {
-  const ids = new Set<number>();
-  for (const j of jobs) for (const d of j.facts?.devices ?? []) ids.add(d.id);
-  if (!ids.size) return [...jobs];
-  const rows = await queryRows<DeviceFactRow>(tx, deviceFactsSql([...ids]));
-  const current = new Map(rows.map((r) => [Number(r.id), r]));
+async function confirmJobs(tx: DbOrTx, jobs: readonly Job[]): Promise<Job[]> {
+  if (!jobs.some((j) => j.facts)) return [...jobs];
+  const outcomes = await confirmFacts(tx, jobs.map((j) => j.facts ?? {}));
   const held: Job[] = [];
-  for (const j of jobs) {
-    const stale = (j.facts?.devices ?? []).filter((d) => !sameDevice(j.facts!.orgId, d, current.get(d.id)));
-    if (!stale.length) held.push(j);
-    else {
-      j.settled = true;
-      j.reject(new StaleDevices(stale.map((d) => d.assetId)));
-    }
-  }
+  jobs.forEach((j, k) => {
+    const stale = outcomes[k];
+    if (!stale) return held.push(j);
+    j.settled = true;
+    j.reject(stale);
+  });
   return held;
 }
 
 /** Runs the pipeline and the storage of several batches in one transaction; the jobs written, with their stored batches. */
 async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, all: readonly Job[]): Promise<{ jobs: Job[]; out: IngestBatch[] }> {
-  const jobs = await confirmFacts(tx, all);
+  const jobs = await confirmJobs(tx, all);
   if (!jobs.length) return { jobs, out: [] };
   const processed: IngestBatch[] = [];
   for (const j of jobs) {

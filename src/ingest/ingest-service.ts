@@ -7,10 +7,11 @@ import { discardStaged, drainUpload, drainUploads, FileRejected, reserveAnnounce
 import { FILE_LINK_PATH, type FileLinkSigner } from '../files/file-url';
 import type { Logger } from '../log';
 import type { NormalValue } from '../model/validate-value';
-import { queryRows, type Db } from '../storage/db';
+import type { Db } from '../storage/db';
 import { files as filesTable } from '../storage/schema/index';
 import { DEVICE_TOUCH_INTERVAL_MS } from './bulk-write';
-import { createIngestDeviceCache, deviceFactsSql, sameDevice, StaleDevices, type DeviceFactRow, type DeviceFacts, type IngestDeviceCache } from './device-cache';
+import type { Confirmation } from '../auth/speculation';
+import { confirmFacts, createIngestDeviceCache, StaleCaller, StaleDevices, type IngestDeviceCache, type WriteFacts } from './device-cache';
 import { createBatchWriter, type BatchWriter, type BatchWriterStats } from './group-commit';
 import { refusal, type ItemError } from './item-errors';
 import type { CompiledModel, ModelCache } from './model-cache';
@@ -166,15 +167,26 @@ async function ingestOnce(deps: IngestDeps, access: Access, req: IngestRequest):
   if (n > config.INGEST_MAX_POINTS) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${n} values exceed INGEST_MAX_POINTS (${config.INGEST_MAX_POINTS}) per request`);
   const permit = deps.valueAdmission ? await deps.valueAdmission.acquire(`org:${caller.orgId}`, n) : { release() {} };
   if (!permit) throw new AppError(ErrorCode.RATE_LIMITED, 'too many values are being written; retry later');
+  // A caller taken from memory (a deferred speculation, auth/speculation.ts) is confirmed with the
+  // write; a call that cannot run again (files) confirms it first.
+  const speculation = access.speculation?.deferred ? access.speculation : null;
+  let callerChecks: Confirmation[] | undefined;
   try {
+    if (speculation && !mayRemember(req)) {
+      if (!(await speculation.holds())) throw new StaleCaller();
+    } else if (speculation) callerChecks = speculation.take();
     try {
-      return await ingestAdmitted(deps, access, req, caller, true);
+      return await ingestAdmitted(deps, access, req, caller, true, callerChecks);
     } catch (e) {
       if (!(e instanceof StaleDevices)) throw e;
       // A remembered device changed: nothing of the call was stored; run it on fresh devices.
       deviceCacheOf(deps).forget(caller.orgId, e.assetIds);
-      return await ingestAdmitted(deps, access, req, caller, false);
+      return await ingestAdmitted(deps, access, req, caller, false, callerChecks);
     }
+  } catch (e) {
+    // Nothing was stored: the transport runs the operation again once the token is checked.
+    if (e instanceof StaleCaller) speculation?.settle(false);
+    throw e;
   } finally {
     permit.release();
   }
@@ -188,7 +200,7 @@ function mayRemember(req: IngestRequest): boolean {
   return !req.files.length && !req.announced?.length && req.items.every((it) => !!it.assetId && !it.productKey && !it.deviceKey);
 }
 
-async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestRequest, caller: ReturnType<Access['require']>, remembered: boolean): Promise<IngestResult> {
+async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestRequest, caller: ReturnType<Access['require']>, remembered: boolean, callerChecks: readonly Confirmation[] | undefined): Promise<IngestResult> {
   const { config, db } = deps;
   if (req.files.length > config.UPLOAD_MAX_FILES) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${req.files.length} files exceed UPLOAD_MAX_FILES (${config.UPLOAD_MAX_FILES}) per request`);
   const announced = req.announced ?? [];
@@ -223,7 +235,7 @@ async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestReque
   await checkFileRefs(db, caller.orgId, valid, errors, names);
   const sortErrors = () => errors.sort((a, b) => a.index - b.index);
   // Remembered devices are confirmed in the write transaction; an answer without one confirms them first.
-  const facts: DeviceFacts | undefined = known ? { orgId: caller.orgId, devices: known } : undefined;
+  const facts: WriteFacts | undefined = known || callerChecks?.length ? { devices: known ? { orgId: caller.orgId, devices: known } : undefined, caller: callerChecks } : undefined;
   if (facts && errors.length) await confirmAlone(deps, facts);
   if (errors.length && req.mode === 'ALL_OR_NOTHING') throw refusal(sortErrors());
   const superseded = dropSuperseded([...valid.values()]);
@@ -331,12 +343,10 @@ function deviceCacheOf(deps: IngestDeps): IngestDeviceCache {
   return c;
 }
 
-/** Confirms remembered devices for a call that writes nothing (every item refused in PARTIAL mode): its answer must hold too. */
-async function confirmAlone(deps: IngestDeps, facts: DeviceFacts): Promise<void> {
-  const rows = await queryRows<DeviceFactRow>(deps.db, deviceFactsSql(facts.devices.map((d) => d.id)));
-  const current = new Map(rows.map((r) => [Number(r.id), r]));
-  const stale = facts.devices.filter((d) => !sameDevice(facts.orgId, d, current.get(d.id)));
-  if (stale.length) throw new StaleDevices(stale.map((d) => d.assetId));
+/** Confirms what a call took from memory when it writes nothing (a refusal, or every item refused in PARTIAL mode): its answer must hold too. */
+async function confirmAlone(deps: IngestDeps, facts: WriteFacts): Promise<void> {
+  const [stale] = await confirmFacts(deps.db, [facts]);
+  if (stale) throw stale;
 }
 
 /** The instance's batch writer (one per pipeline, i.e. per running app). */
