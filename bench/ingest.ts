@@ -187,7 +187,7 @@ async function main() {
         const fl = report.single.find((x) => x.target === 'floor' && x.kind === r.kind && x.clients === r.clients)!;
         const rate = (x: SingleRun) => x.requests / x.seconds;
         const name = r.kind === 'rest' ? 'EnOS REST (multipart)' : 'GraphQL mutation';
-        return `  ${name.padEnd(22)} ${String(r.clients).padStart(3)} clients: ${f(rate(r)).padStart(6)} requests/s (${latencyText(r)}, ${r.failures} failed); floor ${f(rate(fl))} requests/s (${latencyText(fl)}); ratio ${(rate(r) / rate(fl)).toFixed(2)}`;
+        return `  ${name.padEnd(22)} ${String(r.clients).padStart(3)} clients: ${f(rate(r)).padStart(6)} requests/s acknowledged (${latencyText(r)}, ${r.failures} refused or failed); floor ${f(rate(fl))} requests/s (${latencyText(fl)}); ratio ${(rate(r) / rate(fl)).toFixed(2)}`;
       });
     process.stdout.write(
       [

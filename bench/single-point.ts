@@ -66,6 +66,7 @@ function send(agent: Agent, base: URL, r: PreparedRequest): Promise<void> {
 
 /** What a run of single-point requests measured. */
 export interface SingleRun {
+  /** Requests acknowledged (stored); the refused ones (429 under overload, say) are in `failures`. */
   readonly requests: number;
   readonly seconds: number;
   readonly failures: number;
@@ -98,7 +99,7 @@ export async function runSingle(agent: Agent, url: string, requests: readonly Pr
   const seconds = (performance.now() - started) / 1000;
   latencies.sort();
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { requests: requests.length, seconds, failures, p50: at(0.5), p99: at(0.99) };
+  return { requests: requests.length - failures, seconds, failures, p50: at(0.5), p99: at(0.99) };
 }
 
 /** The floor server: started in the service's process, stopped after its runs. */
