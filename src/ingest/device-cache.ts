@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import { checkConfirmations, type Confirmation } from '../auth/speculation';
+import { AppError, ErrorCode } from '../errors';
 import type { DbOrTx } from '../storage/db';
 import type { IngestDevice } from './resolve-devices';
 
@@ -131,10 +132,14 @@ export async function confirmFacts(db: DbOrTx, facts: readonly WriteFacts[]): Pr
   });
 }
 
-/** Raised (to the call only) when the caller a call took from memory no longer holds: the call runs again once the token is checked. */
-export class StaleCaller extends Error {
+/**
+ * Raised (to the call only) when the caller a call took from memory no longer holds: the
+ * transport runs the call again once the token is checked, so a client never sees this answer.
+ * NOTE: an AppError so that it is not logged as an internal error.
+ */
+export class StaleCaller extends AppError {
   constructor() {
-    super('remembered caller changed');
+    super(ErrorCode.UNAUTHENTICATED, 'the access token changed since it was last checked');
   }
 }
 
