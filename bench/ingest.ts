@@ -7,11 +7,17 @@
  * - points/s end to end (HTTP + GraphQL + validation + storage, acknowledged = committed);
  * - the database's own rate for inserting the same number of rows into the same tables
  *   (point_data and latest_values) with `INSERT ... SELECT` server side, and the ratio;
- * - single-point requests per second;
- * - bytes stored per point (point_data with its indexes).
+ * - single-point requests through the EnOS REST API (multipart, as devices send) and through the
+ *   GraphQL mutation, with 16 and 256 concurrent keep-alive clients: requests/s, p50/p99 latency,
+ *   and each path's ratio to the floor measured beside it: a bare `node:http` handler in this
+ *   process that parses the same body and upserts the row with one `INSERT ... ON CONFLICT` over
+ *   postgres.js (bench/single-point.ts);
+ * - bytes stored per point in each table a point touches (table with its indexes).
  *
  * Scale via env: BENCH_SCALE=small (default) | full, or BENCH_BATCHES, BENCH_BATCH_POINTS,
- * BENCH_CLIENTS, BENCH_DEVICES, BENCH_POINTS_PER_DEVICE, BENCH_SINGLE_REQUESTS;
+ * BENCH_CLIENTS, BENCH_DEVICES, BENCH_POINTS_PER_DEVICE, BENCH_SINGLE_REQUESTS (per run),
+ * BENCH_SINGLE_CLIENTS (comma-separated concurrencies, default 16,256), BENCH_SINGLE_PATHS
+ * (default graphql,rest), BENCH_SINGLE_ONLY=1 (skip the batch figures);
  * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the admin database
  * in which the bench database is created and dropped.
  */
@@ -20,7 +26,8 @@ import { Agent } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { batchBodies, gql, POST_POINTS, postAll, postPoints } from './post-points';
+import { batchBodies, gql, postAll } from './post-points';
+import { latencyText, runSingle, singlePointRequests, startFloor, type BodyKind, type SingleRun } from './single-point';
 import { createOrganisation, createServiceAccount } from '../src/auth/service-accounts';
 import { signTokenRequest } from '../src/auth/tokens';
 import { loadConfig } from '../src/config';
@@ -34,17 +41,26 @@ interface ClientJob {
   readonly batches: number;
   readonly batchPoints: number;
   readonly clients: number;
+  readonly orgId: string;
+  readonly floorUrl: string;
+  /** Single-point runs, in order: each path beside its floor. */
+  readonly singleRuns: readonly SingleSpec[];
   readonly singleRequests: number;
-  readonly singleClients: number;
   readonly startTime: number;
+}
+
+/** One single-point run: the body kind, sent to the service or to the floor, with `clients` loops. */
+interface SingleSpec {
+  readonly kind: BodyKind;
+  readonly target: 'service' | 'floor';
+  readonly clients: number;
 }
 
 interface ClientReport {
   readonly points: number;
   readonly batchSeconds: number;
-  readonly singleRequests: number;
-  readonly singleSeconds: number;
   readonly failures: number;
+  readonly single: readonly (SingleSpec & SingleRun)[];
 }
 
 const env = process.env;
@@ -53,33 +69,23 @@ const num = (k: string, d: number) => (env[k] ? Number(env[k]) : d);
 
 /** The client process: concurrent loops posting prepared bodies. */
 async function runClient(job: ClientJob): Promise<ClientReport> {
-  const agent = new Agent({ keepAlive: true, maxSockets: Math.max(job.clients, job.singleClients) });
+  const agent = new Agent({ keepAlive: true, maxSockets: Math.max(job.clients, ...job.singleRuns.map((r) => r.clients)) });
   const bodies = batchBodies({ ...job, stepMs: 1 });
-  const batch = await postAll(agent, job, bodies, job.clients);
-  let failures = batch.failures;
-  const points = batch.points;
-  const batchSeconds = batch.seconds;
-  // Single-point values after every batch value (the batch times move by at most 1 ms per item).
-  const t = job.startTime + job.batches * job.batchPoints + 10;
-  // Bodies are serialised before the clock starts: the client shares the 2 cores with the service.
-  const singleBodies = Array.from({ length: job.singleRequests }, (_, k) => JSON.stringify({ query: POST_POINTS, variables: { items: [{ assetId: job.assetIds[k % job.assetIds.length], time: t + k, values: { [job.pointIds[0]!]: k } }] } }));
-  let sent = 0;
-  const singleStarted = performance.now();
-  await Promise.all(
-    Array.from({ length: job.singleClients }, async () => {
-      while (sent < job.singleRequests) {
-        const k = sent++;
-        try {
-          await postPoints(agent, job, singleBodies[k]!);
-        } catch {
-          failures++;
-        }
-      }
-    }),
-  );
-  const singleSeconds = (performance.now() - singleStarted) / 1000;
+  const batch = job.batches ? await postAll(agent, job, bodies, job.clients) : { points: 0, failures: 0, seconds: 0 };
+  // Single-point values after every batch value (the batch times move by at most 1 ms per item); each run its own times.
+  let t = job.startTime + job.batches * job.batchPoints + 10;
+  const single: (SingleSpec & SingleRun)[] = [];
+  const warmup = Math.min(500, job.singleRequests);
+  for (const spec of job.singleRuns) {
+    const url = spec.target === 'floor' ? job.floorUrl : job.url;
+    // Bodies are serialised before the clock starts: the client shares the 2 cores with the service.
+    const requests = singlePointRequests(spec.kind, { ...job, pointId: job.pointIds[0]!, startTime: t, count: warmup + job.singleRequests });
+    t += requests.length + 10;
+    await runSingle(agent, url, requests.slice(0, warmup), spec.clients);
+    single.push({ ...spec, ...(await runSingle(agent, url, requests.slice(warmup), spec.clients)) });
+  }
   agent.destroy();
-  return { points, batchSeconds, singleRequests: job.singleRequests, singleSeconds, failures };
+  return { points: batch.points, batchSeconds: batch.seconds, failures: batch.failures, single };
 }
 
 async function main() {
@@ -89,8 +95,12 @@ async function main() {
   const clients = num('BENCH_CLIENTS', 4);
   const deviceCount = num('BENCH_DEVICES', full ? 200 : 50);
   const pointsPerDevice = num('BENCH_POINTS_PER_DEVICE', 10);
-  const singleRequests = num('BENCH_SINGLE_REQUESTS', full ? 5000 : 500);
-  const singleClients = num('BENCH_SINGLE_CLIENTS', 16);
+  const singleRequests = num('BENCH_SINGLE_REQUESTS', full ? 20_000 : 2_000);
+  const singleClients = (env['BENCH_SINGLE_CLIENTS'] ?? '16,256').split(',').map(Number);
+  const singlePaths = (env['BENCH_SINGLE_PATHS'] ?? 'graphql,rest').split(',') as BodyKind[];
+  const singleRuns: SingleSpec[] = singleClients.flatMap((c) => singlePaths.flatMap((kind) => [{ kind, target: 'floor' as const, clients: c }, { kind, target: 'service' as const, clients: c }]));
+  const singleOnly = env['BENCH_SINGLE_ONLY'] === '1';
+  const loadBefore = loadavg();
   const dbName = `tributary_bench_${process.pid}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${dbName}`);
@@ -112,9 +122,12 @@ async function main() {
     const assetIds: string[] = [];
     for (let k = 0; k < deviceCount; k++) assetIds.push((await gql(url, token, 'mutation($i: CreateDeviceInput!) { createDevice(input: $i) { assetId } }', { i: { productKey: 'pkBench', deviceKey: `bench${k}`, name: `bench${k}` } }))['createDevice'].assetId);
 
-    const job: ClientJob = { url, token, assetIds, pointIds, batches, batchPoints, clients, singleRequests, singleClients, startTime: 1_700_000_000_000 };
     const sql = postgres(u.toString(), { max: clients, onnotice: () => {} });
     const [ids] = await sql<{ d: number[]; p: number[] }[]>`select (select array_agg(id order by id) from devices) as d, (select array_agg(id order by id) from model_features where kind = 'MEASUREPOINT') as p`;
+    const deviceIds = new Map((await sql<{ asset_id: string; id: number }[]>`select asset_id, id from devices`).map((r) => [r.asset_id, r.id]));
+    const featureIds = new Map((await sql<{ identifier: string; id: number }[]>`select identifier, id from model_features where kind = 'MEASUREPOINT'`).map((r) => [r.identifier, r.id]));
+    const floor = await startFloor(u.toString(), config.DB_POOL_MAX, deviceIds, featureIds);
+    const job: ClientJob = { url, token, orgId: 'o-bench', floorUrl: floor.url, assetIds, pointIds, batches: singleOnly ? 0 : batches, batchPoints, clients, singleRuns, singleRequests, startTime: 1_700_000_000_000 };
     const rows = batches * batchPoints;
     let epoch = 0;
     // The database's own rate: the same rows (count, tables, batch size, concurrency) generated server side.
@@ -146,7 +159,7 @@ async function main() {
       );
       return rows / ((performance.now() - started) / 1000);
     };
-    const dbBefore = await measureDb();
+    const dbBefore = singleOnly ? 0 : await measureDb();
 
     const child = fork(fileURLToPath(import.meta.url), ['client'], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
     const report = await new Promise<ClientReport>((resolve, reject) => {
@@ -156,23 +169,37 @@ async function main() {
       child.send(job);
     });
     child.kill();
+    await floor.close();
     const e2eRate = report.points / report.batchSeconds;
-    const dbAfter = await measureDb();
-    const dbRate = (dbBefore + dbAfter) / 2;
     const timescale = app.deps.database.timescale;
-    const [size] = await sql<{ bytes: string; n: string }[]>`select ${timescale ? sql`hypertable_size('point_data')` : sql`pg_total_relation_size('point_data')`}::text as bytes, (select count(*) from point_data)::text as n`;
+    // Before the database's second run, which adds rows of its own.
+    await sql`vacuum analyze`;
+    const sizes = await tableSizes(sql, timescale);
+    const dbAfter = singleOnly ? 0 : await measureDb();
+    const dbRate = (dbBefore + dbAfter) / 2;
     await sql.end();
 
     const f = (x: number) => Math.round(x).toLocaleString('en-US');
+    const points = sizes.find((t) => t.table === 'point_data')!.rows;
+    const singleLines = report.single
+      .filter((r) => r.target === 'service')
+      .map((r) => {
+        const fl = report.single.find((x) => x.target === 'floor' && x.kind === r.kind && x.clients === r.clients)!;
+        const rate = (x: SingleRun) => x.requests / x.seconds;
+        const name = r.kind === 'rest' ? 'EnOS REST (multipart)' : 'GraphQL mutation';
+        return `  ${name.padEnd(22)} ${String(r.clients).padStart(3)} clients: ${f(rate(r)).padStart(6)} requests/s acknowledged (${latencyText(r)}, ${r.failures} refused or failed); floor ${f(rate(fl))} requests/s (${latencyText(fl)}); ratio ${(rate(r) / rate(fl)).toFixed(2)}`;
+      });
     process.stdout.write(
       [
         `ingest bench (${full ? 'full' : 'small'} scale): ${batches} batches x ${batchPoints} points, ${clients} concurrent clients, ${deviceCount} devices x ${pointsPerDevice} DOUBLE points, timescale=${timescale}, group commit=${config.INGEST_GROUP_COMMIT}`,
-        `machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared machine: figures are indicative)`,
-        `end to end:          ${f(e2eRate)} points/s (${f(report.points)} points in ${report.batchSeconds.toFixed(2)} s, ${report.failures} failed requests)`,
+        `machine: ${cpus().length} cores, load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before the run, ${loadavg().map((l) => l.toFixed(1)).join(' ')} after (shared machine: figures are indicative)`,
+        ...(singleOnly ? [] : [`end to end:          ${f(e2eRate)} points/s (${f(report.points)} points in ${report.batchSeconds.toFixed(2)} s, ${report.failures} failed requests)`,
         `database own rate:   ${f(dbRate)} points/s (INSERT ... SELECT of the same rows into point_data + latest_values, ${batchPoints} per transaction, ${clients} connections; ${f(dbBefore)} before, ${f(dbAfter)} after the HTTP run)`,
-        `ratio e2e / db:      ${(e2eRate / dbRate).toFixed(2)}`,
-        `single-point:        ${f(report.singleRequests / report.singleSeconds)} requests/s (${report.singleRequests} requests, ${singleClients} concurrent clients)`,
-        `bytes per point:     ${(Number(size!.bytes) / Number(size!.n)).toFixed(1)} (point_data with indexes, ${f(Number(size!.n))} rows)`,
+        `ratio e2e / db:      ${(e2eRate / dbRate).toFixed(2)}`]),
+        `single-point requests (${singleRequests} per run after a warm-up; floor: bare node:http parsing the same body + one INSERT ... ON CONFLICT over postgres.js, ${config.DB_POOL_MAX} connections):`,
+        ...singleLines,
+        `bytes per point:     ${(sizes[0]!.bytes / points).toFixed(1)} (point_data with indexes, ${f(points)} points stored); each table a point touches:`,
+        ...sizes.map((t) => `  ${t.table.padEnd(16)} ${(t.bytes / points).toFixed(1).padStart(6)} bytes/point (${f(t.rows)} rows, ${f(t.bytes)} bytes with indexes)`),
       ].join('\n') + '\n',
     );
   } finally {
@@ -180,6 +207,17 @@ async function main() {
     await admin.unsafe(`drop database if exists ${dbName} with (force)`);
     await admin.end();
   }
+}
+
+/** Tables a point touches: rows and bytes (table with its indexes). */
+async function tableSizes(sql: postgres.Sql, timescale: boolean): Promise<{ table: string; rows: number; bytes: number }[]> {
+  const out: { table: string; rows: number; bytes: number }[] = [];
+  for (const table of ['point_data', 'latest_values', 'live_messages']) {
+    const size = timescale && table === 'point_data' ? sql`hypertable_size(${table}::regclass)` : sql`pg_total_relation_size(${table}::regclass)`;
+    const [r] = await sql<{ bytes: string; n: string }[]>`select ${size}::text as bytes, (select count(*) from ${sql(table)})::text as n`;
+    out.push({ table, rows: Number(r!.n), bytes: Number(r!.bytes) });
+  }
+  return out;
 }
 
 if (process.argv[2] === 'client') {

@@ -13,7 +13,9 @@ import type { Caller } from './permissions';
  * while the checks do not wait for one another: a page of history costs one
  * round trip of latency instead of three, and the checks of one request travel as one statement.
  *
- * Mutations and subscriptions never speculate: they wait for the checks.
+ * Mutations and subscriptions wait for the checks, except the ingest mutations, whose facts are
+ * confirmed inside their write transaction before anything is written (a deferred speculation:
+ * ingest takes the confirmations and runs them in the transaction; see ingest/group-commit.ts).
  */
 
 /** Most callers (tokens) and facts kept per instance; the least recently used go first. */
@@ -37,6 +39,8 @@ export function createSpeculationCaches(): SpeculationCaches {
 export interface Confirmation {
   readonly query: SQL;
   readonly check: (rows: readonly Record<string, unknown>[]) => boolean;
+  /** Confirmations with the same key ask the same query: run together, the query is sent once. */
+  readonly key?: string;
 }
 
 /** The speculation of one request: the facts it took from the caches, awaiting confirmation. */
@@ -44,9 +48,14 @@ export class Speculation {
   #queue: Confirmation[] = [];
   readonly #verdicts: Promise<boolean>[] = [];
 
+  /**
+   * @param deferred the confirmations wait for {@link take} (a write transaction runs them) or
+   *   {@link holds}, instead of being sent after the turn.
+   */
   constructor(
     private readonly db: DbOrTx,
     readonly facts: SpeculationCaches['facts'],
+    readonly deferred = false,
   ) {}
 
   /**
@@ -55,7 +64,22 @@ export class Speculation {
    */
   confirm(c: Confirmation): void {
     this.#queue.push(c);
-    if (this.#queue.length === 1) setImmediate(() => this.#flush());
+    if (this.#queue.length === 1 && !this.deferred) setImmediate(() => this.#flush());
+  }
+
+  /**
+   * Takes the facts registered so far, for the caller to confirm itself (inside its write
+   * transaction, before writing); it must then {@link settle} the verdict.
+   */
+  take(): Confirmation[] {
+    const taken = this.#queue;
+    this.#queue = [];
+    return taken;
+  }
+
+  /** Records the verdict on facts taken by {@link take}. */
+  settle(verdict: Promise<boolean> | boolean): void {
+    this.#verdicts.push(Promise.resolve(verdict).catch(() => false));
   }
 
   /** Whether every fact used so far was confirmed (false on any database failure). */
@@ -76,14 +100,31 @@ export class Speculation {
 
 /** Runs confirmations as one statement (each query's rows as one JSON column) and applies every check. */
 async function runConfirmations(db: DbOrTx, batch: readonly Confirmation[]): Promise<boolean> {
-  const columns = batch.map((c, i) => sql`(select coalesce(json_agg(x), '[]'::json) from (${c.query}) as x) as ${sql.raw(`c${i}`)}`);
+  return (await checkConfirmations(db, batch)).every(Boolean);
+}
+
+/**
+ * Runs confirmations as one statement (each distinct query's rows as one JSON column; queries
+ * with the same key are sent once) and returns the verdict of each, in order.
+ */
+export async function checkConfirmations(db: DbOrTx, batch: readonly Confirmation[]): Promise<boolean[]> {
+  if (!batch.length) return [];
+  const columnOf = new Map<string, number>();
+  const queries: SQL[] = [];
+  const column = batch.map((c) => {
+    const seen = c.key === undefined ? undefined : columnOf.get(c.key);
+    if (seen !== undefined) return seen;
+    queries.push(c.query);
+    if (c.key !== undefined) columnOf.set(c.key, queries.length - 1);
+    return queries.length - 1;
+  });
+  const columns = queries.map((q, i) => sql`(select coalesce(json_agg(x), '[]'::json) from (${q}) as x) as ${sql.raw(`c${i}`)}`);
   const [row] = await queryRows<Record<string, unknown>>(db, sql`select ${sql.join(columns, sql`, `)}`);
   // NOTE: every check runs (each refreshes what is remembered), not only up to the first failure.
-  const verdicts = batch.map((c, i) => {
-    const v = row?.[`c${i}`];
+  return batch.map((c, i) => {
+    const v = row?.[`c${column[i]!}`];
     return c.check((typeof v === 'string' ? JSON.parse(v) : v) as Record<string, unknown>[]);
   });
-  return verdicts.every(Boolean);
 }
 
 /** Whether two callers are the same with the same grants (a changed grant voids a speculation). */

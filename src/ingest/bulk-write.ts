@@ -135,7 +135,8 @@ function sortedUniquePoints(points: readonly PointRecord[]): PointRecord[] {
 }
 
 /**
- * Upserts points into point_data (re-sent (device, point, time) replaces) and, for real-time
+ * Upserts points into point_data (re-sent (device, point, time) replaces; `offline` is true or
+ * NULL, see storage/schema/timeseries.ts) and, for real-time
  * data, moves latest_values forward only (the newest row per series, and only when not older
  * than what is stored). One statement: the arrays travel once and both tables are written in
  * one round trip. Returns the keys whose point_data row existed already (replaced), see
@@ -170,10 +171,10 @@ export async function writePoints(tx: DbOrTx, points: readonly PointRecord[], of
       as u(t, d, p${sql.raw(n.alias + b.alias + x.alias + j.alias + q.alias + h.alias)})`;
   const history = sql`
     insert into point_data (time, device_id, point_id, num, bool, txt, json, quality, offline)
-    select time, d, p, n, b, x, j, q, ${offline} from u ${h.where}
+    select time, d, p, n, b, x, j, q, ${offline ? sql`true` : sql`null::bool`} from u ${h.where}
     on conflict (device_id, point_id, time) do update
       set num = excluded.num, bool = excluded.bool, txt = excluded.txt, json = excluded.json,
-          quality = excluded.quality, offline = excluded.offline, ingested_at = now()
+          quality = excluded.quality, offline = excluded.offline
     returning device_id, point_id, time, xmax`;
   // NOTE: an upsert's new row version has a non-zero xmax when it updated (locked) an existing row, 0 when inserted.
   const replaced = sql`select h.device_id, h.point_id, (extract(epoch from h.time) * 1000)::float8 as t from h where h.xmax <> 0`;

@@ -3,13 +3,20 @@ import type { Logger } from '../log';
 import type { Db, DbOrTx } from '../storage/db';
 import { files as filesTable } from '../storage/schema/index';
 import { writeBatch } from './bulk-write';
+import { confirmFacts, type WriteFacts } from './device-cache';
 import type { IngestPipeline } from './pipeline';
 import type { IngestBatch } from './types';
 
 /** Writes validated batches durably; resolves only after the commit. */
 export interface BatchWriter {
-  /** Stores `batch` (processors, bulk write, files committed, writers) and resolves with the stored (processed) batch after commit. */
-  write(batch: IngestBatch, touch: ReadonlySet<number>): Promise<IngestBatch>;
+  /**
+   * Stores `batch` (processors, bulk write, files committed, writers) and resolves with the stored
+   * (processed) batch after commit. `facts`: what the call took from memory (devices, the caller),
+   * confirmed in the transaction before anything is written, for all its batches in one
+   * statement; when one no longer holds, the call fails with StaleDevices or StaleCaller
+   * (device-cache.ts) and nothing of it is stored.
+   */
+  write(batch: IngestBatch, touch: ReadonlySet<number>, facts?: WriteFacts): Promise<IngestBatch>;
   /** Batches waiting for a transaction, and transactions running (for the metrics). */
   stats(): BatchWriterStats;
 }
@@ -35,6 +42,9 @@ interface Job {
   readonly touch: ReadonlySet<number>;
   /** Every device the batch writes (its rows in latest_values, devices and the rollups). */
   readonly devices: ReadonlySet<number>;
+  readonly facts: WriteFacts | undefined;
+  /** Set once the job was answered (a failed confirmation answers it before its transaction ends). */
+  settled: boolean;
   resolve(b: IngestBatch): void;
   reject(e: unknown): void;
 }
@@ -47,8 +57,27 @@ function devicesOf(b: IngestBatch): Set<number> {
   return out;
 }
 
-/** Runs the pipeline and the storage of several batches in one transaction. */
-async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Job[]): Promise<IngestBatch[]> {
+/**
+ * Confirms what the jobs took from memory in one statement; fails the jobs whose facts changed
+ * (nothing of theirs is written yet) and returns the others.
+ */
+async function confirmJobs(tx: DbOrTx, jobs: readonly Job[]): Promise<Job[]> {
+  if (!jobs.some((j) => j.facts)) return [...jobs];
+  const outcomes = await confirmFacts(tx, jobs.map((j) => j.facts ?? {}));
+  const held: Job[] = [];
+  jobs.forEach((j, k) => {
+    const stale = outcomes[k];
+    if (!stale) return held.push(j);
+    j.settled = true;
+    j.reject(stale);
+  });
+  return held;
+}
+
+/** Runs the pipeline and the storage of several batches in one transaction; the jobs written, with their stored batches. */
+async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, all: readonly Job[]): Promise<{ jobs: Job[]; out: IngestBatch[] }> {
+  const jobs = await confirmJobs(tx, all);
+  if (!jobs.length) return { jobs, out: [] };
   const processed: IngestBatch[] = [];
   for (const j of jobs) {
     let b = j.batch;
@@ -65,8 +94,8 @@ async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Jo
   const fileIds = processed.flatMap((b) => b.files.map((f) => f.fileId));
   // Announced (presigned) files wait for their bytes; uploaded ones are complete.
   if (fileIds.length) await tx.update(filesTable).set({ state: sql`case when ${filesTable.state} = 'reserved' then 'awaiting' else 'committed' end` }).where(inArray(filesTable.id, fileIds));
-  for (let k = 0; k < jobs.length; k++) for (const w of pipeline.writers) await w(tx, processed[k]!);
-  return processed;
+  for (const w of pipeline.writers) await w(tx, processed);
+  return { jobs, out: processed };
 }
 
 /**
@@ -87,19 +116,21 @@ export function createBatchWriter(db: Db, pipeline: IngestPipeline, log: Logger,
   /** Devices written by running transactions, with how many of them write each. */
   const busy = new Map<number, number>();
   let running = 0;
-  const writeAlone = (job: Job) => db.transaction((tx) => writeJobs(tx, pipeline, [job])).then(([b]) => b!);
+  const settle = (r: { jobs: Job[]; out: IngestBatch[] }) => r.jobs.forEach((j, k) => j.resolve(r.out[k]!));
 
   async function flush(jobs: Job[]): Promise<void> {
     if (jobs.length > 1) {
       try {
-        const out = await db.transaction((tx) => writeJobs(tx, pipeline, jobs));
-        jobs.forEach((j, k) => j.resolve(out[k]!));
+        settle(await db.transaction((tx) => writeJobs(tx, pipeline, jobs)));
         return;
       } catch (err) {
         log.debug({ err, batches: jobs.length }, 'shared ingest transaction failed; retrying its batches alone');
       }
     }
-    for (const j of jobs) await writeAlone(j).then(j.resolve, j.reject);
+    for (const j of jobs) {
+      if (j.settled) continue;
+      await db.transaction((tx) => writeJobs(tx, pipeline, [j])).then(settle, j.reject);
+    }
   }
 
   const overlaps = (devices: ReadonlySet<number>, other: { has(id: number): boolean }) => {
@@ -150,9 +181,9 @@ export function createBatchWriter(db: Db, pipeline: IngestPipeline, log: Logger,
   }
 
   return {
-    write(batch, touch) {
+    write(batch, touch, facts) {
       return new Promise<IngestBatch>((resolve, reject) => {
-        queue.push({ batch, touch, devices: devicesOf(batch), resolve, reject });
+        queue.push({ batch, touch, devices: devicesOf(batch), facts, settled: false, resolve, reject });
         pump();
       });
     },

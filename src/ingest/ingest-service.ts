@@ -10,6 +10,8 @@ import type { NormalValue } from '../model/validate-value';
 import type { Db } from '../storage/db';
 import { files as filesTable } from '../storage/schema/index';
 import { DEVICE_TOUCH_INTERVAL_MS } from './bulk-write';
+import type { Confirmation } from '../auth/speculation';
+import { confirmFacts, createIngestDeviceCache, StaleCaller, StaleDevices, type IngestDeviceCache, type WriteFacts } from './device-cache';
 import { createBatchWriter, type BatchWriter, type BatchWriterStats } from './group-commit';
 import { refusal, type ItemError } from './item-errors';
 import type { CompiledModel, ModelCache } from './model-cache';
@@ -165,14 +167,40 @@ async function ingestOnce(deps: IngestDeps, access: Access, req: IngestRequest):
   if (n > config.INGEST_MAX_POINTS) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${n} values exceed INGEST_MAX_POINTS (${config.INGEST_MAX_POINTS}) per request`);
   const permit = deps.valueAdmission ? await deps.valueAdmission.acquire(`org:${caller.orgId}`, n) : { release() {} };
   if (!permit) throw new AppError(ErrorCode.RATE_LIMITED, 'too many values are being written; retry later');
+  // A caller taken from memory (a deferred speculation, auth/speculation.ts) is confirmed with the
+  // write; a call that cannot run again (files) confirms it first.
+  const speculation = access.speculation?.deferred ? access.speculation : null;
+  let callerChecks: Confirmation[] | undefined;
   try {
-    return await ingestAdmitted(deps, access, req, caller);
+    if (speculation && !mayRemember(req)) {
+      if (!(await speculation.holds())) throw new StaleCaller();
+    } else if (speculation) callerChecks = speculation.take();
+    try {
+      return await ingestAdmitted(deps, access, req, caller, true, callerChecks);
+    } catch (e) {
+      if (!(e instanceof StaleDevices)) throw e;
+      // A remembered device changed: nothing of the call was stored; run it on fresh devices.
+      deviceCacheOf(deps).forget(caller.orgId, e.assetIds);
+      return await ingestAdmitted(deps, access, req, caller, false, callerChecks);
+    }
+  } catch (e) {
+    // Nothing was stored: the transport runs the operation again once the token is checked.
+    if (e instanceof StaleCaller) speculation?.settle(false);
+    throw e;
   } finally {
     permit.release();
   }
 }
 
-async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestRequest, caller: ReturnType<Access['require']>): Promise<IngestResult> {
+/**
+ * Whether a call may take its devices from memory: every item names its device by asset id only,
+ * and the call carries no file (a file is streamed before the write, so the call could not run again).
+ */
+function mayRemember(req: IngestRequest): boolean {
+  return !req.files.length && !req.announced?.length && req.items.every((it) => !!it.assetId && !it.productKey && !it.deviceKey);
+}
+
+async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestRequest, caller: ReturnType<Access['require']>, remembered: boolean, callerChecks: readonly Confirmation[] | undefined): Promise<IngestResult> {
   const { config, db } = deps;
   if (req.files.length > config.UPLOAD_MAX_FILES) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${req.files.length} files exceed UPLOAD_MAX_FILES (${config.UPLOAD_MAX_FILES}) per request`);
   const announced = req.announced ?? [];
@@ -188,7 +216,10 @@ async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestReque
     if (a.sizeBytes > config.UPLOAD_MAX_BYTES) throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `announced file ${a.name} exceeds UPLOAD_MAX_BYTES (${config.UPLOAD_MAX_BYTES} bytes)`);
   }
 
-  const resolved = await resolveDevices(db, access, caller.orgId, req.items, 'ASSET_WRITE');
+  const cache = deviceCacheOf(deps);
+  const cacheable = mayRemember(req);
+  const known = remembered && cacheable ? cache.getAll(caller.orgId, new Set(req.items.map((it) => it.assetId!))) : null;
+  const resolved = await resolveDevices(db, access, caller.orgId, req.items, 'ASSET_WRITE', known, cacheable ? (found) => cache.remember(caller.orgId, found) : undefined);
   const models = await deps.modelCache.get(db, resolved.filter((d): d is IngestDevice => !isItemError(d)).map((d) => ({ id: d.modelId, version: d.modelVersion })));
   const errors: ItemError[] = [];
   const valid = new Map<number, ValidItem>();
@@ -203,6 +234,9 @@ async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestReque
   });
   await checkFileRefs(db, caller.orgId, valid, errors, names);
   const sortErrors = () => errors.sort((a, b) => a.index - b.index);
+  // Remembered devices are confirmed in the write transaction; an answer without one confirms them first.
+  const facts: WriteFacts | undefined = known || callerChecks?.length ? { devices: known ? { orgId: caller.orgId, devices: known } : undefined, caller: callerChecks } : undefined;
+  if (facts && errors.length) await confirmAlone(deps, facts);
   if (errors.length && req.mode === 'ALL_OR_NOTHING') throw refusal(sortErrors());
   const superseded = dropSuperseded([...valid.values()]);
 
@@ -260,7 +294,10 @@ async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestReque
       files: fileRecords,
     };
     const accepted = batch.points.length + batch.events.length + batch.attributes.length;
-    const stored = accepted ? await batchWriterOf(deps).write(batch, devicesToTouch(req.kind, items, now)) : batch;
+    const touch = devicesToTouch(req.kind, items, now);
+    if (!accepted && facts && !errors.length) await confirmAlone(deps, facts);
+    const stored = accepted ? await batchWriterOf(deps).write(batch, touch, facts) : batch;
+    if (cacheable) cache.touched(caller.orgId, req.kind, touch, now);
     for (const hook of deps.ingestPipeline.committed) {
       try {
         hook(stored);
@@ -297,6 +334,20 @@ function devicesToTouch(kind: IngestKind, items: readonly ValidItem[], now: numb
 }
 
 const writers = new WeakMap<IngestPipeline, BatchWriter>();
+const deviceCaches = new WeakMap<IngestPipeline, IngestDeviceCache>();
+
+/** The instance's remembered devices (one cache per pipeline, i.e. per running app). */
+function deviceCacheOf(deps: IngestDeps): IngestDeviceCache {
+  let c = deviceCaches.get(deps.ingestPipeline);
+  if (!c) deviceCaches.set(deps.ingestPipeline, (c = createIngestDeviceCache()));
+  return c;
+}
+
+/** Confirms what a call took from memory when it writes nothing (a refusal, or every item refused in PARTIAL mode): its answer must hold too. */
+async function confirmAlone(deps: IngestDeps, facts: WriteFacts): Promise<void> {
+  const [stale] = await confirmFacts(deps.db, [facts]);
+  if (stale) throw stale;
+}
 
 /** The instance's batch writer (one per pipeline, i.e. per running app). */
 function batchWriterOf(deps: IngestDeps): BatchWriter {

@@ -7,12 +7,14 @@ import type { IngestBatch } from './types';
  * - `processors` run in order inside the write transaction, before rows are stored and before
  *   subscribers see them (processing policies, computed points); each returns the batch to store.
  * - `writers` run inside the same transaction after the rows are written (the subscription
- *   message log, rollups), so that what they record commits or fails with the data.
+ *   message log, rollups), so that what they record commits or fails with the data. Each runs
+ *   once per transaction with every batch of it, in order (group commit writes several), so that
+ *   work the batches share (one log append, one rollup statement) is done once.
  * - `committed` run after the commit (wake-ups such as NOTIFY); they must not throw.
  */
 export interface IngestPipeline {
   readonly processors: ((tx: DbOrTx, batch: IngestBatch) => Promise<IngestBatch>)[];
-  readonly writers: ((tx: DbOrTx, batch: IngestBatch) => Promise<void>)[];
+  readonly writers: ((tx: DbOrTx, batches: readonly IngestBatch[]) => Promise<void>)[];
   readonly committed: ((batch: IngestBatch) => void)[];
 }
 

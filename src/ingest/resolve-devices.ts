@@ -61,16 +61,23 @@ async function fetchDevices(db: DbOrTx, orgId: string, assetIds: readonly string
 /**
  * Resolves every item's device in one query, within the caller's organisation, and checks
  * `permission` on each device (scoped grants). Devices are never created. The result holds,
- * per item, the device or the item's error.
+ * per item, the device or the item's error. `known`: the devices, already at hand (device-cache.ts),
+ * instead of the query; `onFetched` receives what the query found.
  */
-export async function resolveDevices(db: DbOrTx, access: Access, orgId: string, refs: readonly ItemDeviceRef[], permission: 'ASSET_WRITE'): Promise<(IngestDevice | ItemError)[]> {
+export async function resolveDevices(db: DbOrTx, access: Access, orgId: string, refs: readonly ItemDeviceRef[], permission: 'ASSET_WRITE', known?: readonly IngestDevice[] | null, onFetched?: (found: IngestDevice[]) => void): Promise<(IngestDevice | ItemError)[]> {
   const assetIds = new Set<string>();
   const keys = new Map<string, { productKey: string; deviceKey: string }>();
   for (const r of refs) {
     if (r.assetId) assetIds.add(r.assetId);
     else if (r.productKey && r.deviceKey) keys.set(keyOf(r.productKey, r.deviceKey), { productKey: r.productKey, deviceKey: r.deviceKey });
   }
-  const found = await fetchDevices(db, orgId, [...assetIds], [...keys.values()]);
+  let found: readonly IngestDevice[];
+  if (known) found = known;
+  else {
+    const fetched = await fetchDevices(db, orgId, [...assetIds], [...keys.values()]);
+    onFetched?.(fetched);
+    found = fetched;
+  }
   const assetMap = new Map(found.map((d) => [d.assetId, d]));
   const keyMap = new Map(found.map((d) => [keyOf(d.productKey, d.deviceKey), d]));
   const checked = new Map<number, ItemError['code'] | null>();

@@ -9,7 +9,7 @@ import { requireJobDevices } from './job-offsets';
 import { compileFilter, parseFilter } from './filter';
 import { createLiveHub, type LiveHub } from './hub';
 import { getJob } from './jobs';
-import { appendBatch, checkResumeOffset, createKeyCache, getHeadOffset, pruneLog } from './log';
+import { appendBatches, checkResumeOffset, createKeyCache, getHeadOffset, pruneLog } from './log';
 import type { LiveKind } from './project';
 import { LiveStream, type LiveStreamObserver } from './stream';
 import { createLatestCache, type LatestCache } from '../query/latest-cache';
@@ -78,15 +78,25 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
   const latest = createLatestCache({ hub, log: log.child({ component: 'latest-cache' }), maxValues: config.LATEST_CACHE_MAX_VALUES, catchUpMs: config.LATEST_CACHE_CATCH_UP_MS });
   const cache = createKeyCache();
   const offsets = new WeakMap<IngestBatch, number>();
-  deps.ingestPipeline.writers.push(async (tx, batch) => {
-    const offset = await appendBatch(tx, batch, cache);
-    if (offset !== null) offsets.set(batch, offset);
+  deps.ingestPipeline.writers.push(async (tx, batches) => {
+    const out = await appendBatches(tx, batches, cache);
+    batches.forEach((b, k) => out[k] != null && offsets.set(b, out[k]!));
   });
+  // PERF: the batches of one transaction are acknowledged in the same turn of the event loop;
+  // one wake-up with the highest offset serves them all.
+  let unpublished = 0;
   deps.ingestPipeline.committed.push((batch) => {
     const offset = offsets.get(batch);
     if (offset === undefined) return;
-    hub.wake();
-    pubsub.publish(offset);
+    if (!unpublished) {
+      setImmediate(() => {
+        const head = unpublished;
+        unpublished = 0;
+        hub.wake();
+        pubsub.publish(head);
+      });
+    }
+    unpublished = Math.max(unpublished, offset);
   });
 
   const open = new Set<LiveStream>();

@@ -175,15 +175,17 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
     return out;
   });
 
-  deps.ingestPipeline.writers.push(async (tx: DbOrTx, batch: IngestBatch): Promise<void> => {
+  deps.ingestPipeline.writers.push(async (tx: DbOrTx, batches: readonly IngestBatch[]): Promise<void> => {
     const st = txStates.get(tx);
     if (st) await writeDerived(tx, st);
-    if (!batch.points.length || (batch as WithState)[POLICY_STATE] || stateByPoints.has(batch.points)) return;
-    // A batch the processor did not see (a writer called without the processors).
-    const policies = await cache.get(tx, modelIdsOf(batch.points));
-    const derived = batch.points.map((p) => ({ point: p, levels: typeof p.value === 'number' ? levelsOf(policies, p) : [], normalized: hasForm(formsOf(policies, p), 'NORMALIZED_1M') }));
-    const alone: TxState = { kept: new Map(), pending: new SeriesKeyMap(), unwritten: [{ channel: batch.channel, derived }] };
-    await writeDerived(tx, alone);
+    for (const batch of batches) {
+      if (!batch.points.length || (batch as WithState)[POLICY_STATE] || stateByPoints.has(batch.points)) continue;
+      // A batch the processor did not see (a writer called without the processors).
+      const policies = await cache.get(tx, modelIdsOf(batch.points));
+      const derived = batch.points.map((p) => ({ point: p, levels: typeof p.value === 'number' ? levelsOf(policies, p) : [], normalized: hasForm(formsOf(policies, p), 'NORMALIZED_1M') }));
+      const alone: TxState = { kept: new Map(), pending: new SeriesKeyMap(), unwritten: [{ channel: batch.channel, derived }] };
+      await writeDerived(tx, alone);
+    }
   });
 
   const scheduler = deps.config.SCHEDULER_ENABLED ? startRetentionScheduler(deps.database, { intervalMs: deps.config.RETENTION_INTERVAL_MS, batchRows: deps.config.RETENTION_BATCH_ROWS, serviceDefault, log: deps.log }) : null;

@@ -75,7 +75,7 @@ export function historySql(q: HistoryQuery): SQL {
       : sql`and time <= ${tsParam(t)} and (time, device_id, point_id) < (${tsParam(t)}, ${d}::int, ${p}::int)`;
   }
   const dir = asc ? sql`asc` : sql`desc`;
-  return sql`select ${epochMs(sql`time`)} as t, device_id, point_id, num, bool, txt, json, quality, offline
+  return sql`select ${epochMs(sql`time`)} as t, device_id, point_id, num, bool, txt, json, quality, coalesce(offline, false) as offline
     from point_data
     where ${seriesWhere('point_id', q.deviceIds, q.pointIds)}
       and time >= ${tsParam(q.fromMs)} and time < ${tsParam(q.toMs)}

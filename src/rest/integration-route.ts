@@ -6,7 +6,7 @@ import type { Route, RouteContext } from '../server/routes';
 import { collectLocalRefs, deviceOfItem, INTEGRATION_ACTIONS, isIntegrationAction, parseEnosMessage, type EnosMessage, type IntegrationAction } from './enos-message';
 import { badRequest, EnosCode, EnosError, enosErrorOf, sendEnvelope } from './envelope';
 import { readIntegrationParts, type IntegrationParts, type SpooledFile } from './multipart';
-import { authenticateRequest, queryParam, requireOrg } from './request';
+import { authenticateIngest, confirmedAuthentication, queryParam, requireOrg, type IngestAuthentication } from './request';
 import { linkBase } from '../server/link-base';
 import { sendShimError } from './shim-error';
 
@@ -112,8 +112,10 @@ async function handleIntegration(req: IncomingMessage, res: ServerResponse, rc: 
   let parts: IntegrationParts | undefined;
   let accessKey: string | undefined;
   let message: EnosMessage | undefined;
+  let auth: IngestAuthentication | undefined;
   try {
-    const access = await authenticateRequest(req, rc);
+    auth = await authenticateIngest(req, rc);
+    let access = auth.access;
     accessKey = access.caller?.accessKey;
     requireOrg(access, rc.url);
     const action = queryParam(rc.url, 'action');
@@ -127,7 +129,15 @@ async function handleIntegration(req: IncomingMessage, res: ServerResponse, rc: 
     }, rc.log);
     message = parseEnosMessage(parts.message);
     const variables = buildIngestVariables(action, message, parts.files, lark);
-    const outcome = await rc.deps.executeGraphQL(DOCUMENTS[action], variables, access, rc.requestId);
+    let outcome = await rc.deps.executeGraphQL(DOCUMENTS[action], variables, access, rc.requestId);
+    // A remembered caller that no longer holds: nothing was stored; run again on the caller as it is now.
+    const fresh = await confirmedAuthentication(req, rc, auth);
+    if (fresh) {
+      auth = { access: fresh, speculation: null };
+      access = fresh;
+      requireOrg(access, rc.url);
+      outcome = await rc.deps.executeGraphQL(DOCUMENTS[action], variables, access, rc.requestId);
+    }
     if (outcome.errors?.length) throw enosErrorOf(outcome.errors, EnosCode.DEVICE_NOT_FOUND);
     const result = outcome.data?.['result'] as IngestResultShape | undefined;
     if (!result) throw enosErrorOf([]);
@@ -142,7 +152,11 @@ async function handleIntegration(req: IncomingMessage, res: ServerResponse, rc: 
     rc.log.info({ action, lark, items: variables['items'] instanceof Array ? variables['items'].length : 0, files: result.files.length, accepted: result.accepted }, 'enos integration accepted');
     sendEnvelope(res, rc.requestId, EnosCode.OK, 'OK', data);
   } catch (e) {
-    sendShimError(res, rc, e, { accessKey, devices: refusedDevices(message, e) });
+    // An answer given on a remembered caller must hold too: when the caller changed, the answer is
+    // the one the checked token gets (401 when it is no longer valid).
+    let answer = e;
+    if (auth) answer = await confirmedAuthentication(req, rc, auth).then(() => e, (fresh: unknown) => fresh);
+    sendShimError(res, rc, answer, { accessKey, devices: refusedDevices(message, answer) });
   } finally {
     await parts?.dispose();
   }

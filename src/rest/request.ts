@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import type { Access } from '../auth/permissions';
-import { authenticate, tokenFromHeaders } from '../server/authenticate';
+import { Access } from '../auth/permissions';
+import { Speculation } from '../auth/speculation';
+import { authenticate, tokenConfirmation, tokenFromHeaders } from '../server/authenticate';
 import { badText } from '../server/input-guard';
 import type { RouteContext } from '../server/routes';
 import { EnosCode, EnosError, badRequest } from './envelope';
@@ -32,6 +33,39 @@ export async function authenticateRequest(req: IncomingMessage, rc: RouteContext
   const access = await authenticate(rc.deps, token);
   if (!access.caller) throw new EnosError(TOKEN_INVALID, 'the access token is invalid, expired or revoked', 401);
   return access;
+}
+
+/** The caller of an ingest request: remembered (confirmed later, see {@link authenticateIngest}) or checked now. */
+export interface IngestAuthentication {
+  readonly access: Access;
+  /** Set when the caller was remembered: the ingest mutation confirms it in its write transaction. */
+  readonly speculation: Speculation | null;
+}
+
+/**
+ * The caller of a shim ingest request. PERF: a token this instance has seen gives the caller as
+ * last confirmed, at once; the ingest mutation confirms it inside its write transaction before
+ * anything is written (auth/speculation.ts, deferred), and the caller of an answer given
+ * without writing is confirmed by {@link confirmedAuthentication}. Otherwise as {@link authenticateRequest}.
+ */
+export async function authenticateIngest(req: IncomingMessage, rc: RouteContext): Promise<IngestAuthentication> {
+  const token = tokenFromHeaders(req.headers);
+  const cached = token ? rc.deps.speculation.callers.get(token) : undefined;
+  const confirmation = token && cached ? tokenConfirmation(rc.deps, token, cached) : null;
+  if (!cached || !confirmation) return { access: await authenticateRequest(req, rc), speculation: null };
+  const speculation = new Speculation(rc.deps.db, rc.deps.speculation.facts, true);
+  speculation.confirm(confirmation);
+  return { access: new Access(cached, speculation), speculation };
+}
+
+/**
+ * Whether the remembered caller of `auth` held for everything done with it (null when it was
+ * checked at once); when it did not, the caller as the database has it now (401 when the token
+ * is no longer valid).
+ */
+export async function confirmedAuthentication(req: IncomingMessage, rc: RouteContext, auth: IngestAuthentication): Promise<Access | null> {
+  if (!auth.speculation || (await auth.speculation.holds())) return null;
+  return authenticateRequest(req, rc);
 }
 
 /**

@@ -52,6 +52,7 @@ export function tokenConfirmation(deps: AppDeps, token: string, cached: Caller):
   if (!query) return null;
   return {
     query,
+    key: `token\u0000${token}`,
     check: (rows) => {
       const caller = rows[0] ? toCaller(rows[0] as unknown as CallerRow) : null;
       remember(deps, token, caller);

@@ -9,7 +9,7 @@ import { createContext, type GraphQLContext } from '../graphql/context';
 import { authenticate, tokenConfirmation, tokenFromHeaders } from './authenticate';
 import { parseJsonBody, readBody, RETRY_AFTER_S, sendJson } from './http-util';
 import { DOCUMENT_TOO_DEEP_MESSAGE, documentTooDeep } from './input-guard';
-import { operationKind } from './operation-kind';
+import { isIngestOperation, operationKind } from './operation-kind';
 import { checkDocumentSize, type QueryLimits } from './query-limits';
 import type { RouteContext } from './routes';
 
@@ -109,11 +109,16 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
   // confirmed, while the database confirms the token, with every other remembered fact the query
   // used, in one statement; the response waits for the verdict, and the query runs again on fresh
   // facts if any changed (auth/speculation.ts).
-  const confirmation = token && cached && operationKind(method, body, rc.url.search) === 'query' ? tokenConfirmation(deps, token, cached) : null;
+  // PERF: an ingest mutation whose token this instance has seen runs at once too; the token is
+  // confirmed inside its write transaction, before anything is written (deferred), and the
+  // mutation runs again on the confirmed caller if it changed (ingest/ingest-service.ts).
+  const kind = token && cached ? operationKind(method, body, rc.url.search) : 'unknown';
+  const deferred = kind === 'mutation' && isIngestOperation(method, body, rc.url.search);
+  const confirmation = token && cached && (kind === 'query' || deferred) ? tokenConfirmation(deps, token, cached) : null;
   try {
     let result: Awaited<ReturnType<typeof execute>>;
     if (cached && confirmation) {
-      const speculation = new Speculation(deps.db, deps.speculation.facts);
+      const speculation = new Speculation(deps.db, deps.speculation.facts, deferred);
       speculation.confirm(confirmation);
       result = await execute(async () => contextFor(new Access(cached, speculation)));
       if (!(await speculation.holds())) {

@@ -26,8 +26,8 @@ describe('group commit', () => {
   it('stores every one of many concurrent small calls, acknowledging each after its commit', async () => {
     let transactions = 0;
     const seen: number[] = [];
-    const writer = async (_tx: DbOrTx, b: IngestBatch) => {
-      seen.push(b.points.length);
+    const writer = async (_tx: DbOrTx, bs: readonly IngestBatch[]) => {
+      for (const b of bs) seen.push(b.points.length);
     };
     const committed = () => void transactions++;
     t.app.deps.ingestPipeline.writers.push(writer);
@@ -48,7 +48,7 @@ describe('group commit', () => {
   it('writes batches queued behind a running transaction together in the next one', async () => {
     const [ids] = await queryRows<{ d: number; p: number; m: number }>(t.db, sql`select d.id as d, f.id as p, f.model_id as m from devices d join model_features f on f.kind = 'MEASUREPOINT' and f.identifier = 'i' where d.asset_id = ${assets[0]}`);
     const txs: DbOrTx[] = [];
-    const pipeline = { processors: [], writers: [async (tx: DbOrTx) => void txs.push(tx)], committed: [] };
+    const pipeline = { processors: [], writers: [async (tx: DbOrTx, bs: readonly IngestBatch[]) => void bs.forEach(() => txs.push(tx))], committed: [] };
     const writer = createBatchWriter(t.db, pipeline, t.app.deps.log, { groupCommit: true, maxParallel: 1, maxValues: 10_000 });
     const batch = (k: number): IngestBatch => ({
       orgId: 'o-group',
@@ -69,7 +69,7 @@ describe('group commit', () => {
     const rows = await queryRows<{ d: number; a: string; p: number; m: number }>(t.db, sql`select d.id as d, d.asset_id as a, f.id as p, f.model_id as m from devices d join model_features f on f.kind = 'MEASUREPOINT' and f.identifier = 'i' where d.asset_id = any(${sql.param([assets[0]!, assets[1]!])}::text[]) order by d.asset_id = ${assets[0]} desc`);
     const [devA, devB] = rows;
     const seen: { tx: DbOrTx; device: number; value: unknown }[] = [];
-    const pipeline = { processors: [], writers: [async (tx: DbOrTx, b: IngestBatch) => void seen.push({ tx, device: b.points[0]!.deviceId, value: b.points[0]!.value })], committed: [] };
+    const pipeline = { processors: [], writers: [async (tx: DbOrTx, bs: readonly IngestBatch[]) => void bs.forEach((b) => seen.push({ tx, device: b.points[0]!.deviceId, value: b.points[0]!.value }))], committed: [] };
     const writer = createBatchWriter(t.db, pipeline, t.app.deps.log, { groupCommit: true, maxParallel: 2, maxValues: 10_000 });
     const batch = (dev: typeof devA, k: number): IngestBatch => ({
       orgId: 'o-group',

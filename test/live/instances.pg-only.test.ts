@@ -42,7 +42,7 @@ describe('across instances and concurrent writers', () => {
     const deps = t1.app.deps;
     const batch = batchOf(fleet, { points: [point(fleet, fleet.devices[0]!, 'temp', T0, 42)] });
     await deps.db.transaction(async (tx) => {
-      for (const w of deps.ingestPipeline.writers) await w(tx, batch);
+      for (const w of deps.ingestPipeline.writers) await w(tx, [batch]);
     });
     const acked = performance.now();
     for (const h of deps.ingestPipeline.committed) h(batch);
@@ -62,7 +62,7 @@ describe('across instances and concurrent writers', () => {
       Array.from({ length: N }, async (_, i) => {
         const batch = batchOf(fleet, { points: [point(fleet, fleet.devices[i % 4]!, 'temp', T0 + i, i)] });
         await deps.db.transaction(async (tx) => {
-          for (const w of deps.ingestPipeline.writers) await w(tx, batch);
+          for (const w of deps.ingestPipeline.writers) await w(tx, [batch]);
           // NOTE: work after the append keeps the transaction open; without the append lock a later
           // offset could commit first and a reader past it would never see this one.
           await queryRows(tx, sql`select pg_sleep(${(i % 5) * 0.01})`);
@@ -90,7 +90,7 @@ describe('across instances and concurrent writers', () => {
     const deps = t2.app.deps;
     const batch = batchOf(fleet, { points: fleet.devices.map((d, i) => point(fleet, d, 'temp', T0 + 500 + i, 500 + i)) });
     await deps.db.transaction(async (tx) => {
-      for (const w of deps.ingestPipeline.writers) await w(tx, batch);
+      for (const w of deps.ingestPipeline.writers) await w(tx, [batch]);
     });
     for (const h of deps.ingestPipeline.committed) h(batch);
     const vals = () => [...sa.batches, ...sb.batches].flatMap((x) => x.points.map((p) => p.value as number));

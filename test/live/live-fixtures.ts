@@ -63,7 +63,7 @@ export function batchOf(fleet: Fleet, parts: Partial<Pick<IngestBatch, 'points' 
 /** Runs the ingest pipeline's writers in a transaction, then its committed hooks (what ingest does after storing rows). */
 export async function ingestBatch(deps: AppDeps, batch: IngestBatch): Promise<void> {
   await deps.db.transaction(async (tx) => {
-    for (const w of deps.ingestPipeline.writers) await w(tx, batch);
+    for (const w of deps.ingestPipeline.writers) await w(tx, [batch]);
   });
   for (const c of deps.ingestPipeline.committed) c(batch);
 }

@@ -159,7 +159,7 @@ describe('values, channels and model errors', () => {
   it('routes isRealtimeIntegration=false to the offline channel: stored, latest value untouched', async () => {
     envelope(await sdkPost(t, tenant, 'postMeasurepoint', [{ assetId: dev2.assetId, time: T + 100, measurepoints: { IntMeasurePoint1: 1 } }]), 0);
     envelope(await sdkPost(t, tenant, 'postMeasurepoint', [{ assetId: dev2.assetId, time: T + 200, measurepoints: { IntMeasurePoint1: 2 } }], [], { realtime: false }), 0);
-    const rows = await queryRows<{ num: number; offline: boolean }>(t.db, sql`select p.num, p.offline from point_data p join devices d on d.id = p.device_id where d.asset_id = ${dev2.assetId} order by p.time`);
+    const rows = await queryRows<{ num: number; offline: boolean }>(t.db, sql`select p.num, coalesce(p.offline, false) as offline from point_data p join devices d on d.id = p.device_id where d.asset_id = ${dev2.assetId} order by p.time`);
     expect(rows.map((x) => [Number(x.num), x.offline])).toEqual([
       [1, false],
       [2, true],

@@ -20,7 +20,11 @@ export const valueColumns = () => ({
   quality: smallint('quality'),
 });
 
-/** Measurement point history. */
+/**
+ * Measurement point history: the table that grows with every point, so a row holds only what
+ * reads need. Its one index is the primary key, which serves every read (one series over a time
+ * range) and the upsert; retention on TimescaleDB drops whole chunks.
+ */
 export const pointData = pgTable(
   'point_data',
   {
@@ -28,11 +32,13 @@ export const pointData = pgTable(
     deviceId: integer('device_id').notNull(),
     pointId: integer('point_id').notNull(),
     ...valueColumns(),
-    /** true for offline (historical backfill) data. */
-    offline: boolean('offline').notNull().default(false),
-    ingestedAt: timestamp('ingested_at', { withTimezone: true }).notNull().default(sql`now()`),
+    /**
+     * true for offline (historical backfill) data, NULL for real-time data (read as false): a NULL
+     * takes no space in the row, a false a padded byte. Rows written before that may hold false.
+     */
+    offline: boolean('offline'),
   },
-  (t) => [primaryKey({ columns: [t.deviceId, t.pointId, t.time] }), index('point_data_time').on(t.time)],
+  (t) => [primaryKey({ columns: [t.deviceId, t.pointId, t.time] })],
 );
 
 /** Latest value per device and point: moved only by newer real-time data. */
