@@ -1,0 +1,133 @@
+import { DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import type { Config } from '../../config';
+import type { Logger } from '../../log';
+import type { AppDeps } from '../../server/deps';
+import type { StreamBackend } from '../backend';
+import { createKeyCache } from '../log';
+import { createNatsHub, type NatsHubSource } from './hub';
+import { createNatsLog, natsUnavailable } from './log';
+import { appendOutbox, createOutboxRelay, type OutboxRelay } from './outbox';
+
+/** What a subscription is told when NATS goes away; it resumes from its last offset once NATS is back. */
+export const NATS_OUTAGE_REASON = 'Live stream backend unavailable; resume from your last offset';
+
+/** The NATS backend, with its relay (for metrics and tests). */
+export interface NatsBackend extends StreamBackend {
+  readonly kind: 'nats';
+  readonly relay: OutboxRelay;
+}
+
+/** The stream's configuration: the live subjects, kept for the replay window, deduplicated. */
+export function streamConfigOf(config: Pick<Config, 'NATS_STREAM' | 'NATS_SUBJECT_PREFIX' | 'REPLAY_WINDOW_S' | 'NATS_DUPLICATE_WINDOW_S'>): Partial<StreamConfig> & { name: string } {
+  return {
+    name: config.NATS_STREAM,
+    subjects: [`${config.NATS_SUBJECT_PREFIX}.>`],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(config.REPLAY_WINDOW_S * 1_000),
+    duplicate_window: nanos(Math.min(config.NATS_DUPLICATE_WINDOW_S, config.REPLAY_WINDOW_S) * 1_000),
+  };
+}
+
+/** Creates the stream, or brings an existing one to the configuration. */
+async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<number> {
+  try {
+    const info = await jsm.streams.info(cfg.name);
+    const updated = await jsm.streams.update(cfg.name, { ...info.config, ...cfg });
+    return updated.state.last_seq;
+  } catch (err) {
+    if ((err as { name?: string }).name !== 'StreamNotFoundError' && !/not found/i.test(String((err as Error).message))) throw err;
+    return (await jsm.streams.add(cfg)).state.last_seq;
+  }
+}
+
+/**
+ * The JetStream backend (NATS_URL): ingest writes each batch to the outbox table in its
+ * transaction; a relay publishes committed rows to the stream, one message per device on
+ * `<prefix>.<org>.<channel>.<productKey>.<deviceKey>`; subscriptions read the stream. The
+ * connection is made in the background and retried forever: ingest goes on during an outage (the
+ * outbox grows and drains once NATS is back), live operations answer SERVICE_UNAVAILABLE.
+ */
+export function createNatsBackend(deps: AppDeps, url: string): NatsBackend {
+  const { config, db } = deps;
+  const log = deps.log.child({ component: 'nats' });
+  const prefix = config.NATS_SUBJECT_PREFIX;
+  let nc: NatsConnection | null = null;
+  let js: JetStreamClient | null = null;
+  let jsm: JetStreamManager | null = null;
+  let connected = false;
+  let closed = false;
+
+  const relay = createOutboxRelay({ db, log: log.child({ component: 'outbox-relay' }), prefix, jetstream: () => (connected ? js : null) });
+
+  const started: Promise<NatsHubSource> = (async () => {
+    nc = await connect({
+      servers: url.split(','),
+      name: 'tributary',
+      waitOnFirstConnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      ...(config.NATS_USER ? { user: config.NATS_USER, pass: config.NATS_PASSWORD ?? '' } : {}),
+    });
+    if (closed) {
+      await nc.close();
+      throw new Error('closed');
+    }
+    jsm = await jetstreamManager(nc);
+    js = jetstream(nc);
+    const lastSeq = await ensureStream(jsm, streamConfigOf(config));
+    connected = true;
+    log.info({ stream: config.NATS_STREAM, lastSeq }, 'live stream on NATS JetStream');
+    void watchStatus(nc);
+    relay.wake();
+    return { js, stream: config.NATS_STREAM, lastSeq };
+  })();
+  started.catch((err: unknown) => {
+    if (!closed) log.error({ err }, 'could not start the NATS stream backend');
+  });
+
+  async function watchStatus(c: NatsConnection): Promise<void> {
+    for await (const s of c.status()) {
+      if (s.type === 'disconnect') {
+        if (!connected) continue;
+        connected = false;
+        log.warn({ server: s.server }, 'NATS disconnected: live subscriptions end, ingest goes on into the outbox');
+        hub.dropAll(NATS_OUTAGE_REASON);
+      } else if (s.type === 'reconnect') {
+        connected = true;
+        log.info({ server: s.server }, 'NATS reconnected: relaying the outbox');
+        relay.wake();
+      }
+    }
+  }
+
+  const hub = createNatsHub(started, prefix, log.child({ component: 'live-hub' }));
+  const cache = createKeyCache();
+  const appended = new WeakSet<object>();
+
+  return {
+    kind: 'nats',
+    hub,
+    relay,
+    log: createNatsLog(() => (connected && js && jsm ? { js, jsm, stream: config.NATS_STREAM } : null), prefix),
+    async append(tx, batch) {
+      if (await appendOutbox(tx, batch, cache)) appended.add(batch);
+    },
+    committed(batch) {
+      if (appended.has(batch)) relay.wake();
+    },
+    requireAvailable() {
+      if (!connected) throw natsUnavailable();
+    },
+    status: () => ({ backend: 'nats', available: connected }),
+    async close() {
+      closed = true;
+      await relay.close();
+      await hub.close();
+      const c = nc as NatsConnection | null;
+      if (c) await c.close().catch(() => undefined);
+    },
+  };
+}
