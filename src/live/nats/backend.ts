@@ -82,7 +82,8 @@ export function createNatsBackend(deps: AppDeps, url: string): NatsBackend {
     log.info({ stream: config.NATS_STREAM, lastSeq }, 'live stream on NATS JetStream');
     void watchStatus(nc);
     relay.wake();
-    return { js, stream: config.NATS_STREAM, lastSeq };
+    const m = jsm;
+    return { js, stream: config.NATS_STREAM, lastSeq, head: async () => (await m.streams.info(config.NATS_STREAM)).state.last_seq };
   })();
   started.catch((err: unknown) => {
     if (!closed) log.error({ err }, 'could not start the NATS stream backend');
@@ -98,6 +99,7 @@ export function createNatsBackend(deps: AppDeps, url: string): NatsBackend {
       } else if (s.type === 'reconnect') {
         connected = true;
         log.info({ server: s.server }, 'NATS reconnected: relaying the outbox');
+        hub.restart();
         relay.wake();
       }
     }

@@ -11,7 +11,12 @@ export interface NatsHubSource {
   readonly stream: string;
   /** The stream's last sequence when the hub started: the hub dispatches what follows. */
   readonly lastSeq: number;
+  /** The stream's last sequence now (for the watchdog). */
+  head(): Promise<number>;
 }
+
+/** How often the hub checks that its consumer moves while the stream grows. */
+const WATCHDOG_MS = 2_000;
 
 /** A JetStream message of the live stream as the runtime reads it; null when it is not one. */
 export function decodeJsMsg(m: JsMsg): LogMessage | null {
@@ -29,6 +34,8 @@ export function decodeJsMsg(m: JsMsg): LogMessage | null {
 export interface NatsHub extends LiveHub {
   /** Ends every attached subscription with `reason` (they resume from their last offset). */
   dropAll(reason: string): void;
+  /** Replaces the consumer (after a reconnect), continuing after the cursor. */
+  restart(): void;
 }
 
 /**
@@ -46,11 +53,34 @@ export function createNatsHub(source: Promise<NatsHubSource>, prefix: string, lo
   let closed = false;
   let messages: ConsumerMessages | null = null;
 
+  let watchdog: NodeJS.Timeout | null = null;
   const readyP = source.then((s) => {
     cursor = s.lastSeq;
     void follow(s);
+    let seen = cursor;
+    // NOTE: a consumer can stall across a server restart without an error; the stream growing
+    // while the cursor stands still for a whole period means it did, and it is replaced.
+    watchdog = setInterval(() => {
+      const before = seen;
+      seen = cursor;
+      if (closed || cursor !== before) return;
+      s.head().then(
+        (h) => {
+          if (h > cursor && cursor === before) {
+            log.warn({ cursor, head: h }, 'live hub consumer stalled; replacing it');
+            restart();
+          }
+        },
+        () => undefined,
+      );
+    }, WATCHDOG_MS);
+    watchdog.unref();
   });
   readyP.catch((err: unknown) => log.error({ err }, 'live hub could not start on JetStream'));
+
+  function restart(): void {
+    void messages?.close().catch(() => undefined);
+  }
 
   async function follow(s: NatsHubSource): Promise<void> {
     while (!closed) {
@@ -71,7 +101,7 @@ export function createNatsHub(source: Promise<NatsHubSource>, prefix: string, lo
       } catch (err) {
         if (!closed) log.warn({ err }, 'live hub lost its JetStream consumer; restarting it');
       }
-      if (!closed) await new Promise((r) => setTimeout(r, 500));
+      if (!closed) await new Promise((r) => setTimeout(r, 100));
     }
   }
 
@@ -97,11 +127,13 @@ export function createNatsHub(source: Promise<NatsHubSource>, prefix: string, lo
       for (const fn of [...lostListeners]) fn();
       for (const s of index.all()) s.lost?.(reason);
     },
+    restart,
     // NOTE: JetStream pushes new messages to the consumer; there is nothing to poll.
     wake() {},
     stats: () => ({ subscribers: index.subscribers, cursor, reads, dispatched: index.dispatched }),
     async close() {
       closed = true;
+      if (watchdog) clearInterval(watchdog);
       await messages?.close().catch(() => undefined);
       index.clear();
       lostListeners.clear();

@@ -168,7 +168,8 @@ describe('the live stream on NATS JetStream', () => {
     await deps.db.transaction(async (tx) => {
       for (const w of deps.ingestPipeline.writers) await w(tx, batchOf(fleet, { points: fleet.devices.map((d, i) => point(fleet, d, 'temp', T0 + 700 + i, 700 + i)) }));
     });
-    const js = jetstream(await connect({ servers: SHARED_NATS_URL }));
+    const nc = await connect({ servers: SHARED_NATS_URL });
+    const js = jetstream(nc);
     let failed = 0;
     const relay = (afterPublish?: () => Promise<void>) => createOutboxRelay({ db: deps.db, log: deps.log, prefix: env.NATS_SUBJECT_PREFIX!, jetstream: () => js, ...(afterPublish ? { afterPublish } : {}) });
     const failing = relay(async () => {
@@ -185,7 +186,7 @@ describe('the live stream on NATS JetStream', () => {
     expect((await healthy.stats()).pending).toBe(0);
     expect((await healthy.stats()).published).toBe(0);
     await healthy.close();
-    await js.nc.close();
+    await nc.close();
     await new Promise((res) => setTimeout(res, 500));
     expect(await liveOf(t1.app.deps).log.head()).toBe(head + 4);
     expect(s.batches.flatMap((x) => x.points.map((p) => p.value)).sort()).toEqual([700, 701, 702, 703]);
