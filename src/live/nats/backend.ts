@@ -35,7 +35,9 @@ export function streamConfigOf(config: Pick<Config, 'NATS_STREAM' | 'NATS_SUBJEC
 async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<number> {
   try {
     const info = await jsm.streams.info(cfg.name);
-    const updated = await jsm.streams.update(cfg.name, { ...info.config, ...cfg });
+    // NOTE: storage, retention, replicas and placement of an existing stream are the operator's.
+    const { subjects, max_age, duplicate_window, discard } = cfg;
+    const updated = await jsm.streams.update(cfg.name, { ...info.config, subjects, max_age, duplicate_window, discard } as StreamConfig);
     return updated.state.last_seq;
   } catch (err) {
     if ((err as { name?: string }).name !== 'StreamNotFoundError' && !/not found/i.test(String((err as Error).message))) throw err;
