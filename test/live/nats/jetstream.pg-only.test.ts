@@ -1,4 +1,4 @@
-import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,6 +153,53 @@ describe('the live stream on NATS JetStream', () => {
       await nc.close();
       c.close();
     }
+  });
+
+  it('moves a group by time, to the earliest message kept, and to an offset, in stream sequences', async () => {
+    const r = await t1.gql(token, 'mutation ($input: SubscriptionJobInput!) { createSubscriptionJob(input: $input) { id } }', { input: { name: 'nats-reset', kind: 'MEASURE_POINTS', partitions: 1 } });
+    const jobId = (r.data!['createSubscriptionJob'] as { id: string }).id;
+    const RESET = 'mutation ($jobId: ID!, $to: JobOffsetResetInput) { resetJobOffsets(jobId: $jobId, group: "rg", to: $to) { partition offset } }';
+    const reset = async (to: Record<string, unknown>) => {
+      const res = await t2.gql(token, RESET, { jobId, to });
+      expect(res.errors).toBeUndefined();
+      return Number((res.data!['resetJobOffsets'] as { offset: string }[])[0]!.offset);
+    };
+    const d = fleet.devices[0]!;
+    const marker = Date.now();
+    await new Promise((res) => setTimeout(res, 20));
+    await ingestBatch(t1.app.deps, batchOf(fleet, { points: [point(fleet, d, 'temp', T0 + 600, 600)] }));
+    await ingestBatch(t1.app.deps, batchOf(fleet, { points: [point(fleet, d, 'temp', T0 + 601, 601)] }));
+    await (liveOf(t1.app.deps).backend as NatsBackend).relay.drain();
+    const head = await liveOf(t1.app.deps).log.head();
+    expect(await reset({ time: marker })).toBe(head - 2);
+    expect(await reset({ earliest: true })).toBe(0);
+    expect(await reset({ latest: true })).toBe(head);
+    expect(await reset({ offset: String(head - 1) })).toBe(head - 1);
+    const c = await client(t2);
+    const s = c.subscribe('rg', CONSUME, { jobId, group: 'rg' });
+    await waitFor(() => s.batches.length === 1, 'the message after the offset');
+    expect(s.batches[0]!.points[0]!.value).toBe(601);
+    expect(s.batches[0]!.offset).toBe(String(head));
+    c.close();
+  });
+
+  it('refuses a resume from before what the stream still keeps with OFFSET_OUT_OF_RANGE', async () => {
+    const nc = await connect({ servers: SHARED_NATS_URL });
+    try {
+      // NOTE: a purge removes what retention would remove after REPLAY_WINDOW_S.
+      await (await jetstreamManager(nc)).streams.purge(env.NATS_STREAM!);
+    } finally {
+      await nc.close();
+    }
+    const c = await client(t1);
+    const s = c.subscribe('old', liveQuery('measurePointsLive'), { fromOffset: '1' });
+    await waitFor(() => s.errors.length === 1, 'the error');
+    expect(s.errors[0]!.extensions?.code).toBe('OFFSET_OUT_OF_RANGE');
+    const head = await liveOf(t1.app.deps).log.head();
+    const ok = c.subscribe('head', liveQuery('measurePointsLive'), { fromOffset: String(head) });
+    await ingestBatch(t1.app.deps, batchOf(fleet, { points: [point(fleet, fleet.devices[0]!, 'temp', T0 + 990, 990)] }));
+    await waitFor(() => ok.batches.length === 1, 'the next message');
+    c.close();
   });
 
   it('relays the outbox with message ids, so a relay that fails after publishing stores nothing twice', async () => {
