@@ -11,6 +11,8 @@ export interface ReplayPage {
   readonly prunedThrough: number;
   /** True when the log held nothing more of the organisation when the page was read. */
   readonly end: boolean;
+  /** With `end`: a position up to which the organisation has nothing more (when the log knows one). */
+  readonly through?: number;
 }
 
 /** Reads one organisation's messages after an offset, page by page. */

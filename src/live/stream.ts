@@ -195,7 +195,7 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
     // NOTE: everything up to this cursor was in the log before the page is read.
     const dispatched = this.opts.hub.cursor;
     this.reader ??= this.opts.log.reader(this.orgId, this.pos);
-    const { items: rows, prunedThrough, end } = await this.reader.next(REPLAY_PAGE);
+    const { items: rows, prunedThrough, end, through } = await this.reader.next(REPLAY_PAGE);
     if (gen !== this.generation || this.done) return;
     // NOTE: retention removed messages after the position before the replay read them (the replay
     // ran longer than the window): end, as the hub does, so that the resume says what is gone.
@@ -206,7 +206,7 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
       if (b) this.replay.push(b);
     }
     // NOTE: the organisation has nothing more up to `dispatched` (the log held at least that much).
-    if (end) this.pos = Math.max(this.pos, dispatched);
+    if (end) this.pos = Math.max(this.pos, dispatched, through ?? 0);
     // NOTE: everything up to hub.cursor has been dispatched and only later messages will be; once
     // the replay has read at least that far, attaching loses nothing (duplicates are skipped).
     if (end && this.pos >= this.opts.hub.cursor) {

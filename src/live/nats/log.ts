@@ -61,7 +61,8 @@ export function createNatsLog(source: () => NatsLogSource | null, prefix: string
             }
             // NOTE: a count from an earlier page may be stale; "nothing more" is asked afresh.
             if (pending <= 0) pending = (await consumer.info()).num_pending;
-            if (pending === 0 || closed) return { items: [], prunedThrough, end: true };
+            // NOTE: "nothing more" is learnt after the stream's state was read, so it covers its last sequence.
+            if (pending === 0 || closed) return { items: [], prunedThrough, end: true, through: st.last_seq };
             const items: LogMessage[] = [];
             const batch = await consumer.fetch({ max_messages: Math.min(limit, pending), expires: FETCH_EXPIRES_MS });
             for await (const m of batch as AsyncIterable<JsMsg>) {
@@ -69,7 +70,7 @@ export function createNatsLog(source: () => NatsLogSource | null, prefix: string
               const msg = decodeJsMsg(m);
               if (msg) items.push(msg);
             }
-            return { items, prunedThrough, end: pending === 0 };
+            return pending === 0 ? { items, prunedThrough, end: true, through: st.last_seq } : { items, prunedThrough, end: false };
           }),
         close() {
           closed = true;
