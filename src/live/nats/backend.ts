@@ -12,6 +12,9 @@ import { appendOutbox, createOutboxRelay, type OutboxRelay } from './outbox';
 /** What a subscription is told when NATS goes away; it resumes from its last offset once NATS is back. */
 export const NATS_OUTAGE_REASON = 'Live stream backend unavailable; resume from your last offset';
 
+/** Pause between attempts to reach NATS at start. */
+const FIRST_CONNECT_RETRY_MS = 1_000;
+
 /** The NATS backend, with its relay (for metrics and tests). */
 export interface NatsBackend extends StreamBackend {
   readonly kind: 'nats';
@@ -65,21 +68,40 @@ export function createNatsBackend(deps: AppDeps, url: string): NatsBackend {
   const relay = createOutboxRelay({ db, log: log.child({ component: 'outbox-relay' }), prefix, jetstream: () => (connected ? js : null) });
 
   const started: Promise<NatsHubSource> = (async () => {
-    nc = await connect({
-      servers: url.split(','),
-      name: 'tributary',
-      waitOnFirstConnect: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-      ...(config.NATS_USER ? { user: config.NATS_USER, pass: config.NATS_PASSWORD ?? '' } : {}),
-    });
-    if (closed) {
-      await nc.close();
+    // NOTE: the first connection is retried here (not with waitOnFirstConnect) so that close() ends the attempts.
+    for (let attempt = 0; !nc; attempt++) {
+      try {
+        nc = await connect({
+          servers: url.split(','),
+          name: 'tributary',
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 500,
+          ...(config.NATS_USER ? { user: config.NATS_USER, pass: config.NATS_PASSWORD ?? '' } : {}),
+        });
+      } catch (err) {
+        if (closed) throw err;
+        if (attempt === 0) log.warn({ err }, 'NATS unreachable: retrying; ingest goes on into the outbox');
+        await new Promise((r) => setTimeout(r, FIRST_CONNECT_RETRY_MS));
+      }
+      if (closed) break;
+    }
+    if (closed || !nc) {
+      await nc?.close();
       throw new Error('closed');
     }
     jsm = await jetstreamManager(nc);
     js = jetstream(nc);
-    const lastSeq = await ensureStream(jsm, streamConfigOf(config));
+    let lastSeq = -1;
+    // NOTE: JetStream can answer "unavailable" for a moment after a server starts.
+    for (let attempt = 0; lastSeq < 0; attempt++) {
+      try {
+        lastSeq = await ensureStream(jsm, streamConfigOf(config));
+      } catch (err) {
+        if (closed) throw err;
+        if (attempt === 0) log.warn({ err, stream: config.NATS_STREAM }, 'could not create or update the JetStream stream; retrying');
+        await new Promise((r) => setTimeout(r, FIRST_CONNECT_RETRY_MS));
+      }
+    }
     connected = true;
     log.info({ stream: config.NATS_STREAM, lastSeq }, 'live stream on NATS JetStream');
     void watchStatus(nc);
