@@ -53,6 +53,14 @@ describe('the live stream on NATS JetStream', () => {
     expect(body.stream).toEqual({ backend: 'nats', available: true });
   });
 
+  it('exports the relay backlog and its lag as metrics', async () => {
+    const text = await (await fetch(`${t1.url}/metrics`)).text();
+    expect(text).toMatch(/^tributary_live_relay_pending_messages \d+$/m);
+    expect(text).toMatch(/^tributary_live_relay_lag_seconds [\d.e+-]+$/m);
+    expect(text).toMatch(/^tributary_live_relay_published_total \d+$/m);
+    expect(text).toMatch(/^tributary_live_relay_failures_total \d+$/m);
+  });
+
   it('delivers what either instance ingests to subscribers on both, without the database log', async () => {
     const a = await client(t1);
     const b = await client(t2);
