@@ -3,6 +3,7 @@ import type { Logger } from '../../log';
 import { createCatchUpWaiters, createSubscriberIndex } from '../dispatch';
 import type { LiveHub } from '../hub';
 import type { LogMessage } from '../message';
+import { createBatchAssembler, partOf } from './batches';
 import { decodeWire, DEVICE_ID_HEADER, MODEL_ID_HEADER, orgOfSubject } from './wire';
 
 /** What a NATS hub reads from: the stream and where it stood when the hub started. */
@@ -15,6 +16,8 @@ export interface NatsHubSource {
   head(): Promise<number>;
 }
 
+/** Longest wait for the next device message of a batch before the parts so far are dispatched. */
+const BATCH_GAP_MS = 20;
 /** How often the hub checks that its consumer moves while the stream grows. */
 const WATCHDOG_MS = 2_000;
 
@@ -42,7 +45,8 @@ export interface NatsHub extends LiveHub {
  * The per-instance reader of the JetStream stream: one ordered consumer over the whole stream,
  * from the position the hub started at, decoding only messages of organisations with a local
  * subscriber (the organisation is the subject's first token after the prefix) and dispatching
- * them to the local subscribers. Offsets are stream sequences.
+ * them to the local subscribers, a batch's device messages joined again into one. Offsets are
+ * stream sequences.
  */
 export function createNatsHub(source: Promise<NatsHubSource>, prefix: string, log: Logger): NatsHub {
   const index = createSubscriberIndex();
@@ -52,6 +56,7 @@ export function createNatsHub(source: Promise<NatsHubSource>, prefix: string, lo
   let reads = 0;
   let closed = false;
   let messages: ConsumerMessages | null = null;
+  let gapTimer: NodeJS.Timeout | null = null;
 
   let watchdog: NodeJS.Timeout | null = null;
   const readyP = source.then((s) => {
@@ -84,18 +89,28 @@ export function createNatsHub(source: Promise<NatsHubSource>, prefix: string, lo
 
   async function follow(s: NatsHubSource): Promise<void> {
     while (!closed) {
+      // NOTE: parts held back by a replaced consumer come again from the new one (it starts after the cursor).
+      if (gapTimer) clearTimeout(gapTimer);
+      gapTimer = null;
       try {
         const consumer = await s.js.consumers.get(s.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: cursor + 1 });
         messages = await consumer.consume({ max_messages: 1_000 });
+        const assembler = createBatchAssembler((msg, seq) => {
+          if (seq <= cursor) return;
+          if (msg) index.dispatch(msg);
+          cursor = seq;
+          waiters.settle(cursor);
+        });
         for await (const m of messages) {
           reads++;
           const org = orgOfSubject(prefix, m.subject);
-          if (org !== null && index.watched(org)) {
-            const msg = decodeJsMsg(m);
-            if (msg) index.dispatch(msg);
-          }
-          cursor = m.seq;
-          waiters.settle(cursor);
+          const part = partOf(m);
+          if (gapTimer) clearTimeout(gapTimer);
+          gapTimer = null;
+          assembler.push(m.seq, part, org !== null && index.watched(org) ? decodeJsMsg(m) : null);
+          // NOTE: the relay publishes a batch's parts back to back; one whose next part is late
+          // (a relay cut in the middle) is not held back for longer than BATCH_GAP_MS.
+          if (part.index < part.count - 1) gapTimer = setTimeout(() => assembler.flush(), BATCH_GAP_MS);
           if (closed) break;
         }
       } catch (err) {
@@ -134,6 +149,7 @@ export function createNatsHub(source: Promise<NatsHubSource>, prefix: string, lo
     async close() {
       closed = true;
       if (watchdog) clearInterval(watchdog);
+      if (gapTimer) clearTimeout(gapTimer);
       await messages?.close().catch(() => undefined);
       index.clear();
       lostListeners.clear();

@@ -3,6 +3,7 @@ import { AppError, ErrorCode } from '../../errors';
 import type { LiveLog, LogReader, ReplayPage } from '../backend';
 import { offsetOutOfRange } from '../log';
 import type { LogMessage } from '../message';
+import { createBatchAssembler, partOf } from './batches';
 import { decodeJsMsg } from './hub';
 import { encodeToken } from './wire';
 
@@ -64,12 +65,13 @@ export function createNatsLog(source: () => NatsLogSource | null, prefix: string
             // NOTE: "nothing more" is learnt after the stream's state was read, so it covers its last sequence.
             if (pending === 0 || closed) return { items: [], prunedThrough, end: true, through: st.last_seq };
             const items: LogMessage[] = [];
+            const assembler = createBatchAssembler((msg) => void (msg && items.push(msg)));
             const batch = await consumer.fetch({ max_messages: Math.min(limit, pending), expires: FETCH_EXPIRES_MS });
             for await (const m of batch as AsyncIterable<JsMsg>) {
               pending = m.info.pending;
-              const msg = decodeJsMsg(m);
-              if (msg) items.push(msg);
+              assembler.push(m.seq, partOf(m), decodeJsMsg(m));
             }
+            assembler.flush();
             return pending === 0 ? { items, prunedThrough, end: true, through: st.last_seq } : { items, prunedThrough, end: false };
           }),
         close() {

@@ -7,7 +7,7 @@ import { queryRows, type Db, type DbOrTx } from '../../storage/db';
 import { fillKeys, type KeyCache } from '../log';
 import { decodeMessage, encodeBatch, isEmptyBatch, type EncodedPayload } from '../message';
 import { splitByDevice } from '../project';
-import { DEVICE_ID_HEADER, encodeWire, MODEL_ID_HEADER, subjectOf } from './wire';
+import { BATCH_HEADER, DEVICE_ID_HEADER, encodeWire, MODEL_ID_HEADER, PART_HEADER, subjectOf } from './wire';
 
 /** Advisory-lock key held by the one instance relaying at a time, so that messages keep their commit order. */
 export const RELAY_LOCK = 0x7472_6962_6f62; // "tribob"
@@ -98,14 +98,17 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       const acks: Promise<PubAck>[] = [];
       for (const r of rows) {
         const payload = typeof r.payload === 'string' ? (JSON.parse(r.payload) as EncodedPayload) : r.payload;
-        let i = 0;
-        for (const part of splitByDevice(decodeMessage(0, r.org_id, r.channel, payload)).values()) {
+        const parts = [...splitByDevice(decodeMessage(0, r.org_id, r.channel, payload)).values()];
+        const batchId = `${r.id}-${Math.round(Number(r.created_ms))}`;
+        parts.forEach((part, i) => {
           const d = (part.points[0] ?? part.attributes[0] ?? part.events[0] ?? part.files[0])!.device;
           const h = headers();
           h.set(DEVICE_ID_HEADER, String(d.deviceId));
           h.set(MODEL_ID_HEADER, String(d.modelId));
-          acks.push(js.publish(subjectOf(prefix, part.orgId, part.channel, d), JSON.stringify(encodeWire(part)), { msgID: `${r.id}-${Math.round(Number(r.created_ms))}-${i++}`, headers: h, timeout: PUBLISH_TIMEOUT_MS }));
-        }
+          h.set(BATCH_HEADER, batchId);
+          h.set(PART_HEADER, `${i}/${parts.length}`);
+          acks.push(js.publish(subjectOf(prefix, part.orgId, part.channel, d), JSON.stringify(encodeWire(part)), { msgID: `${batchId}-${i}`, headers: h, timeout: PUBLISH_TIMEOUT_MS }));
+        });
       }
       // NOTE: one failed publish rolls the transaction back; the next run publishes all again (deduplicated).
       for (const a of await Promise.all(acks)) if (!a.duplicate) stored++;

@@ -9,6 +9,11 @@ export const DEVICE_ID_HEADER = 'Tributary-Device-Id';
 /** Header with the device's model's internal id. */
 export const MODEL_ID_HEADER = 'Tributary-Model-Id';
 
+/** Header naming the ingest batch a message belongs to (the same on every device's message of it). */
+export const BATCH_HEADER = 'Tributary-Batch';
+/** Header `i/n`: this message is device i (from 0) of the batch's n. */
+export const PART_HEADER = 'Tributary-Part';
+
 const SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
 
 /**
