@@ -73,9 +73,9 @@ interface OutboxRow {
 
 /**
  * Moves committed outbox rows to JetStream. One instance relays at a time (an advisory lock held
- * by its transaction), in outbox order; the rows are deleted in the same transaction once
- * JetStream acknowledged every message. A crash or an outage before the deletion leaves the rows
- * for the next run (of any instance), which publishes them again under the same `Nats-Msg-Id`
+ * by its transaction), in outbox order; the transaction deletes the rows as it reads them and
+ * commits only once JetStream acknowledged every message. A crash or an outage before the commit
+ * leaves the rows for the next run (of any instance), which publishes them again under the same `Nats-Msg-Id`
  * (outbox id, creation time, device index): JetStream's duplicate window stores each once.
  */
 export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
@@ -90,11 +90,14 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     let stored = 0;
     const n = await db.transaction(async (tx) => {
       await queryRows(tx, sql`select pg_advisory_xact_lock(${RELAY_LOCK})`);
+      // NOTE: deleted at once, in the transaction that publishes: they stay if it does not commit.
       const rows = await queryRows<OutboxRow>(
         tx,
-        sql`select id, org_id, channel, payload, (extract(epoch from created_at) * 1000)::float8 as created_ms from live_outbox order by id limit ${RELAY_BATCH}`,
+        sql`delete from live_outbox where id in (select id from live_outbox order by id limit ${RELAY_BATCH})
+            returning id, org_id, channel, payload, (extract(epoch from created_at) * 1000)::float8 as created_ms`,
       );
       if (!rows.length) return 0;
+      rows.sort((a, b) => Number(a.id) - Number(b.id));
       const acks: Promise<PubAck>[] = [];
       for (const r of rows) {
         const payload = typeof r.payload === 'string' ? (JSON.parse(r.payload) as EncodedPayload) : r.payload;
@@ -113,7 +116,6 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       // NOTE: one failed publish rolls the transaction back; the next run publishes all again (deduplicated).
       for (const a of await Promise.all(acks)) if (!a.duplicate) stored++;
       await opts.afterPublish?.();
-      await queryRows(tx, sql`delete from live_outbox where id = any(${sql.param(rows.map((r) => Number(r.id)))}::bigint[])`);
       return rows.length;
     });
     published += stored;
