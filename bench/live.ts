@@ -11,21 +11,31 @@
  *    on the shared wall clock; figures: p50/p99/max, messages delivered/s, ingest rate reached;
  * 4. the subscriber process replaces them by BENCH_IDLE idle subscribers (one connection and
  *    one subscription each); the server's RSS growth / BENCH_IDLE is the memory per subscriber.
- * Raw-database reference in the same run: PostgreSQL NOTIFY -> LISTEN latency after a commit.
+ * Steps 1-3 run once per stream backend (BENCH_BACKENDS, default `postgres,nats`) on two
+ * instances (this process and a forked one) sharing the database: the subscriptions are spread
+ * over both and the ingest requests alternate between them. During the ingest the CPU time of
+ * the PostgreSQL server (its postmaster and every backend) and of nats-server is read from /proc
+ * and printed as a share of the machine's CPU. Step 4 runs on the first backend.
+ * References in the same run: PostgreSQL NOTIFY -> LISTEN latency after a commit, and a JetStream
+ * publish -> ordered-consumer delivery on the same NATS server.
  *
  * Scale via env: BENCH_SCALE=small (default: 100 subscribers, 2,000 points/s, 500 idle) | full
  * (1,000 subscribers, 20,000 points/s, 10,000 idle); or BENCH_SUBSCRIBERS, BENCH_RATE,
  * BENCH_SECONDS, BENCH_BATCH_POINTS, BENCH_DEVICES, BENCH_POINTS_PER_DEVICE, BENCH_IDLE.
- * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the admin database.
+ * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the admin database;
+ * BENCH_NATS_URL (default nats://127.0.0.1:4222) the NATS server with JetStream.
  */
 import { fork } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect as natsConnect } from '@nats-io/transport-node';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import WebSocket from 'ws';
 import { createOrganisation, createServiceAccount } from '../src/auth/service-accounts';
 import { signTokenRequest } from '../src/auth/tokens';
-import { loadConfig } from '../src/config';
+import { loadConfig, type Config } from '../src/config';
 import { liveOf } from '../src/live/service';
 import { createDevice } from '../src/registry/devices';
 import { createModel } from '../src/registry/models';
@@ -39,7 +49,8 @@ const num = (k: string, d: number) => (env[k] ? Number(env[k]) : d);
 const now = () => performance.timeOrigin + performance.now();
 
 interface Fleet {
-  readonly url: string;
+  /** The instances: subscriptions and ingest requests are spread over them. */
+  readonly urls: readonly string[];
   readonly token: string;
   readonly assetIds: readonly string[];
   readonly productKeys: readonly string[];
@@ -47,7 +58,8 @@ interface Fleet {
 }
 type ChildJob =
   | { readonly role: 'subscribers'; readonly fleet: Fleet; readonly subscribers: number; readonly idle: number }
-  | { readonly role: 'ingest'; readonly fleet: Fleet; readonly rate: number; readonly seconds: number; readonly batchPoints: number };
+  | { readonly role: 'ingest'; readonly fleet: Fleet; readonly rate: number; readonly seconds: number; readonly batchPoints: number }
+  | { readonly role: 'server'; readonly env: Record<string, string> };
 
 const SUB = `subscription ($filter: LiveFilter) { measurePointsLive(filter: $filter) { offset points { value } } }`;
 
@@ -84,7 +96,7 @@ async function runSubscribers(job: Extract<ChildJob, { role: 'subscribers' }>): 
   const received: number[] = []; // pairs: seq, at
   const sockets: WebSocket[] = [];
   for (let i = 0; i < job.subscribers; i += 50) {
-    const batch = Array.from({ length: Math.min(50, job.subscribers - i) }, (_, k) => connect(fleet.url, fleet.token, [mixedFilter(fleet, i + k)], (seq, at) => received.push(seq, at)));
+    const batch = Array.from({ length: Math.min(50, job.subscribers - i) }, (_, k) => connect(fleet.urls[(i + k) % fleet.urls.length]!, fleet.token, [mixedFilter(fleet, i + k)], (seq, at) => received.push(seq, at)));
     sockets.push(...(await Promise.all(batch)));
   }
   process.send!({ kind: 'ready' });
@@ -96,7 +108,7 @@ async function runSubscribers(job: Extract<ChildJob, { role: 'subscribers' }>): 
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
   const idle: WebSocket[] = [];
   for (let i = 0; i < job.idle; i += 100) {
-    const batch = Array.from({ length: Math.min(100, job.idle - i) }, (_, k) => connect(fleet.url, fleet.token, [{ assetIds: [fleet.assetIds[(i + k) % fleet.assetIds.length]] }], () => {}));
+    const batch = Array.from({ length: Math.min(100, job.idle - i) }, (_, k) => connect(fleet.urls[0]!, fleet.token, [{ assetIds: [fleet.assetIds[(i + k) % fleet.assetIds.length]] }], () => {}));
     idle.push(...(await Promise.all(batch)));
   }
   await new Promise((r) => setTimeout(r, 1_000));
@@ -133,7 +145,7 @@ async function runIngest(job: Extract<ChildJob, { role: 'ingest' }>): Promise<vo
     });
     inflight++;
     pending.push(
-      fetch(`${fleet.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${fleet.token}` }, body: JSON.stringify({ query: 'mutation($items: [PointsItemInput!]!) { postMeasurePoints(items: $items) { accepted } }', variables: { items } }) })
+      fetch(`${fleet.urls[seq % fleet.urls.length]}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${fleet.token}` }, body: JSON.stringify({ query: 'mutation($items: [PointsItemInput!]!) { postMeasurePoints(items: $items) { accepted } }', variables: { items } }) })
         .then(async (res) => {
           const body = (await res.json()) as { errors?: unknown };
           if (body.errors) throw new Error(JSON.stringify(body.errors).slice(0, 300));
@@ -149,6 +161,16 @@ async function runIngest(job: Extract<ChildJob, { role: 'ingest' }>): Promise<vo
   await Promise.all(pending);
   const seconds = (now() - started) / 1000;
   process.send!({ kind: 'ingested', acks, failures, seconds, points: acks.filter(Boolean).length * itemsPerRequest * perItem }, () => process.exit(0));
+}
+
+/** A second instance in its own process: listens, reports its URL, stops when told. */
+async function runServer(job: Extract<ChildJob, { role: 'server' }>): Promise<void> {
+  const app = await createApp(loadConfig(job.env), { bootstrap: false });
+  const url = await app.listen();
+  process.send!({ kind: 'listening', url });
+  await new Promise<void>((resolve) => process.once('message', () => resolve()));
+  await app.stop(2000);
+  process.send!({ kind: 'stopped' }, () => process.exit(0));
 }
 
 function child(job: ChildJob) {
@@ -200,47 +222,156 @@ async function rawNotifyLatency(url: string, n: number): Promise<{ p50: number; 
   return { p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
-async function main() {
-  const adminUrl = env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const subscribers = num('BENCH_SUBSCRIBERS', full ? 1000 : 100);
-  const rate = num('BENCH_RATE', full ? 20_000 : 2_000);
-  const seconds = num('BENCH_SECONDS', full ? 30 : 10);
-  const batchPoints = num('BENCH_BATCH_POINTS', 1000);
-  const deviceCount = num('BENCH_DEVICES', full ? 500 : 100);
-  const pointsPerDevice = num('BENCH_POINTS_PER_DEVICE', 10);
-  const idleCount = num('BENCH_IDLE', full ? 10_000 : 500);
-  const dbName = `tributary_bench_live_${process.pid}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+/** The raw JetStream doing the delivery part: publish (acknowledged) -> ordered-consumer delivery, p50/p99 ms. */
+async function rawJetStreamLatency(url: string, n: number): Promise<{ p50: number; p99: number }> {
+  const nc = await natsConnect({ servers: url });
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const name = `BENCH_RAW_${process.pid}`;
+  await jsm.streams.add({ name, subjects: [`benchraw${process.pid}.>`] });
+  const lat: number[] = [];
+  try {
+    const messages = await (await js.consumers.get(name, { deliver_policy: DeliverPolicy.New })).consume();
+    const waiting: { resolve: (() => void) | null } = { resolve: null };
+    void (async () => {
+      for await (const m of messages) {
+        lat.push(now() - Number(m.string()));
+        waiting.resolve?.();
+      }
+    })();
+    for (let i = 0; i < n; i++) {
+      const got = new Promise<void>((r) => (waiting.resolve = r));
+      await js.publish(`benchraw${process.pid}.x`, String(now()));
+      await got;
+    }
+    await messages.close();
+  } finally {
+    await jsm.streams.delete(name).catch(() => false);
+    await nc.close();
+  }
+  lat.sort((a, b) => a - b);
+  return { p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+const CLK_TCK = 100;
+/** CPU seconds (user + system) of a process, with those of its reaped children when `reaped`. */
+function cpuOf(pid: number, reaped: boolean): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
+    // NOTE: after "pid (comm) ", field 3 is the state: utime, stime, cutime, cstime are fields 14-17.
+    const t = (k: number) => Number(f[k - 3]);
+    return (t(14) + t(15) + (reaped ? t(16) + t(17) : 0)) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+/** Parent pid of a process (NaN when gone). */
+function ppidOf(pid: number): number {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return NaN;
+  }
+}
+const procPids = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+/** CPU seconds of the PostgreSQL server whose postmaster is `postmaster`: it, its children, and the children it reaped. */
+function postgresCpu(postmaster: number): number {
+  let total = cpuOf(postmaster, true);
+  for (const pid of procPids()) if (ppidOf(pid) === postmaster) total += cpuOf(pid, false);
+  return total;
+}
+/** CPU seconds of every nats-server process. */
+function natsCpu(): number {
+  let total = 0;
+  for (const pid of procPids()) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nats-server') total += cpuOf(pid, true);
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+/** Busy and total CPU seconds of the machine (all cores), from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0) / CLK_TCK;
+  const idle = ((f[3] ?? 0) + (f[4] ?? 0)) / CLK_TCK;
+  return { busy: total - idle, total };
+}
+
+/** The figures of one backend's run. */
+interface BackendRun {
+  readonly backend: string;
+  readonly pointsPerS: number;
+  readonly points: number;
+  readonly failures: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly messages: number;
+  readonly messagesPerS: number;
+  /** Shares of the machine's CPU time (all cores) during the ingest: PostgreSQL, nats-server, everything busy. */
+  readonly dbShare: number;
+  readonly natsShare: number;
+  readonly busyShare: number;
+  readonly idle?: string;
+}
+
+interface Scale {
+  readonly subscribers: number;
+  readonly rate: number;
+  readonly seconds: number;
+  readonly batchPoints: number;
+  readonly deviceCount: number;
+  readonly pointsPerDevice: number;
+  readonly idleCount: number;
+}
+
+async function runBackend(backend: string, scale: Scale, admin: postgres.Sql, adminUrl: string, natsUrl: string, postmaster: number, measureIdle: boolean): Promise<BackendRun> {
+  const dbName = `tributary_bench_live_${backend}_${process.pid}`;
   await admin.unsafe(`create database ${dbName}`);
   const u = new URL(adminUrl);
   u.pathname = `/${dbName}`;
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: u.toString(), LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn', SECRET_ENCRYPTION_KEY: '11'.repeat(32), SCHEDULER_ENABLED: 'false', TIMESCALEDB: env['BENCH_TIMESCALEDB'] ?? 'require', DB_POOL_MAX: env['DB_POOL_MAX'] ?? '10',
+  const tag = `${process.pid}`;
+  const stream = `BENCH_LIVE_${tag}`;
+  const envOf: Record<string, string> = {
+    PORT: '0', HOST: '127.0.0.1', DATABASE_URL: u.toString(), LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn', SECRET_ENCRYPTION_KEY: '11'.repeat(32), SCHEDULER_ENABLED: 'false', TIMESCALEDB: env['BENCH_TIMESCALEDB'] ?? 'require', DB_POOL_MAX: env['DB_POOL_MAX'] ?? '10',
     // Every subscriber of the benchmark comes from one address and one organisation: the limits that
     // protect a production instance from one client are raised here, as an operator serving
     // thousands of dashboards behind one proxy would.
     HTTP_MAX_CONNECTIONS: '100000', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '100000', WS_MAX_CONNECTIONS_PER_ORG: '100000',
-  });
+    ...(backend === 'nats' ? { NATS_URL: natsUrl, NATS_STREAM: stream, NATS_SUBJECT_PREFIX: `bench${tag}.live` } : {}),
+  };
+  const config: Config = loadConfig(envOf);
   const app = await createApp(config, { bootstrap: false });
+  let second: ReturnType<typeof child> | null = null;
   try {
-    const url = await app.listen();
+    const url1 = await app.listen();
     const db = app.deps.db;
     await createOrganisation(db, { id: 'o-bench', name: 'Bench' });
     const { serviceAccount, secretKey } = await createServiceAccount(db, app.deps.box, { orgId: 'o-bench', name: 'bench', grants: [{ permission: 'ASSET_WRITE' }, { permission: 'ASSET_READ' }] });
     const timestamp = String(Date.now());
-    const tokRes = await fetch(`${url}/apim-token-service/v2.0/token/get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appKey: serviceAccount.accessKey, encryption: signTokenRequest(serviceAccount.accessKey, timestamp, secretKey), timestamp }) });
+    const tokRes = await fetch(`${url1}/apim-token-service/v2.0/token/get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appKey: serviceAccount.accessKey, encryption: signTokenRequest(serviceAccount.accessKey, timestamp, secretKey), timestamp }) });
     const token = ((await tokRes.json()) as { data: { accessToken: string } }).data.accessToken;
-    const pointIds = Array.from({ length: pointsPerDevice }, (_, k) => `p${k}`);
+    const pointIds = Array.from({ length: scale.pointsPerDevice }, (_, k) => `p${k}`);
     await createModel(db, 'o-bench', { identifier: 'Bench', name: 'Bench', measurePoints: pointIds.map((p) => ({ identifier: p, type: { dataType: 'DOUBLE' } })) });
     const productKeys = ['pkBench0', 'pkBench1', 'pkBench2', 'pkBench3'];
     for (const pk of productKeys) await createProduct(db, 'o-bench', { productKey: pk, name: pk, modelIdentifier: 'Bench' });
     const assetIds: string[] = [];
-    for (let k = 0; k < deviceCount; k++) assetIds.push((await createDevice(db, 'o-bench', { productKey: productKeys[k % 4], deviceKey: `bench${k}`, name: `bench${k}` })).assetId);
-    const fleet: Fleet = { url, token, assetIds, productKeys, pointIds };
+    for (let k = 0; k < scale.deviceCount; k++) assetIds.push((await createDevice(db, 'o-bench', { productKey: productKeys[k % 4], deviceKey: `bench${k}`, name: `bench${k}` })).assetId);
+    second = child({ role: 'server', env: envOf });
+    const { url: url2 } = await second.next<{ url: string }>('listening');
+    await liveOf(app.deps).hub.ready();
+    const fleet: Fleet = { urls: [url1, url2], token, assetIds, productKeys, pointIds };
 
-    const subs = child({ role: 'subscribers', fleet, subscribers, idle: idleCount });
+    const subs = child({ role: 'subscribers', fleet, subscribers: scale.subscribers, idle: measureIdle ? scale.idleCount : 0 });
     await subs.next('ready');
-    const ingest = child({ role: 'ingest', fleet, rate, seconds, batchPoints });
+    const cpu0 = { db: postgresCpu(postmaster), nats: natsCpu(), machine: machineCpu() };
+    const ingest = child({ role: 'ingest', fleet, rate: scale.rate, seconds: scale.seconds, batchPoints: scale.batchPoints });
     const ingested = await ingest.next<{ acks: (number | null)[]; failures: number; seconds: number; points: number }>('ingested');
+    const cpu1 = { db: postgresCpu(postmaster), nats: natsCpu(), machine: machineCpu() };
     await new Promise((r) => setTimeout(r, 1_500));
     subs.c.send('report');
     const { received } = await subs.next<{ received: number[] }>('received');
@@ -252,42 +383,109 @@ async function main() {
       if (ack) lat.push(Math.max(0, received[i + 1]! - ack));
     }
     lat.sort((a, b) => a - b);
-    const messages = received.length / 2;
-    const raw = await rawNotifyLatency(u.toString(), 500);
-
-    const before = await rssAfterGc();
-    subs.c.send('idle');
-    const { count } = await subs.next<{ count: number }>('idle');
-    const after = await rssAfterGc();
-    const held = liveOf(app.deps).hub.stats().subscribers;
-    subs.c.send('done');
-    const perSub = (after - before) / Math.max(1, count);
-
-    const f = (x: number) => Math.round(x).toLocaleString('en-US');
-    const ms = (x: number) => `${x.toFixed(1)} ms`;
-    process.stdout.write(
-      [
-        `live bench (${full ? 'full' : 'small'} scale): ${subscribers} subscribers (85% one device, 10% product + point, 5% model + point), ingest ${f(rate)} points/s for ${seconds} s in requests of ${batchPoints} points, ${deviceCount} devices x ${pointsPerDevice} points, timescale=${app.deps.database.timescale}`,
-        `machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared machine: figures are indicative)`,
-        `ingest reached:      ${f(ingested.points / ingested.seconds)} points/s (${f(ingested.points)} points, ${ingested.failures} requests failed or skipped)`,
-        `ack -> delivery:     p50 ${ms(percentile(lat, 50))}, p99 ${ms(percentile(lat, 99))}, max ${ms(lat.at(-1) ?? NaN)} (${f(lat.length)} messages)`,
-        `raw NOTIFY->LISTEN:  p50 ${ms(raw.p50)}, p99 ${ms(raw.p99)}; ratio p99 live / raw ${(percentile(lat, 99) / raw.p99).toFixed(1)}`,
-        `messages delivered:  ${f(messages / ingested.seconds)} messages/s`,
+    const machineS = cpu1.machine.total - cpu0.machine.total;
+    let idle: string | undefined;
+    if (measureIdle) {
+      const before = await rssAfterGc();
+      subs.c.send('idle');
+      const { count } = await subs.next<{ count: number }>('idle');
+      const after = await rssAfterGc();
+      const held = liveOf(app.deps).hub.stats().subscribers;
+      const perSub = (after - before) / Math.max(1, count);
+      idle =
         count >= 1000
-          ? `idle subscribers:    ${f(count)} held (hub reports ${f(held)}), ${(perSub / 1024).toFixed(1)} KiB per subscriber (server RSS ${f(before / 2 ** 20)} -> ${f(after / 2 ** 20)} MiB); ~${f((2 ** 30 - before) / Math.max(1, perSub))} would fit in 1 GiB`
-          : `idle subscribers:    ${f(count)} held (hub reports ${f(held)}); too few to measure memory (BENCH_IDLE >= 1000)`,
-      ].join('\n') + '\n',
-    );
+          ? `${f(count)} held on one instance (hub reports ${f(held)}), ${(perSub / 1024).toFixed(1)} KiB per subscriber (server RSS ${f(before / 2 ** 20)} -> ${f(after / 2 ** 20)} MiB); ~${f((2 ** 30 - before) / Math.max(1, perSub))} would fit in 1 GiB`
+          : `${f(count)} held (hub reports ${f(held)}); too few to measure memory (BENCH_IDLE >= 1000)`;
+    }
+    subs.c.send('done');
+    return {
+      backend,
+      pointsPerS: ingested.points / ingested.seconds,
+      points: ingested.points,
+      failures: ingested.failures,
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
+      max: lat.at(-1) ?? NaN,
+      messages: lat.length,
+      messagesPerS: received.length / 2 / ingested.seconds,
+      dbShare: postmaster ? (cpu1.db - cpu0.db) / machineS : NaN,
+      natsShare: (cpu1.nats - cpu0.nats) / machineS,
+      busyShare: (cpu1.machine.busy - cpu0.machine.busy) / machineS,
+      ...(idle ? { idle } : {}),
+    };
   } finally {
+    if (second) {
+      second.c.send('stop');
+      await second.next('stopped').catch(() => undefined);
+    }
     await app.stop(2000);
     await admin.unsafe(`drop database if exists ${dbName} with (force)`);
+    if (backend === 'nats') {
+      const nc = await natsConnect({ servers: natsUrl });
+      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+      await nc.close();
+    }
+  }
+}
+
+const f = (x: number) => Math.round(x).toLocaleString('en-US');
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : 'n/a');
+
+/** The postmaster pid of the server at `adminUrl` (0 when it cannot be read: not on this machine). */
+async function findPostmaster(admin: postgres.Sql): Promise<number> {
+  try {
+    const [row] = await admin<{ d: string }[]>`select current_setting('data_directory') as d`;
+    return Number(readFileSync(`${row!.d}/postmaster.pid`, 'utf8').split('\n')[0]);
+  } catch {
+    return 0;
+  }
+}
+
+async function main() {
+  const adminUrl = env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const natsUrl = env['BENCH_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+  const scale: Scale = {
+    subscribers: num('BENCH_SUBSCRIBERS', full ? 1000 : 100),
+    rate: num('BENCH_RATE', full ? 20_000 : 2_000),
+    seconds: num('BENCH_SECONDS', full ? 30 : 10),
+    batchPoints: num('BENCH_BATCH_POINTS', 1000),
+    deviceCount: num('BENCH_DEVICES', full ? 500 : 100),
+    pointsPerDevice: num('BENCH_POINTS_PER_DEVICE', 10),
+    idleCount: num('BENCH_IDLE', full ? 10_000 : 500),
+  };
+  const backends = (env['BENCH_BACKENDS'] ?? 'postgres,nats').split(',').map((b) => b.trim()).filter(Boolean);
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const postmaster = await findPostmaster(admin);
+  const runs: BackendRun[] = [];
+  try {
+    for (const [i, b] of backends.entries()) runs.push(await runBackend(b, scale, admin, adminUrl, natsUrl, postmaster, i === 0));
+    const u = new URL(adminUrl);
+    const raw = await rawNotifyLatency(u.toString(), 500);
+    const rawJs = backends.includes('nats') ? await rawJetStreamLatency(natsUrl, 500) : null;
+    const lines = [
+      `live bench (${full ? 'full' : 'small'} scale): two instances, ${scale.subscribers} subscribers spread over them (85% one device, 10% product + point, 5% model + point), ingest asked at ${f(scale.rate)} points/s for ${scale.seconds} s in requests of ${scale.batchPoints} points alternating between the instances, ${scale.deviceCount} devices x ${scale.pointsPerDevice} points`,
+      `machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared machine: figures are indicative)`,
+    ];
+    for (const r of runs) {
+      lines.push(
+        `[${r.backend}] ingest reached:   ${f(r.pointsPerS)} points/s (${f(r.points)} points, ${r.failures} requests failed or skipped)`,
+        `[${r.backend}] ack -> delivery:  p50 ${ms(r.p50)}, p99 ${ms(r.p99)}, max ${ms(r.max)} (${f(r.messages)} messages, ${f(r.messagesPerS)} messages/s)`,
+        `[${r.backend}] CPU during ingest: PostgreSQL ${pct(r.dbShare)}, nats-server ${pct(r.natsShare)}, whole machine busy ${pct(r.busyShare)} (shares of all cores)`,
+      );
+      if (r.idle) lines.push(`[${r.backend}] idle subscribers: ${r.idle}`);
+    }
+    lines.push(`raw NOTIFY->LISTEN:  p50 ${ms(raw.p50)}, p99 ${ms(raw.p99)}`);
+    if (rawJs) lines.push(`raw JetStream publish->consumer: p50 ${ms(rawJs.p50)}, p99 ${ms(rawJs.p99)}`);
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
     await admin.end();
   }
 }
 
 if (process.argv[2] === 'child') {
   process.once('message', (job: ChildJob) => {
-    const run = job.role === 'subscribers' ? runSubscribers(job) : runIngest(job);
+    const run = job.role === 'subscribers' ? runSubscribers(job) : job.role === 'ingest' ? runIngest(job) : runServer(job);
     run.catch((e: unknown) => {
       process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
       process.exit(1);

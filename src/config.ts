@@ -162,6 +162,21 @@ const envSchema = z.object({
   REPLAY_WINDOW_S: int(259_200, 60),
   /** Messages buffered for one subscriber before it is disconnected. Default 1000. */
   SUBSCRIBER_BUFFER_MAX: int(1000, 1),
+  /** NATS server(s) of the JetStream stream backend, comma-separated (`nats://host:4222`). Default: unset, the live stream is the PostgreSQL log. */
+  NATS_URL: z
+    .string()
+    .regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'must be nats://host:port[,nats://host:port...]')
+    .optional(),
+  /** User name Tributary connects to NATS with (with NATS_PASSWORD). Default: unset. */
+  NATS_USER: z.string().min(1).optional(),
+  /** Password of NATS_USER. Default: unset. */
+  NATS_PASSWORD: z.string().min(1).optional(),
+  /** Name of the JetStream stream that holds the live messages (created when missing). Default TRIBUTARY_LIVE. */
+  NATS_STREAM: str('TRIBUTARY_LIVE').pipe(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, _ or -')),
+  /** First tokens of every live subject: `<prefix>.<org>.<channel>.<productKey>.<deviceKey>`. Default tributary.live. */
+  NATS_SUBJECT_PREFIX: str('tributary.live').pipe(z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated tokens of letters, digits, _ or -')),
+  /** JetStream duplicate window: how long a relayed message id is remembered, so a message relayed twice is stored once. Default 600 s. */
+  NATS_DUPLICATE_WINDOW_S: int(600, 1, 86_400),
   /** Time a graphql-ws client has to send connection_init. Default 10000 ms. */
   WS_INIT_TIMEOUT_MS: int(10_000, 100),
   /** Period at which each instance merges pending rollup deltas into the rollup tables (policies/rollup-journal.ts). Default 1000 ms. */

@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log';
+import type { LiveLog } from './backend';
 import type { Db } from '../storage/db';
 import type { CompiledFilter } from './filter';
 import { assignPartitions, commitOffsets, getCommittedOffsets, GROUP_HEARTBEAT_MS, heartbeatMember, initGroupOffsets, leaveGroup } from './groups';
 import type { LiveHub } from './hub';
 import type { LiveJob } from './jobs';
-import { checkResumeOffset } from './log';
 import type { LiveBatch, Selection } from './project';
 import { LiveStream, type LiveStreamObserver } from './stream';
 
 /** Options of {@link openGroupConsumer}. */
 export interface GroupConsumerOptions {
   readonly db: Db;
+  readonly liveLog: LiveLog;
   readonly hub: LiveHub;
   readonly log: Logger;
   readonly job: LiveJob;
@@ -46,7 +47,7 @@ export async function openGroupConsumer(o: GroupConsumerOptions): Promise<LiveSt
   let floors = new Map(assigned.map((p) => [p, committed.get(p) ?? hub.cursor]));
   const from = minFloor(floors, hub.cursor);
   try {
-    await checkResumeOffset(db, job.orgId, from, o.replayWindowS);
+    await o.liveLog.checkResume(job.orgId, from, o.replayWindowS);
   } catch (e) {
     await leaveGroup(db, memberId);
     throw e;
@@ -85,7 +86,7 @@ export async function openGroupConsumer(o: GroupConsumerOptions): Promise<LiveSt
   const timer = setInterval(() => void tick(), GROUP_HEARTBEAT_MS);
   timer.unref();
   const stream = new LiveStream({
-    db,
+    log: o.liveLog,
     hub,
     orgId: job.orgId,
     selection: selection(floors),

@@ -3,18 +3,9 @@ import type { PubSub } from '../pubsub/types';
 import type { Db } from '../storage/db';
 import { getHeadOffset, readLog, readLogWatched } from './log';
 import type { LogMessage } from './message';
-import { devicesOf, splitByDevice } from './project';
+import { createCatchUpWaiters, createSubscriberIndex, type HubSubscriber } from './dispatch';
 
-/** A local receiver of log messages (one live subscription). */
-export interface HubSubscriber {
-  readonly orgId: string;
-  /** The devices it may select, for the dispatch index; null when any device may match. */
-  readonly deviceIds: ReadonlySet<number> | null;
-  /** Receives a message of its organisation; must not block (it only queues). */
-  deliver(m: LogMessage): void;
-  /** Told that messages after the hub's position were removed by retention before it read them (see {@link LiveHub.onLost}). */
-  lost?(): void;
-}
+export type { HubSubscriber } from './dispatch';
 
 /** Counters of a hub. */
 export interface HubStats {
@@ -60,12 +51,6 @@ export interface LiveHub {
   close(): Promise<void>;
 }
 
-interface OrgIndex {
-  readonly unbound: Set<HubSubscriber>;
-  readonly byDevice: Map<number, Set<HubSubscriber>>;
-  size: number;
-}
-
 /** Rows read per query. */
 const READ_PAGE = 500;
 
@@ -81,45 +66,20 @@ export interface LiveHubOptions {
 /** Starts a hub: reads the head offset, listens for wake-ups, polls as a fallback. */
 export function createLiveHub(opts: LiveHubOptions): LiveHub {
   const { db, pubsub, log } = opts;
-  const orgs = new Map<string, OrgIndex>();
-  const taps = new Map<string, Set<(m: LogMessage) => void>>();
+  const index = createSubscriberIndex();
+  const waiters = createCatchUpWaiters();
   const lostListeners = new Set<() => void>();
-  /** Callers of catchUp waiting for the cursor to reach their offset. */
-  let waiters: { offset: number; done(reached: boolean): void }[] = [];
   let cursor = 0;
   /** The highest removal already reported by {@link lose} (reported once, not on every page below it). */
   let lostThrough = 0;
   let reading = false;
   let dirty = false;
   let closed = false;
-  let subscribers = 0;
   let reads = 0;
-  let dispatched = 0;
   const readyP = getHeadOffset(db).then((h) => {
     cursor = h;
   });
   readyP.catch((err: unknown) => log.error({ err }, 'live hub could not read the log head'));
-
-  const watched = (orgId: string) => orgs.has(orgId) || taps.has(orgId);
-
-  function dispatch(m: LogMessage): void {
-    for (const receive of taps.get(m.orgId) ?? []) receive(m);
-    const idx = orgs.get(m.orgId);
-    if (!idx) return;
-    const targets = new Set(idx.unbound);
-    if (idx.byDevice.size) for (const d of devicesOf(m)) for (const s of idx.byDevice.get(d) ?? []) targets.add(s);
-    let parts: Map<number, LogMessage> | null = null;
-    for (const s of targets) {
-      dispatched++;
-      if (s.deviceIds?.size === 1) {
-        // PERF: a one-device subscriber (the common case) gets only its device's records.
-        parts ??= splitByDevice(m);
-        const [d] = s.deviceIds;
-        const part = parts.get(d!);
-        if (part) s.deliver(part);
-      } else s.deliver(m);
-    }
-  }
 
   async function pump(): Promise<void> {
     if (closed) return;
@@ -133,20 +93,20 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       do {
         dirty = false;
         for (;;) {
-          const { items: rows, prunedThrough } = await readLogWatched(db, cursor, READ_PAGE, [...new Set([...orgs.keys(), ...taps.keys()])]);
+          const { items: rows, prunedThrough } = await readLogWatched(db, cursor, READ_PAGE, index.watchedOrgs());
           reads++;
           if (prunedThrough > Math.max(cursor, lostThrough)) lose(prunedThrough);
           for (const r of rows) {
             let m = r.message;
             // NOTE: the organisation got its first subscriber while the page was being read.
-            if (!m && watched(r.orgId)) {
+            if (!m && index.watched(r.orgId)) {
               const [fetched] = (await readLog(db, r.offset - 1, 1)).items;
               m = fetched?.offset === r.offset ? fetched : null;
             }
             cursor = r.offset;
-            if (m) dispatch(m);
+            if (m) index.dispatch(m);
           }
-          settle();
+          waiters.settle(cursor);
           if (rows.length < READ_PAGE || closed) break;
         }
       } while (dirty && !closed);
@@ -162,20 +122,7 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
     lostThrough = prunedThrough;
     log.warn({ cursor, prunedThrough }, 'live hub fell behind retention: messages were removed before it read them');
     for (const fn of [...lostListeners]) fn();
-    for (const idx of [...orgs.values()]) {
-      const all = new Set(idx.unbound);
-      for (const set of idx.byDevice.values()) for (const s of set) all.add(s);
-      for (const s of all) s.lost?.();
-    }
-  }
-
-  /** Resolves the waiters whose offset the cursor has reached. */
-  function settle(): void {
-    if (!waiters.length) return;
-    const still: typeof waiters = [];
-    for (const w of waiters) if (w.offset <= cursor) w.done(true);
-    else still.push(w);
-    waiters = still;
+    for (const s of index.all()) s.lost?.();
   }
 
   const unsubscribe = pubsub.subscribe(() => void pump());
@@ -187,77 +134,30 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       return cursor;
     },
     ready: () => readyP,
-    attach(s) {
-      let idx = orgs.get(s.orgId);
-      if (!idx) orgs.set(s.orgId, (idx = { unbound: new Set(), byDevice: new Map(), size: 0 }));
-      if (s.deviceIds) {
-        for (const d of s.deviceIds) {
-          let set = idx.byDevice.get(d);
-          if (!set) idx.byDevice.set(d, (set = new Set()));
-          set.add(s);
-        }
-      } else idx.unbound.add(s);
-      idx.size++;
-      subscribers++;
-    },
-    detach(s) {
-      const idx = orgs.get(s.orgId);
-      if (!idx) return;
-      let found = idx.unbound.delete(s);
-      for (const d of s.deviceIds ?? []) {
-        const set = idx.byDevice.get(d);
-        if (set?.delete(s)) found = true;
-        if (set && !set.size) idx.byDevice.delete(d);
-      }
-      if (!found) return;
-      idx.size--;
-      subscribers--;
-      if (!idx.size) orgs.delete(s.orgId);
-    },
-    tap(orgId, receive) {
-      let set = taps.get(orgId);
-      if (!set) taps.set(orgId, (set = new Set()));
-      set.add(receive);
-      return () => {
-        set.delete(receive);
-        if (!set.size && taps.get(orgId) === set) taps.delete(orgId);
-      };
-    },
+    attach: (s) => index.attach(s),
+    detach: (s) => index.detach(s),
+    tap: (orgId, receive) => index.tap(orgId, receive),
     async catchUp(offset, timeoutMs) {
       await readyP;
       if (closed) return false;
       if (offset <= cursor) return true;
-      return new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => {
-          waiters = waiters.filter((w) => w !== waiter);
-          resolve(false);
-        }, timeoutMs);
-        const waiter = {
-          offset,
-          done(reached: boolean) {
-            clearTimeout(timer);
-            resolve(reached);
-          },
-        };
-        waiters.push(waiter);
-        void pump();
-      });
+      const reached = waiters.wait(offset, timeoutMs);
+      void pump();
+      return reached;
     },
     onLost(fn) {
       lostListeners.add(fn);
       return () => lostListeners.delete(fn);
     },
     wake: () => void pump(),
-    stats: () => ({ subscribers, cursor, reads, dispatched }),
+    stats: () => ({ subscribers: index.subscribers, cursor, reads, dispatched: index.dispatched }),
     async close() {
       closed = true;
       clearInterval(timer);
       unsubscribe();
-      orgs.clear();
-      taps.clear();
+      index.clear();
       lostListeners.clear();
-      for (const w of waiters) w.done(false);
-      waiters = [];
+      waiters.close();
     },
   };
 }

@@ -5,7 +5,7 @@ import type { DbOrTx } from '../storage/db';
 import { parseFilter } from './filter';
 import { commitOffsets, countLiveMembers, getCommittedOffsets, setGroupOffsets } from './groups';
 import type { LiveJob } from './jobs';
-import { checkResumeOffset, getEarliestOffset, getHeadOffset, getOffsetBefore } from './log';
+import type { LiveLog } from './backend';
 import { parseOffset } from './input';
 
 /** Where {@link resetJobOffsets} moves a group (the JobOffsetResetInput of schema/live.graphql). */
@@ -69,11 +69,11 @@ export async function listGroupOffsets(db: DbOrTx, jobId: string, group: string)
  * Commits `offset` for some partitions of a group (offsets only move forward). An offset past the
  * head of the log is BAD_USER_INPUT: the group would receive nothing until the log got there.
  */
-export async function commitJobOffsets(db: DbOrTx, access: Access, job: LiveJob, group: string, partitions: readonly number[], offset: number): Promise<void> {
+export async function commitJobOffsets(db: DbOrTx, liveLog: LiveLog, access: Access, job: LiveJob, group: string, partitions: readonly number[], offset: number): Promise<void> {
   await requireJobDevices(db, access, job);
   const bad = partitions.find((p) => p < 0 || p >= job.partitions);
   if (bad !== undefined) throw badInput(`partition ${bad} does not exist; the job has ${job.partitions}`, { partition: bad });
-  const head = await getHeadOffset(db);
+  const head = await liveLog.head();
   if (offset > head) throw badInput(`offset ${offset} is past the head of the message log (${head}); commit the offset of a message you received`, { offset: String(offset), head: String(head) });
   await commitOffsets(db, job.id, group, [...new Set(partitions)], offset);
 }
@@ -83,27 +83,27 @@ export async function commitJobOffsets(db: DbOrTx, access: Access, job: LiveJob,
  * has connected consumers: they keep their own positions and would commit over the reset.
  * Returns the offset set.
  */
-export async function resetJobOffsets(db: DbOrTx, access: Access, job: LiveJob, group: string, target: OffsetTarget, windowS: number): Promise<number> {
+export async function resetJobOffsets(db: DbOrTx, liveLog: LiveLog, access: Access, job: LiveJob, group: string, target: OffsetTarget, windowS: number): Promise<number> {
   await requireJobDevices(db, access, job);
   const members = await countLiveMembers(db, job.id, group);
   if (members > 0) throw conflict(`group ${group} has ${members} connected consumer(s); reset it when none is connected`, { group, members });
-  const head = await getHeadOffset(db);
+  const head = await liveLog.head();
   let offset: number;
   switch (target.kind) {
     case 'latest':
       offset = head;
       break;
     case 'earliest':
-      offset = await getEarliestOffset(db, job.orgId, windowS);
+      offset = await liveLog.earliest(job.orgId, windowS);
       break;
     case 'time': {
-      const before = await getOffsetBefore(db, job.orgId, target.timeMs);
-      offset = before === null ? head : Math.max(before, await getEarliestOffset(db, job.orgId, windowS));
+      const before = await liveLog.offsetBefore(job.orgId, target.timeMs);
+      offset = before === null ? head : Math.max(before, await liveLog.earliest(job.orgId, windowS));
       break;
     }
     case 'offset':
       if (target.offset > head) throw badInput(`offset ${target.offset} is past the head of the message log (${head})`, { offset: String(target.offset), head: String(head) });
-      await checkResumeOffset(db, job.orgId, target.offset, windowS);
+      await liveLog.checkResume(job.orgId, target.offset, windowS);
       offset = target.offset;
       break;
     default: {

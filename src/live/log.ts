@@ -27,7 +27,8 @@ export function createKeyCache(): KeyCache {
 
 const CACHE_MAX = 200_000;
 
-async function fillKeys(tx: DbOrTx, batch: IngestBatch, cache: KeyCache): Promise<void> {
+/** Fills `cache` with the device keys and feature names the batch needs. */
+export async function fillKeys(tx: DbOrTx, batch: IngestBatch, cache: KeyCache): Promise<void> {
   const ids = new Set<number>();
   for (const list of [batch.points, batch.attributes, batch.events, batch.files]) for (const r of list) if (!cache.devices.has(r.deviceId)) ids.add(r.deviceId);
   if (ids.size) {

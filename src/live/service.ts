@@ -1,15 +1,16 @@
 import type { Access } from '../auth/permissions';
 import { badInput } from '../errors';
-import type { IngestBatch } from '../ingest/types';
-import { createPubSub, type PubSub } from '../pubsub/index';
 import type { AppDeps } from '../server/deps';
+import type { LiveLog, StreamBackend } from './backend';
 import { openGroupConsumer } from './consumer';
 import { parseGroup, parseOffset } from './input';
 import { requireJobDevices } from './job-offsets';
 import { compileFilter, parseFilter } from './filter';
-import { createLiveHub, type LiveHub } from './hub';
+import type { LiveHub } from './hub';
 import { getJob } from './jobs';
-import { appendBatches, checkResumeOffset, createKeyCache, getHeadOffset, pruneLog } from './log';
+import { createNatsBackend, type NatsBackend } from './nats/backend';
+import type { RelayStats } from './nats/outbox';
+import { createPostgresBackend } from './pg-backend';
 import type { LiveKind } from './project';
 import { LiveStream, type LiveStreamObserver } from './stream';
 import { createLatestCache, type LatestCache } from '../query/latest-cache';
@@ -30,7 +31,10 @@ export interface LiveConnection {
 /** The live-subscription runtime of one instance. */
 export interface LiveService {
   readonly hub: LiveHub;
-  readonly pubsub: PubSub;
+  /** Where messages are stored and read: the PostgreSQL log or NATS JetStream. */
+  readonly backend: StreamBackend;
+  /** The backend's log (replay, offsets, retention). */
+  readonly log: LiveLog;
   /** Latest values kept in memory and moved by the log (query/latest-cache.ts). */
   readonly latest: LatestCache;
   /** Opens a filtered stream for the caller (ASSET_READ). */
@@ -39,6 +43,8 @@ export interface LiveService {
   openJobConsumer(access: Access, conn: LiveConnection | undefined, args: { jobId: string; group?: string | null | undefined; autoCommit?: boolean | null | undefined }): Promise<LiveStream>;
   /** Open streams, batches they queue, the largest lag in log offsets, and batches handed out so far. */
   stats(): LiveStats;
+  /** The NATS backend's outbox relay figures; null on the PostgreSQL log. */
+  relayStats(): Promise<RelayStats | null>;
   /** Runs retention once: prunes the log and forgets stale group members. */
   prune(): Promise<number>;
   close(): Promise<void>;
@@ -65,39 +71,22 @@ export function liveOf(deps: AppDeps): LiveService {
 export { parseGroup, parseOffset } from './input';
 
 /**
- * Plugs live subscriptions into the ingest pipeline: a writer appends each batch to the message
- * log in the ingest transaction (so a message exists iff its data committed), and a committed
- * hook wakes every instance's hub (NOTIFY on PostgreSQL, in-process on PGlite). Starts the hub
- * and, when SCHEDULER_ENABLED, the log retention. NOTE: register it after other writers, so that
- * the append lock is held for as short a time as possible.
+ * Plugs live subscriptions into the ingest pipeline: a writer appends each batch's message in the
+ * ingest transaction (so a message exists iff its data committed) and a committed hook tells the
+ * stream backend (NOTIFY on PostgreSQL, in-process on PGlite, the outbox relay with NATS_URL).
+ * Starts the hub and, when SCHEDULER_ENABLED, retention. NOTE: register it after other writers,
+ * so that the PostgreSQL log's append lock is held for as short a time as possible.
  */
 export function registerLiveHooks(deps: AppDeps): LiveService {
   const { config, db, log } = deps;
-  const pubsub = createPubSub(deps.database, log.child({ component: 'pubsub' }));
-  const hub = createLiveHub({ db, pubsub, log: log.child({ component: 'live-hub' }) });
-  const latest = createLatestCache({ hub, log: log.child({ component: 'latest-cache' }), maxValues: config.LATEST_CACHE_MAX_VALUES, catchUpMs: config.LATEST_CACHE_CATCH_UP_MS });
-  const cache = createKeyCache();
-  const offsets = new WeakMap<IngestBatch, number>();
-  deps.ingestPipeline.writers.push(async (tx, batches) => {
-    const out = await appendBatches(tx, batches, cache);
-    batches.forEach((b, k) => out[k] != null && offsets.set(b, out[k]!));
-  });
-  // PERF: the batches of one transaction are acknowledged in the same turn of the event loop;
-  // one wake-up with the highest offset serves them all.
-  let unpublished = 0;
-  deps.ingestPipeline.committed.push((batch) => {
-    const offset = offsets.get(batch);
-    if (offset === undefined) return;
-    if (!unpublished) {
-      setImmediate(() => {
-        const head = unpublished;
-        unpublished = 0;
-        hub.wake();
-        pubsub.publish(head);
-      });
-    }
-    unpublished = Math.max(unpublished, offset);
-  });
+  const backend = config.NATS_URL ? createNatsBackend(deps, config.NATS_URL) : createPostgresBackend(deps.database, log);
+  const { hub } = backend;
+  const liveLog = backend.log;
+  // NOTE: the cache's consistency rests on log offsets that follow the database's commit order
+  // (query/latest-cache.ts); JetStream sequences do not, so with NATS latest values come from the database.
+  const latest = createLatestCache({ hub, log: log.child({ component: 'latest-cache' }), maxValues: backend.kind === 'postgres' ? config.LATEST_CACHE_MAX_VALUES : 0, catchUpMs: config.LATEST_CACHE_CATCH_UP_MS });
+  deps.ingestPipeline.writers.push((tx, batches) => backend.append(tx, batches));
+  deps.ingestPipeline.committed.push((batch) => backend.committed(batch));
 
   const open = new Set<LiveStream>();
   let delivered = 0;
@@ -114,18 +103,20 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
 
   const service: LiveService = {
     hub,
-    pubsub,
+    backend,
+    log: liveLog,
     latest,
     async openStream(access, conn, kind, args) {
       const caller = access.require('ASSET_READ');
       const filter = await compileFilter(db, access, parseFilter(args.filter));
       const from = args.fromOffset == null ? null : parseOffset(args.fromOffset);
+      backend.requireAvailable();
       await hub.ready();
       if (from !== null) {
-        if (from > hub.cursor && from > (await getHeadOffset(db))) throw badInput('offset is ahead of the message log', { fromOffset: args.fromOffset });
-        await checkResumeOffset(db, caller.orgId, from, config.REPLAY_WINDOW_S);
+        if (from > hub.cursor && from > (await liveLog.head())) throw badInput('offset is ahead of the message log', { fromOffset: args.fromOffset });
+        await liveLog.checkResume(caller.orgId, from, config.REPLAY_WINDOW_S);
       }
-      return new LiveStream({ db, hub, orgId: caller.orgId, selection: { kind, filter, partitions: null }, fromOffset: from, bufferMax: config.SUBSCRIBER_BUFFER_MAX, onOverflow: overflow(conn), observer });
+      return new LiveStream({ log: liveLog, hub, orgId: caller.orgId, selection: { kind, filter, partitions: null }, fromOffset: from, bufferMax: config.SUBSCRIBER_BUFFER_MAX, onOverflow: overflow(conn), observer });
     },
     async openJobConsumer(access, conn, args) {
       const caller = access.require('ASSET_READ');
@@ -135,7 +126,8 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
       const autoCommit = args.autoCommit ?? true;
       // Committing moves the group past messages this consumer's grant filters out of its stream.
       if (autoCommit) await requireJobDevices(db, access, job, '; consume with autoCommit: false');
-      return openGroupConsumer({ db, hub, log, job, group, filter, autoCommit, bufferMax: config.SUBSCRIBER_BUFFER_MAX, replayWindowS: config.REPLAY_WINDOW_S, onOverflow: overflow(conn), observer });
+      backend.requireAvailable();
+      return openGroupConsumer({ db, liveLog, hub, log, job, group, filter, autoCommit, bufferMax: config.SUBSCRIBER_BUFFER_MAX, replayWindowS: config.REPLAY_WINDOW_S, onOverflow: overflow(conn), observer });
     },
     stats() {
       let queued = 0;
@@ -146,16 +138,16 @@ export function registerLiveHooks(deps: AppDeps): LiveService {
       }
       return { open: open.size, queued, maxLagOffsets, delivered };
     },
+    relayStats: async () => (backend.kind === 'nats' ? (backend as NatsBackend).relay.stats() : null),
     async prune() {
-      const n = await pruneLog(db, config.REPLAY_WINDOW_S);
+      const n = await liveLog.prune(config.REPLAY_WINDOW_S);
       await queryRows(db, sql`delete from live_group_members where heartbeat_at < now() - interval '1 hour'`);
       return n;
     },
     async close() {
       clearInterval(timer);
       latest.close();
-      await hub.close();
-      await pubsub.close();
+      await backend.close();
     },
   };
   const timer = setInterval(() => {

@@ -1,6 +1,5 @@
-import type { Db } from '../storage/db';
+import type { LiveLog, LogReader } from './backend';
 import type { LiveHub, HubSubscriber } from './hub';
-import { readLog } from './log';
 import type { LogMessage } from './message';
 import { projectMessage, type LiveBatch, type Selection } from './project';
 
@@ -26,7 +25,7 @@ export interface LiveStreamObserver {
 /** Options of a {@link LiveStream}. */
 export interface LiveStreamOptions {
   readonly observer?: LiveStreamObserver;
-  readonly db: Db;
+  readonly log: LiveLog;
   readonly hub: LiveHub;
   readonly orgId: string;
   readonly selection: Selection;
@@ -74,6 +73,7 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
   private lastYielded: LiveBatch | null = null;
   private lastPullAt = Date.now();
   private stallTimer: NodeJS.Timeout | null = null;
+  private reader: LogReader | null = null;
 
   constructor(private readonly opts: LiveStreamOptions) {
     this.orgId = opts.orgId;
@@ -132,10 +132,10 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
     this.opts.onOverflow();
   }
 
-  lost(): void {
+  lost(reason = 'Messages were removed by retention before this instance read them'): void {
     if (this.done) return;
     this.stop();
-    this.opts.onOverflow('Messages were removed by retention before this instance read them');
+    this.opts.onOverflow(reason);
   }
 
   async next(): Promise<IteratorResult<LiveBatch>> {
@@ -171,6 +171,7 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
     if (this.done) return;
     this.opts.hub.detach(this);
     this.generation++;
+    this.closeReader();
     this.selection = selection;
     this.queue = [];
     this.replay = [];
@@ -191,7 +192,10 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
   /** Reads one replay page into `replay`; switches to live once caught up with the hub. */
   private async readPage(): Promise<void> {
     const gen = this.generation;
-    const { items: rows, prunedThrough } = await readLog(this.opts.db, this.pos, REPLAY_PAGE, this.orgId);
+    // NOTE: everything up to this cursor was in the log before the page is read.
+    const dispatched = this.opts.hub.cursor;
+    this.reader ??= this.opts.log.reader(this.orgId, this.pos);
+    const { items: rows, prunedThrough, end, through } = await this.reader.next(REPLAY_PAGE);
     if (gen !== this.generation || this.done) return;
     // NOTE: retention removed messages after the position before the replay read them (the replay
     // ran longer than the window): end, as the hub does, so that the resume says what is gone.
@@ -201,17 +205,26 @@ export class LiveStream implements AsyncIterableIterator<LiveBatch>, HubSubscrib
       const b = projectMessage(this.selection, m);
       if (b) this.replay.push(b);
     }
-    // NOTE: everything up to hub.cursor has been dispatched and only later rows will be; once
+    // NOTE: the organisation has nothing more up to `dispatched` (the log held at least that much).
+    if (end) this.pos = Math.max(this.pos, dispatched, through ?? 0);
+    // NOTE: everything up to hub.cursor has been dispatched and only later messages will be; once
     // the replay has read at least that far, attaching loses nothing (duplicates are skipped).
-    if (rows.length < REPLAY_PAGE && this.pos >= this.opts.hub.cursor) {
+    if (end && this.pos >= this.opts.hub.cursor) {
+      this.closeReader();
       this.mode = 'live';
       this.opts.hub.attach(this);
     }
   }
 
+  private closeReader(): void {
+    this.reader?.close();
+    this.reader = null;
+  }
+
   private stop(): void {
     if (this.done) return;
     this.done = true;
+    this.closeReader();
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.opts.hub.detach(this);
     this.queue = [];

@@ -36,6 +36,8 @@ export interface MetricSources {
   ingestQueue?(): { readonly queued: number; readonly running: number };
   /** Open live subscriptions: count, batches queued for them, the largest lag in log offsets, batches handed out so far. */
   liveSubscribers?(): { readonly open: number; readonly queued: number; readonly maxLagOffsets: number; readonly delivered: number };
+  /** The NATS backend's outbox relay (null on the PostgreSQL log): backlog, its age in seconds, messages published, failed runs. */
+  liveRelay?(): Promise<{ readonly pending: number; readonly lagSeconds: number; readonly published: number; readonly failures: number } | null>;
   /** Database: queries in flight (postgres.js) and the pool's size. */
   database?(): { readonly queriesInFlight: number; readonly poolMax: number };
   /** Pending rollup-journal rows per level (a database query). */
@@ -100,6 +102,26 @@ export function registerSourceGauges(metrics: Metrics, sources: MetricSources): 
     collect() {
       this.reset();
       this.inc(sources.liveSubscribers?.().delivered ?? 0);
+    },
+  });
+  gauge('tributary_live_relay_pending_messages', 'Live messages committed to the outbox and not yet stored in NATS JetStream (all instances; 0 on the PostgreSQL log).', [], async (g) => g.set((await sources.liveRelay?.())?.pending ?? 0));
+  gauge('tributary_live_relay_lag_seconds', 'Age of the oldest live message waiting in the outbox for NATS JetStream (0 when none).', [], async (g) => g.set((await sources.liveRelay?.())?.lagSeconds ?? 0));
+  new Counter({
+    name: 'tributary_live_relay_published_total',
+    help: 'Live messages this instance relayed to NATS JetStream (one per device of a batch; duplicates not counted).',
+    registers,
+    async collect() {
+      this.reset();
+      this.inc((await sources.liveRelay?.())?.published ?? 0);
+    },
+  });
+  new Counter({
+    name: 'tributary_live_relay_failures_total',
+    help: 'Outbox relay runs of this instance that failed (NATS or the database unreachable); each is retried.',
+    registers,
+    async collect() {
+      this.reset();
+      this.inc((await sources.liveRelay?.())?.failures ?? 0);
     },
   });
   gauge('tributary_admission_in_flight', 'Work admitted and running: requests (kind="requests") or ingest calls (kind="ingest_values").', ['kind'], (g) => {

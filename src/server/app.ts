@@ -145,6 +145,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     httpInFlight: () => inflight,
     ingestQueue: () => getIngestQueueStats(deps.ingestPipeline),
     liveSubscribers: () => live.stats(),
+    liveRelay: () => live.relayStats(),
     database: () => database.stats(),
     admission: () =>
       [
@@ -244,7 +245,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     const dbOk = await pingWithin(deps.db, READY_TIMEOUT_MS);
     const applied = dbOk ? await Promise.race([countAppliedMigrations(deps.db).catch(() => -1), sleep(READY_TIMEOUT_MS).then(() => -1)]) : -1;
     const ready = dbOk && applied >= expectedMigrations && !stopping;
-    return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', database: dbOk, migrations: { applied, expected: expectedMigrations }, timescale: database.timescale });
+    return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', database: dbOk, migrations: { applied, expected: expectedMigrations }, timescale: database.timescale, stream: live.backend.status() });
   }
 
   /** The fair-share key of a request: its organisation when this instance knows the token, else the token, else the client address. */

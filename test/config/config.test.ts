@@ -23,4 +23,15 @@ describe('configuration', () => {
   it('treats empty strings as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' }).PORT).toBe(4000);
   });
+
+  it('takes the NATS stream backend only with nats:// URLs and subject-safe names', () => {
+    expect(loadConfig({}).NATS_URL).toBeUndefined();
+    expect(loadConfig({ NATS_URL: 'nats://a:4222,nats://b:4222' })).toMatchObject({ NATS_URL: 'nats://a:4222,nats://b:4222', NATS_STREAM: 'TRIBUTARY_LIVE', NATS_SUBJECT_PREFIX: 'tributary.live', NATS_DUPLICATE_WINDOW_S: 600 });
+    try {
+      loadConfig({ NATS_URL: 'http://a:4222', NATS_STREAM: 'has.dot', NATS_SUBJECT_PREFIX: 'live.>' });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ConfigError).problems.map((p) => p.split(':')[0]).sort()).toEqual(['NATS_STREAM', 'NATS_SUBJECT_PREFIX', 'NATS_URL']);
+    }
+  });
 });

@@ -42,14 +42,14 @@ export const liveResolvers = {
       const caller = ctx.access.require('ASSET_READ');
       const job = await getJob(ctx.deps.db, caller.orgId, a.jobId);
       const group = parseGroup(a.group);
-      await commitJobOffsets(ctx.deps.db, ctx.access, job, group, a.partitions, parseOffset(a.offset));
+      await commitJobOffsets(ctx.deps.db, liveOf(ctx.deps).log, ctx.access, job, group, a.partitions, parseOffset(a.offset));
       return offsetsOf(ctx, job, group);
     },
     resetJobOffsets: async (_: unknown, a: { jobId: string; group: string; to?: OffsetTargetInput | null }, ctx: GraphQLContext) => {
       const caller = ctx.access.require('ASSET_READ');
       const job = await getJob(ctx.deps.db, caller.orgId, a.jobId);
       const group = parseGroup(a.group);
-      await resetJobOffsets(ctx.deps.db, ctx.access, job, group, parseOffsetTarget(a.to), ctx.deps.config.REPLAY_WINDOW_S);
+      await resetJobOffsets(ctx.deps.db, liveOf(ctx.deps).log, ctx.access, job, group, parseOffsetTarget(a.to), ctx.deps.config.REPLAY_WINDOW_S);
       return offsetsOf(ctx, job, group);
     },
   },

@@ -21,6 +21,21 @@ export const liveMessages = pgTable(
   (t) => [index('live_messages_org_offset').on(t.orgId, t.logOffset), index('live_messages_created').on(t.createdAt)],
 );
 
+/**
+ * The transactional outbox of the NATS JetStream stream backend (NATS_URL): one row per committed
+ * ingest batch, written inside the ingest transaction, relayed to JetStream by any instance and
+ * deleted once JetStream acknowledged it (src/live/nats/outbox.ts). Empty without NATS_URL.
+ */
+export const liveOutbox = pgTable('live_outbox', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  orgId: text('org_id').notNull(),
+  /** REALTIME | OFFLINE */
+  channel: text('channel').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  /** The batch in the compact form of src/live/message.ts. */
+  payload: jsonb('payload').notNull(),
+});
+
 /** Single-row bookkeeping of the log: the highest offset removed by retention. */
 export const liveLogState = pgTable('live_log_state', {
   id: integer('id').primaryKey(),

@@ -1,0 +1,74 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import type { LogMessage } from '../message';
+import { BATCH_HEADER, PART_HEADER } from './wire';
+
+/** Where a stream message sits in its ingest batch (null batch: a message on its own). */
+export interface PartInfo {
+  readonly batch: string | null;
+  readonly index: number;
+  readonly count: number;
+}
+
+/** The batch headers of a stream message. */
+export function partOf(m: JsMsg): PartInfo {
+  const batch = m.headers?.get(BATCH_HEADER) || null;
+  const [i, n] = (m.headers?.get(PART_HEADER) ?? '').split('/').map(Number);
+  return Number.isSafeInteger(i) && Number.isSafeInteger(n) && batch ? { batch, index: i!, count: n! } : { batch: null, index: 0, count: 1 };
+}
+
+/** Called with a reassembled message (null when none of its parts was decoded) and the sequence of its last part. */
+export type AssembledHandler = (m: LogMessage | null, lastSeq: number) => void;
+
+/** Joins the consecutive device messages of one ingest batch back into one message. */
+export interface BatchAssembler {
+  /** Takes the next stream message in sequence order; `message` is null when it need not be decoded. */
+  push(seq: number, part: PartInfo, message: LogMessage | null): void;
+  /** Hands over a batch whose remaining parts have not arrived (yet) as a message of its own. */
+  flush(): void;
+}
+
+function merge(parts: readonly LogMessage[], offset: number): LogMessage | null {
+  const [first] = parts;
+  if (!first) return null;
+  if (parts.length === 1) return { ...first, offset };
+  return {
+    offset,
+    orgId: first.orgId,
+    channel: first.channel,
+    points: parts.flatMap((p) => p.points),
+    attributes: parts.flatMap((p) => p.attributes),
+    events: parts.flatMap((p) => p.events),
+    files: parts.flatMap((p) => p.files),
+  };
+}
+
+/**
+ * A fresh {@link BatchAssembler}. The relay publishes a batch's device messages one after the
+ * other, one relay at a time, so they are consecutive in the stream; the message handed on has
+ * the offset of the batch's last part, so resuming after it skips the whole batch, and a
+ * subscriber receives one message per ingest request as on the database log.
+ */
+export function createBatchAssembler(emit: AssembledHandler): BatchAssembler {
+  let batch: string | null = null;
+  let parts: LogMessage[] = [];
+  let lastSeq = 0;
+  const flush = () => {
+    if (batch === null) return;
+    const out = merge(parts, lastSeq);
+    const seq = lastSeq;
+    batch = null;
+    parts = [];
+    emit(out, seq);
+  };
+  return {
+    push(seq, part, message) {
+      if (batch !== null && batch !== part.batch) flush();
+      if (part.batch === null || part.count <= 1) return emit(message ? { ...message, offset: seq } : null, seq);
+      batch = part.batch;
+      lastSeq = seq;
+      if (message) parts.push(message);
+      if (part.index >= part.count - 1) flush();
+    },
+    flush,
+  };
+}
