@@ -1,0 +1,27 @@
+import type { ComponentType } from 'react';
+import type { Permission } from './api/permissions';
+import { OverviewPage } from './pages/overview';
+
+/** Groups of the navigation, in order. */
+export const NAV_GROUPS = ['Data', 'Registry', 'Administration'] as const;
+
+/** A page of the console: its path (wouter syntax, in the URL's #fragment) and its entry in the navigation. */
+export interface ConsoleRoute {
+  readonly path: string;
+  readonly page: ComponentType;
+  readonly nav?: {
+    readonly label: string;
+    readonly group: (typeof NAV_GROUPS)[number];
+    /** Shown greyed out, with a hint, when the account lacks it. */
+    readonly requires?: Permission;
+  };
+}
+
+/**
+ * Every page. More specific paths come first (the first match wins). Pages still to come go
+ * here too: thing models (/models, Registry), applications and service accounts
+ * (/applications, Administration, ORG_ADMIN) and policies (/policies, Registry).
+ */
+export const routes: readonly ConsoleRoute[] = [
+  { path: '/', page: OverviewPage, nav: { label: 'Overview', group: 'Data' } },
+];
