@@ -1,6 +1,12 @@
 import type { ComponentType } from 'react';
 import type { Permission } from './api/permissions';
+import { DashboardPage } from './pages/dashboard';
+import { DeviceDetailsPage } from './pages/device-details';
+import { DeviceEditPage } from './pages/device-edit';
+import { DevicesPage } from './pages/devices';
 import { OverviewPage } from './pages/overview';
+import { ProductEditPage } from './pages/product-edit';
+import { ProductsPage } from './pages/products';
 
 /** Groups of the navigation, in order. */
 export const NAV_GROUPS = ['Data', 'Registry', 'Administration'] as const;
@@ -24,4 +30,13 @@ export interface ConsoleRoute {
  */
 export const routes: readonly ConsoleRoute[] = [
   { path: '/', page: OverviewPage, nav: { label: 'Overview', group: 'Data' } },
+  { path: '/dashboard', page: DashboardPage, nav: { label: 'Live dashboard', group: 'Data', requires: 'ASSET_READ' } },
+  { path: '/products/new', page: ProductEditPage },
+  { path: '/products/:productKey/edit', page: ProductEditPage },
+  { path: '/products/:productKey/devices', page: DevicesPage },
+  { path: '/products', page: ProductsPage, nav: { label: 'Products', group: 'Registry', requires: 'REGISTRY_READ' } },
+  { path: '/devices/new', page: DeviceEditPage },
+  { path: '/devices/:assetId/edit', page: DeviceEditPage },
+  { path: '/devices/:assetId', page: DeviceDetailsPage },
+  { path: '/devices', page: DevicesPage, nav: { label: 'Devices', group: 'Registry', requires: 'REGISTRY_READ' } },
 ];
