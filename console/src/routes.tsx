@@ -1,5 +1,8 @@
 import type { ComponentType } from 'react';
 import type { Permission } from './api/permissions';
+import { ApplicationGrantsPage } from './pages/application-grants';
+import { ApplicationNewPage } from './pages/application-new';
+import { ApplicationsPage } from './pages/applications';
 import { DashboardPage } from './pages/dashboard';
 import { DeviceDetailsPage } from './pages/device-details';
 import { DeviceEditPage } from './pages/device-edit';
@@ -39,4 +42,7 @@ export const routes: readonly ConsoleRoute[] = [
   { path: '/devices/:assetId/edit', page: DeviceEditPage },
   { path: '/devices/:assetId', page: DeviceDetailsPage },
   { path: '/devices', page: DevicesPage, nav: { label: 'Devices', group: 'Registry', requires: 'REGISTRY_READ' } },
+  { path: '/applications/new', page: ApplicationNewPage },
+  { path: '/applications/:accessKey/grants', page: ApplicationGrantsPage },
+  { path: '/applications', page: ApplicationsPage, nav: { label: 'Applications', group: 'Administration', requires: 'ORG_ADMIN' } },
 ];
