@@ -7,6 +7,9 @@ import { DashboardPage } from './pages/dashboard';
 import { DeviceDetailsPage } from './pages/device-details';
 import { DeviceEditPage } from './pages/device-edit';
 import { DevicesPage } from './pages/devices';
+import { ModelDetailsPage } from './pages/model-details';
+import { ModelEditPage } from './pages/model-edit';
+import { ModelsPage } from './pages/models';
 import { OverviewPage } from './pages/overview';
 import { ProductEditPage } from './pages/product-edit';
 import { ProductsPage } from './pages/products';
@@ -42,6 +45,10 @@ export const routes: readonly ConsoleRoute[] = [
   { path: '/devices/:assetId/edit', page: DeviceEditPage },
   { path: '/devices/:assetId', page: DeviceDetailsPage },
   { path: '/devices', page: DevicesPage, nav: { label: 'Devices', group: 'Registry', requires: 'REGISTRY_READ' } },
+  { path: '/models/new', page: ModelEditPage },
+  { path: '/models/:identifier/edit', page: ModelEditPage },
+  { path: '/models/:identifier', page: ModelDetailsPage },
+  { path: '/models', page: ModelsPage, nav: { label: 'Thing models', group: 'Registry', requires: 'REGISTRY_READ' } },
   { path: '/applications/new', page: ApplicationNewPage },
   { path: '/applications/:accessKey/grants', page: ApplicationGrantsPage },
   { path: '/applications', page: ApplicationsPage, nav: { label: 'Applications', group: 'Administration', requires: 'ORG_ADMIN' } },

@@ -94,13 +94,20 @@ export async function getModel(identifier: string, signal?: AbortSignal): Promis
   }
 }
 
+/** A copy of a JSON value without null or undefined object fields (at any depth). */
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (x === null || x === undefined ? [] : [[k, withoutNulls(x)]])));
+  return v;
+}
+
 /** Removes a model document's empty parts, as the server's export leaves them out. */
 export function tidyDocument(doc: ModelDocument): ModelDocument {
   const out: ModelDocument = { identifier: doc.identifier.trim(), name: doc.name };
   if (doc.description) out.description = doc.description;
   for (const list of FEATURE_LISTS) {
     const features = doc[list];
-    if (features?.length) out[list] = features.map((f) => Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined && v !== '')) as unknown as FeatureDoc);
+    if (features?.length) out[list] = features.map((f) => withoutNulls(Object.fromEntries(Object.entries(f).filter(([, v]) => v !== '' && !(Array.isArray(v) && !v.length)))) as FeatureDoc);
   }
   return out;
 }
