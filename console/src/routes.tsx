@@ -11,6 +11,7 @@ import { ModelDetailsPage } from './pages/model-details';
 import { ModelEditPage } from './pages/model-edit';
 import { ModelsPage } from './pages/models';
 import { OverviewPage } from './pages/overview';
+import { PoliciesPage } from './pages/policies';
 import { ProductEditPage } from './pages/product-edit';
 import { ProductsPage } from './pages/products';
 
@@ -29,11 +30,7 @@ export interface ConsoleRoute {
   };
 }
 
-/**
- * Every page. More specific paths come first (the first match wins). Pages still to come go
- * here too: thing models (/models, Registry), applications and service accounts
- * (/applications, Administration, ORG_ADMIN) and policies (/policies, Registry).
- */
+/** Every page. More specific paths come first (the first match wins). */
 export const routes: readonly ConsoleRoute[] = [
   { path: '/', page: OverviewPage, nav: { label: 'Overview', group: 'Data' } },
   { path: '/dashboard', page: DashboardPage, nav: { label: 'Live dashboard', group: 'Data', requires: 'ASSET_READ' } },
@@ -49,6 +46,9 @@ export const routes: readonly ConsoleRoute[] = [
   { path: '/models/:identifier/edit', page: ModelEditPage },
   { path: '/models/:identifier', page: ModelDetailsPage },
   { path: '/models', page: ModelsPage, nav: { label: 'Thing models', group: 'Registry', requires: 'REGISTRY_READ' } },
+  { path: '/policies/:model/points/:point', page: PoliciesPage },
+  { path: '/policies/:model', page: PoliciesPage },
+  { path: '/policies', page: PoliciesPage, nav: { label: 'Policies', group: 'Registry', requires: 'REGISTRY_READ' } },
   { path: '/applications/new', page: ApplicationNewPage },
   { path: '/applications/:accessKey/grants', page: ApplicationGrantsPage },
   { path: '/applications', page: ApplicationsPage, nav: { label: 'Applications', group: 'Administration', requires: 'ORG_ADMIN' } },
