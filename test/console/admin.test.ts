@@ -286,10 +286,10 @@ describe('policies in the console', () => {
 
     await page.getByRole('navigation', { name: 'Measure points' }).getByRole('link', { name: 'powerKw', exact: true }).click();
     const computed = page.getByTestId('computed-editor');
-    await computed.getByLabel('Expression').fill('power / 1000');
+    await computed.getByLabel('Expression', { exact: true }).fill('power / 1000');
     await computed.getByRole('button', { name: 'Save computation' }).click();
     await page.getByTestId('effective-computed').getByText('= power / 1000').waitFor();
-    await computed.getByLabel('Expression').fill('power * efficiency');
+    await computed.getByLabel('Expression', { exact: true }).fill('power * efficiency');
     await computed.getByRole('button', { name: 'Save computation' }).click();
     await expect(computed.getByRole('alert').textContent()).resolves.toContain('efficiency is not a measurement point');
 
