@@ -95,7 +95,7 @@ describe('the console in a browser', () => {
     expect(await page.context().cookies()).toEqual([]);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
   });
 
   it('signs in with a pasted token', async () => {
@@ -142,7 +142,7 @@ describe('the console in a browser', () => {
     await page.getByTestId('device-picker').getByText('Roof inverter').click();
     await page.getByTestId('point-picker').getByText('Power').click();
     const status = page.getByTestId('dashboard-status');
-    await page.waitForFunction(() => document.querySelector('[data-testid="dashboard-status"]')?.getAttribute('data-status') === 'connected', undefined, { timeout: UI_TIMEOUT_MS });
+    await page.waitForFunction(`document.querySelector('[data-testid="dashboard-status"]')?.getAttribute('data-status') === 'connected'`, undefined, { timeout: UI_TIMEOUT_MS });
     // The subscription is registered shortly after the socket connects: post until it shows.
     const tile = page.getByTestId('dash-value-roof01-power');
     for (let i = 0; !(await tile.textContent())?.includes('4.25'); i++) {
@@ -154,7 +154,7 @@ describe('the console in a browser', () => {
 
     // Lose the connection, send a value meanwhile, and get it when the console reconnects.
     proxy.set('down');
-    await page.waitForFunction(() => document.querySelector('[data-testid="dashboard-status"]')?.getAttribute('data-status') !== 'connected', undefined, { timeout: UI_TIMEOUT_MS });
+    await page.waitForFunction(`document.querySelector('[data-testid="dashboard-status"]')?.getAttribute('data-status') !== 'connected'`, undefined, { timeout: UI_TIMEOUT_MS });
     await postEnos('roof01', Date.now(), { power: 3.5 });
     proxy.set('up');
     await page.getByTestId('dash-value-roof01-power').getByText('3.5', { exact: true }).waitFor();
@@ -186,7 +186,7 @@ describe('the console in a browser', () => {
     await page.locator('tr[data-file="pixel.png"]').getByRole('button', { name: 'View' }).click();
     const img = page.getByTestId('file-preview').locator('img');
     await img.waitFor();
-    await page.waitForFunction(() => (document.querySelector('[data-testid="file-preview"] img') as HTMLImageElement | null)?.naturalWidth === 1, undefined, { timeout: UI_TIMEOUT_MS });
+    await page.waitForFunction(`document.querySelector('[data-testid="file-preview"] img')?.naturalWidth === 1`, undefined, { timeout: UI_TIMEOUT_MS });
 
     const [download] = await Promise.all([page.waitForEvent('download'), textRow.getByRole('button', { name: 'Download' }).click()]);
     expect(download.suggestedFilename()).toBe('notes.txt');
