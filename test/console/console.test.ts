@@ -39,7 +39,7 @@ const cspViolations: string[] = [];
 let roofAssetId = '';
 let garageAssetId = '';
 
-async function openConsole(): Promise<Page> {
+async function openConsole(opts: { fakeClock?: boolean } = {}): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
   contexts.push(context);
   const page = await context.newPage();
@@ -47,6 +47,7 @@ async function openConsole(): Promise<Page> {
   page.on('console', (m) => {
     if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
   });
+  if (opts.fakeClock) await page.clock.install();
   await page.goto(`${consoleUrl}/console/`);
   return page;
 }
@@ -69,7 +70,9 @@ async function postEnos(deviceKey: string, time: number, measurepoints: Record<s
 }
 
 beforeAll(async () => {
-  t = await startTestApp();
+  // The shortest token life, and a skew that accepts the signatures of a browser whose clock the
+  // renewal test moves forward.
+  t = await startTestApp({ TOKEN_TTL_S: '660', TOKEN_SKEW_MS: '3600000' });
   admin = await t.tenant(ORG);
   expect((await t.gql(admin.token, MODEL)).errors).toBeUndefined();
   browser = await launchBrowser();
@@ -104,6 +107,27 @@ describe('the console in a browser', () => {
     await page.getByLabel('Token').fill(admin.token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.getByTestId('signed-in-as').textContent()).resolves.toContain(admin.accessKey);
+  });
+
+  it('renews the token before it expires, so that the session goes on', async () => {
+    const page = await openConsole({ fakeClock: true });
+    const tokenRequests: number[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/apim-token-service/v2.0/token/get')) tokenRequests.push(Date.now());
+    });
+    await signIn(page, admin);
+    expect(tokenRequests).toHaveLength(1);
+    const expiresAt = async () => (JSON.parse(String(await page.evaluate('sessionStorage.getItem("tributary.console.session")'))) as { expiresAt: number }).expiresAt;
+    const first = await expiresAt();
+    // Past 60 % of the token's 660 s the console asks for a new one...
+    await page.clock.fastForward('07:00');
+    await expect.poll(() => tokenRequests.length, { timeout: UI_TIMEOUT_MS }).toBe(2);
+    await expect.poll(expiresAt, { timeout: UI_TIMEOUT_MS }).toBeGreaterThan(first);
+    // ...and is still signed in after the first token's expiry.
+    await page.clock.fastForward('05:00');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Products', exact: true }).click();
+    await page.getByRole('heading', { name: 'Products' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Sign in' }).count()).toBe(0);
   });
 
   it('creates a product and devices through the console', async () => {
