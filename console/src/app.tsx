@@ -25,7 +25,6 @@ export function App() {
   // A session restored after a reload: check the token and reload the grants.
   useEffect(() => {
     if (token) void refreshMe().catch(() => undefined);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   if (!token) return <SignInPage />;
   return (

@@ -39,7 +39,7 @@ const cspViolations: string[] = [];
 let roofAssetId = '';
 let garageAssetId = '';
 
-async function openConsole(): Promise<Page> {
+async function openConsole(opts: { fakeClock?: boolean } = {}): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
   contexts.push(context);
   const page = await context.newPage();
@@ -47,6 +47,7 @@ async function openConsole(): Promise<Page> {
   page.on('console', (m) => {
     if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
   });
+  if (opts.fakeClock) await page.clock.install();
   await page.goto(`${consoleUrl}/console/`);
   return page;
 }
@@ -69,7 +70,9 @@ async function postEnos(deviceKey: string, time: number, measurepoints: Record<s
 }
 
 beforeAll(async () => {
-  t = await startTestApp();
+  // The shortest token life, and a skew that accepts the signatures of a browser whose clock the
+  // renewal test moves forward.
+  t = await startTestApp({ TOKEN_TTL_S: '660', TOKEN_SKEW_MS: '3600000' });
   admin = await t.tenant(ORG);
   expect((await t.gql(admin.token, MODEL)).errors).toBeUndefined();
   browser = await launchBrowser();
@@ -95,7 +98,7 @@ describe('the console in a browser', () => {
     expect(await page.context().cookies()).toEqual([]);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
   });
 
   it('signs in with a pasted token', async () => {
@@ -104,6 +107,27 @@ describe('the console in a browser', () => {
     await page.getByLabel('Token').fill(admin.token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.getByTestId('signed-in-as').textContent()).resolves.toContain(admin.accessKey);
+  });
+
+  it('renews the token before it expires, so that the session goes on', async () => {
+    const page = await openConsole({ fakeClock: true });
+    const tokenRequests: number[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/apim-token-service/v2.0/token/get')) tokenRequests.push(Date.now());
+    });
+    await signIn(page, admin);
+    expect(tokenRequests).toHaveLength(1);
+    const expiresAt = async () => (JSON.parse(String(await page.evaluate('sessionStorage.getItem("tributary.console.session")'))) as { expiresAt: number }).expiresAt;
+    const first = await expiresAt();
+    // Past 60 % of the token's 660 s the console asks for a new one...
+    await page.clock.fastForward('07:00');
+    await expect.poll(() => tokenRequests.length, { timeout: UI_TIMEOUT_MS }).toBe(2);
+    await expect.poll(expiresAt, { timeout: UI_TIMEOUT_MS }).toBeGreaterThan(first);
+    // ...and is still signed in after the first token's expiry.
+    await page.clock.fastForward('05:00');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Products', exact: true }).click();
+    await page.getByRole('heading', { name: 'Products' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Sign in' }).count()).toBe(0);
   });
 
   it('creates a product and devices through the console', async () => {
@@ -142,7 +166,7 @@ describe('the console in a browser', () => {
     await page.getByTestId('device-picker').getByText('Roof inverter').click();
     await page.getByTestId('point-picker').getByText('Power').click();
     const status = page.getByTestId('dashboard-status');
-    await page.waitForFunction(() => document.querySelector('[data-testid="dashboard-status"]')?.getAttribute('data-status') === 'connected', undefined, { timeout: UI_TIMEOUT_MS });
+    await page.waitForFunction(`document.querySelector('[data-testid="dashboard-status"]')?.getAttribute('data-status') === 'connected'`, undefined, { timeout: UI_TIMEOUT_MS });
     // The subscription is registered shortly after the socket connects: post until it shows.
     const tile = page.getByTestId('dash-value-roof01-power');
     for (let i = 0; !(await tile.textContent())?.includes('4.25'); i++) {
@@ -154,7 +178,7 @@ describe('the console in a browser', () => {
 
     // Lose the connection, send a value meanwhile, and get it when the console reconnects.
     proxy.set('down');
-    await page.waitForFunction(() => document.querySelector('[data-testid="dashboard-status"]')?.getAttribute('data-status') !== 'connected', undefined, { timeout: UI_TIMEOUT_MS });
+    await page.waitForFunction(`document.querySelector('[data-testid="dashboard-status"]')?.getAttribute('data-status') !== 'connected'`, undefined, { timeout: UI_TIMEOUT_MS });
     await postEnos('roof01', Date.now(), { power: 3.5 });
     proxy.set('up');
     await page.getByTestId('dash-value-roof01-power').getByText('3.5', { exact: true }).waitFor();
@@ -186,7 +210,7 @@ describe('the console in a browser', () => {
     await page.locator('tr[data-file="pixel.png"]').getByRole('button', { name: 'View' }).click();
     const img = page.getByTestId('file-preview').locator('img');
     await img.waitFor();
-    await page.waitForFunction(() => (document.querySelector('[data-testid="file-preview"] img') as HTMLImageElement | null)?.naturalWidth === 1, undefined, { timeout: UI_TIMEOUT_MS });
+    await page.waitForFunction(`document.querySelector('[data-testid="file-preview"] img')?.naturalWidth === 1`, undefined, { timeout: UI_TIMEOUT_MS });
 
     const [download] = await Promise.all([page.waitForEvent('download'), textRow.getByRole('button', { name: 'Download' }).click()]);
     expect(download.suggestedFilename()).toBe('notes.txt');

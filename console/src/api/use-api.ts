@@ -27,7 +27,6 @@ export function useApi<T>(load: (signal: AbortSignal) => Promise<T>, deps: reado
       (e: unknown) => !ctrl.signal.aborted && setState((s) => ({ data: s.data, error: toApiError(e), loading: false })),
     );
     return () => ctrl.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, generation]);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
   return { ...state, reload };

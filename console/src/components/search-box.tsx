@@ -6,7 +6,6 @@ export function SearchBox({ placeholder, onSearch, label }: { readonly placehold
   useEffect(() => {
     const t = setTimeout(() => onSearch(text.trim()), 300);
     return () => clearTimeout(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [text]);
   return <input type="search" aria-label={label} placeholder={placeholder} value={text} onChange={(e) => setText(e.target.value)} />;
 }

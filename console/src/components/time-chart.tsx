@@ -64,13 +64,11 @@ export function TimeChart({ times, series, height = 320, onZoom, xRange }: { rea
       p.destroy();
       plot.current = null;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [shape, height]);
 
   // New data: redraw in place.
   useEffect(() => {
     plot.current?.setData(data());
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [times, series, xRange?.[0], xRange?.[1]]);
 
   return <div className="chart" ref={box} data-testid="chart" data-points={times.length} />;

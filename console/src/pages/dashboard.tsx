@@ -148,7 +148,6 @@ export function DashboardPage() {
       stopped = true;
       stream.stop();
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
 
   if (!allowed) return <NotAllowed>The live dashboard needs REGISTRY_READ (to choose devices) and ASSET_READ (to read their data).</NotAllowed>;

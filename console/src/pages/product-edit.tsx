@@ -43,7 +43,6 @@ export function ProductEditPage() {
     const p = loaded.data?.product;
     if (p) setForm({ productKey: p.productKey, name: p.name, description: p.description, modelIdentifier: p.model.identifier, dataFormat: p.dataFormat });
     else if (!editing && loaded.data && !form.modelIdentifier) setForm((f) => ({ ...f, modelIdentifier: loaded.data?.thingModels.edges[0]?.node.identifier ?? '' }));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [loaded.data]);
   const save = useAction(async () => {
     const input = { name: form.name, description: form.description, modelIdentifier: form.modelIdentifier, dataFormat: form.dataFormat };
