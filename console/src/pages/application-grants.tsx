@@ -21,7 +21,6 @@ export function ApplicationGrantsPage() {
   const sa = list.data?.find((s) => s.accessKey === accessKey);
   useEffect(() => {
     if (sa && !drafts) setDrafts(sa.grants.map(toDraft));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sa]);
   const save = useAction(async () => {
     if (!drafts) return;

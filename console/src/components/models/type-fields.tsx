@@ -45,7 +45,7 @@ function retype(t: TypeSpec, dataType: string): TypeSpec {
 export function TypeFields({ type, onChange }: { readonly type: TypeSpec; readonly onChange: (t: TypeSpec) => void }) {
   // The enum text is kept as typed, and parsed when it changes.
   const [enumDraft, setEnumDraft] = useState(enumText(type));
-  useEffect(() => setEnumDraft(enumText(type)), [type.dataType]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => setEnumDraft(enumText(type)), [type.dataType]);
   const set = (patch: Partial<TypeSpec>) => {
     const next: Record<string, unknown> = { ...type, ...patch };
     for (const k of Object.keys(next)) if (next[k] === undefined) delete next[k];
