@@ -43,9 +43,13 @@ function retype(t: TypeSpec, dataType: string): TypeSpec {
  * values). STRUCT members and ARRAY items are shown in words and edited in the JSON tab.
  */
 export function TypeFields({ type, onChange }: { readonly type: TypeSpec; readonly onChange: (t: TypeSpec) => void }) {
-  // The enum text is kept as typed, and parsed when it changes.
-  const [enumDraft, setEnumDraft] = useState(enumText(type));
-  useEffect(() => setEnumDraft(enumText(type)), [type.dataType]);
+  // The enum text is kept as typed (spaces, a trailing comma), and follows the type when the type
+  // changes otherwise (another data type, a row removed above this one).
+  const canonical = enumText(type);
+  const [enumDraft, setEnumDraft] = useState(canonical);
+  useEffect(() => {
+    setEnumDraft((draft) => (enumText({ dataType: 'ENUM', enumValues: parseEnumText(draft) }) === canonical ? draft : canonical));
+  }, [canonical]);
   const set = (patch: Partial<TypeSpec>) => {
     const next: Record<string, unknown> = { ...type, ...patch };
     for (const k of Object.keys(next)) if (next[k] === undefined) delete next[k];
