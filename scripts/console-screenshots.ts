@@ -9,6 +9,7 @@ import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 import { createApp } from '../src/server/app';
 import { launchBrowser } from '../test/helpers/browser';
+import { shootAdminPages } from './console-screenshots-admin';
 
 const OUT = join(import.meta.dirname, '..', 'docs', 'console');
 const VIEWPORT = { width: 1280, height: 800 };
@@ -76,6 +77,7 @@ try {
     await page.waitForTimeout(400);
   }
   await shot('dashboard');
+  await shootAdminPages(page, shot);
 } finally {
   await browser.close();
   await app.stop(1000);

@@ -283,6 +283,8 @@ describe('policies in the console', () => {
     await processing.getByTestId('step-0').getByLabel('Outside the range').selectOption('CLAMP');
     await processing.getByRole('button', { name: 'Save processing' }).click();
     await page.getByTestId('effective-processing').getByText('range: −∞ … 5000, outside: clamp').waitFor();
+    // The editor shows the policy as saved.
+    expect(await processing.getByTestId('step-0').getByLabel('Maximum').inputValue()).toBe('5000');
 
     await page.getByRole('navigation', { name: 'Measure points' }).getByRole('link', { name: 'powerKw', exact: true }).click();
     const computed = page.getByTestId('computed-editor');

@@ -34,7 +34,7 @@ function AccountRow({ sa, self, onChanged, onCredentials }: { readonly sa: Servi
       <td>
         <strong>{sa.name}</strong>
         {self ? <span className="badge you">you</span> : null}
-        <div className="mono muted">{sa.accessKey}</div>
+        <div className="mono muted nowrap">{sa.accessKey}</div>
       </td>
       <td>
         <span className={`badge ${sa.enabled ? 'ONLINE' : 'DISABLED'}`}>{sa.enabled ? 'Enabled' : 'Disabled'}</span>
@@ -47,7 +47,8 @@ function AccountRow({ sa, self, onChanged, onCredentials }: { readonly sa: Servi
         </ul>
       </td>
       <td>{formatTime(sa.createdAt)}</td>
-      <td className="row-actions">
+      <td>
+        <div className="row-actions">
         <Link href={`/applications/${encodeURIComponent(sa.accessKey)}/grants`} className="button">
           Edit grants
         </Link>
@@ -62,6 +63,7 @@ function AccountRow({ sa, self, onChanged, onCredentials }: { readonly sa: Servi
             <ConfirmButton label="Delete" confirmLabel="Really delete the account?" disabled={busy} onConfirm={() => void remove.run()} />
           </>
         )}
+        </div>
         <ErrorMessage error={error} />
       </td>
     </tr>

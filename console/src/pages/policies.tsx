@@ -20,7 +20,8 @@ function PointPolicies({ model, point, numeric, sources, canEdit, revision, onSa
   const effective = useApi((signal) => getEffectivePolicy(model, point, signal), [model, point, revision]);
   if (effective.error) return <ErrorMessage error={effective.error} />;
   if (!effective.data) return <Loading what="the policy" />;
-  const key = `${model}/${point}/${revision}`;
+  // The editors start from what the server says: a new policy revision starts them again.
+  const key = `${model}/${point}/${effective.data.revision}`;
   return (
     <div className="stack">
       <EffectivePolicy policy={effective.data} />
