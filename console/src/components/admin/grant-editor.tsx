@@ -36,6 +36,7 @@ export const NEW_GRANT: GrantDraft = { permission: 'ASSET_READ', scope: 'all', p
 export function checkDrafts(drafts: readonly GrantDraft[]): string | null {
   if (!drafts.length) return 'Give the account at least one grant.';
   for (const [i, d] of drafts.entries()) {
+    if (d.permission === 'ORG_ADMIN') continue;
     if ((d.scope === 'products' || d.scope === 'both') && !d.productKeys.length) return `Grant ${i + 1}: choose at least one product.`;
     if ((d.scope === 'devices' || d.scope === 'both') && !d.assetIds.length) return `Grant ${i + 1}: choose at least one device.`;
   }
@@ -44,11 +45,15 @@ export function checkDrafts(drafts: readonly GrantDraft[]): string | null {
 
 /** The drafts as the API takes them. */
 export function toGrantInputs(drafts: readonly GrantDraft[]): GrantInput[] {
-  return drafts.map((d) => ({
-    permission: d.permission,
-    ...(d.scope === 'products' || d.scope === 'both' ? { productKeys: d.productKeys } : {}),
-    ...(d.scope === 'devices' || d.scope === 'both' ? { assetIds: d.assetIds } : {}),
-  }));
+  return drafts.map((d) => {
+    // NOTE: ORG_ADMIN is organisation-wide; a scope left from another permission is not sent.
+    if (d.permission === 'ORG_ADMIN') return { permission: d.permission };
+    return {
+      permission: d.permission,
+      ...(d.scope === 'products' || d.scope === 'both' ? { productKeys: d.productKeys } : {}),
+      ...(d.scope === 'devices' || d.scope === 'both' ? { assetIds: d.assetIds } : {}),
+    };
+  });
 }
 
 const SCOPES: readonly { readonly scope: Scope; readonly words: string }[] = [
@@ -57,6 +62,24 @@ const SCOPES: readonly { readonly scope: Scope; readonly words: string }[] = [
   { scope: 'devices', words: 'Some devices' },
   { scope: 'both', words: 'Some products and devices' },
 ];
+
+/** Where one grant reaches: the whole organisation, or chosen products and/or devices. */
+function ScopeFields({ d, i, set }: { readonly d: GrantDraft; readonly i: number; readonly set: (patch: Partial<GrantDraft>) => void }) {
+  return (
+    <>
+      <div className="scope-choice" role="radiogroup" aria-label={`Scope of grant ${i + 1}`}>
+        {SCOPES.map((s) => (
+          <label key={s.scope} className="check">
+            <input type="radio" name={`scope-${i}`} checked={d.scope === s.scope} onChange={() => set({ scope: s.scope })} />
+            {s.words}
+          </label>
+        ))}
+      </div>
+      {d.scope === 'products' || d.scope === 'both' ? <KeyPicker kind="products" selected={d.productKeys} onChange={(k) => set({ productKeys: k })} testId={`product-picker-${i}`} /> : null}
+      {d.scope === 'devices' || d.scope === 'both' ? <KeyPicker kind="devices" selected={d.assetIds} onChange={(k) => set({ assetIds: k })} testId={`device-picker-${i}`} /> : null}
+    </>
+  );
+}
 
 /** Edits a list of grants: a permission each, over the whole organisation or chosen products and devices. */
 export function GrantEditor({ drafts, onChange }: { readonly drafts: readonly GrantDraft[]; readonly onChange: (drafts: GrantDraft[]) => void }) {
@@ -83,16 +106,11 @@ export function GrantEditor({ drafts, onChange }: { readonly drafts: readonly Gr
               Remove grant
             </button>
           </div>
-          <div className="scope-choice" role="radiogroup" aria-label={`Scope of grant ${i + 1}`}>
-            {SCOPES.map((s) => (
-              <label key={s.scope} className="check">
-                <input type="radio" name={`scope-${i}`} checked={d.scope === s.scope} onChange={() => set(i, { scope: s.scope })} />
-                {s.words}
-              </label>
-            ))}
-          </div>
-          {d.scope === 'products' || d.scope === 'both' ? <KeyPicker kind="products" selected={d.productKeys} onChange={(k) => set(i, { productKeys: k })} testId={`product-picker-${i}`} /> : null}
-          {d.scope === 'devices' || d.scope === 'both' ? <KeyPicker kind="devices" selected={d.assetIds} onChange={(k) => set(i, { assetIds: k })} testId={`device-picker-${i}`} /> : null}
+          {d.permission === 'ORG_ADMIN' ? (
+            <p className="hint">ORG_ADMIN covers the whole organisation: service accounts are not tied to products or devices.</p>
+          ) : (
+            <ScopeFields d={d} i={i} set={(patch) => set(i, patch)} />
+          )}
         </fieldset>
       ))}
       <div>
