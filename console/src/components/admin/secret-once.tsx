@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'react';
 import type { Credentials } from '../../api/service-accounts';
 import { CopyButton } from './copy-button';
 
@@ -6,8 +7,11 @@ import { CopyButton } from './copy-button';
  * once (the service keeps only an encrypted copy and never returns it again).
  */
 export function SecretOnce({ credentials, onDone, rotated }: { readonly credentials: Credentials; readonly onDone: () => void; readonly rotated?: boolean }) {
+  const ref = useRef<HTMLDivElement>(null);
+  // A rotation is started further down a long list: bring the keys into view.
+  useEffect(() => ref.current?.scrollIntoView({ block: 'nearest' }), [credentials.secretKey]);
   return (
-    <div className="card secret-once" data-testid="secret-once">
+    <div className="card secret-once" data-testid="secret-once" ref={ref}>
       <h2>{rotated ? `New SecretKey of ${credentials.serviceAccount.name}` : `Keys of ${credentials.serviceAccount.name}`}</h2>
       <p className="notice" role="alert">
         <strong>Copy the SecretKey now: you will not see it again.</strong> Tributary keeps only an encrypted copy and never shows it a second time. If it is lost, rotate the secret to get a new one.
