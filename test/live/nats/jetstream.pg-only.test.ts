@@ -223,7 +223,7 @@ describe('the live stream on NATS JetStream', () => {
     const head = await liveOf(t1.app.deps).log.head();
     // NOTE: committed to the outbox without the committed hook, so that only the relay below moves it.
     await deps.db.transaction(async (tx) => {
-      for (const w of deps.ingestPipeline.writers) await w(tx, batchOf(fleet, { points: fleet.devices.map((d, i) => point(fleet, d, 'temp', T0 + 700 + i, 700 + i)) }));
+      for (const w of deps.ingestPipeline.writers) await w(tx, [batchOf(fleet, { points: fleet.devices.map((d, i) => point(fleet, d, 'temp', T0 + 700 + i, 700 + i)) })]);
     });
     const nc = await connect({ servers: SHARED_NATS_URL });
     const js = jetstream(nc);
