@@ -80,7 +80,7 @@ export interface HeavyResult {
  * buckets over 11.5 days), each retrying after a 429 as its Retry-After says, while /healthz and a
  * light query are probed back to back; latency of both, and the service's peak RSS.
  */
-export async function heavyQueries(target: IngestTarget, service: Service, from: number, clients: number): Promise<HeavyResult> {
+export async function heavyQueries(target: IngestTarget, service: Service, from: number, clients: number, deadlineS: number): Promise<HeavyResult> {
   const query = `query($a: ID!) { pointAggregates(devices: { assetIds: [$a] }, aggregates: [{ point: "p0", function: AVG }], from: ${from}, to: ${from + RANGE_MS}, interval: "1 second", fill: PREVIOUS) { assetId times columns { values } } }`;
   const body = JSON.stringify({ query, variables: { a: target.assetIds[0] } });
   const agent = new Agent({ keepAlive: true, maxSockets: clients });
@@ -105,7 +105,7 @@ export async function heavyQueries(target: IngestTarget, service: Service, from:
   const started = performance.now();
   const results = await Promise.all(
     Array.from({ length: clients }, async () => {
-      const deadline = performance.now() + 120_000;
+      const deadline = performance.now() + deadlineS * 1000;
       while (performance.now() < deadline) {
         const r = await postCounting(agent, target.url, target.token, body);
         if (r.status === 429) {
@@ -123,6 +123,7 @@ export async function heavyQueries(target: IngestTarget, service: Service, from:
         return false;
       }
       failed++;
+      firstFailure ??= `no answer in full within ${deadlineS} s`;
       return false;
     }),
   );

@@ -132,19 +132,19 @@ export function attachGraphQLWs(schema: GraphQLSchema, deps: AppDeps, limits: Qu
           contextValue: { ...createContext(deps, access, randomUUID()), connection: { close: (code: number, reason: string) => closeSocket(ctx.extra.socket, code, reason) } },
         };
       },
-      onNext: async (_ctx, _id, _payload, args, result) => {
+      onNext: (_ctx, _id, _payload, args, result) => {
         const formatted = result.errors ? { data: result.data ?? null, errors: formatErrors(result.errors) } : undefined;
-        // PERF: subscription events are single messages; only query and mutation results are measured.
+        // PERF: subscription events are single messages, passed on synchronously; only query and mutation results are measured.
         if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') return formatted;
         // The byte cap of QUERY_MAX_RESPONSE_BYTES, as over HTTP; graphql-ws serialises the message itself.
-        try {
-          await stringifyBounded(formatted ?? result, limits.maxResponseBytes);
-        } catch (e) {
-          if (!(e instanceof ResponseTooLargeError)) throw e;
-          deps.log.warn({ maxBytes: limits.maxResponseBytes }, 'response too large');
-          return responseTooLarge(limits.maxResponseBytes);
-        }
-        return formatted;
+        return stringifyBounded(formatted ?? result, limits.maxResponseBytes).then(
+          () => formatted,
+          (e: unknown) => {
+            if (!(e instanceof ResponseTooLargeError)) throw e;
+            deps.log.warn({ maxBytes: limits.maxResponseBytes }, 'response too large');
+            return responseTooLarge(limits.maxResponseBytes);
+          },
+        );
       },
       onError: (_ctx, _id, _payload, errors) => {
         deps.log.debug({ errors: errors.map((e) => e.message) }, 'subscription error');
