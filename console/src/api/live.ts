@@ -2,7 +2,7 @@ import { useSyncExternalStore } from 'react';
 import { createClient, type Client } from 'graphql-ws';
 import { errorOf, type GraphQLErrorShape } from './client';
 import { ApiError } from './errors';
-import { getToken, subscribeSession } from './session-store';
+import { getSessionState, getToken, subscribeSession } from './session-store';
 import { refreshMe } from './session';
 
 /**
@@ -50,8 +50,13 @@ function getClient(): Client {
   return client;
 }
 
-// A new session (or none) gets a new socket: the old one carries the old token.
+// Signing out closes the socket. A renewed token needs no new socket: the server closes the old
+// one (4403) when its token expires, and the streams then resubscribe with the new token.
+let signedInAs: string | null = getSessionState().session?.me.serviceAccount.accessKey ?? null;
 subscribeSession(() => {
+  const now = getSessionState().session?.me.serviceAccount.accessKey ?? null;
+  if (now === signedInAs) return;
+  signedInAs = now;
   if (client) {
     void client.dispose();
     client = null;

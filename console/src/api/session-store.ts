@@ -71,7 +71,8 @@ export function setSession(session: Session): void {
 
 /** Ends the session; `reason` is shown on the sign-in page. */
 export function endSession(reason: string | null): void {
-  if (!state.session && reason === state.endedReason) return;
+  // Without a session there is nothing to end (a refused sign-in shows its own error).
+  if (!state.session) return;
   setState({ session: null, endedReason: reason });
 }
 
