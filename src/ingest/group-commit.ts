@@ -3,7 +3,7 @@ import type { Logger } from '../log';
 import type { Db, DbOrTx } from '../storage/db';
 import { files as filesTable } from '../storage/schema/index';
 import { writeBatch } from './bulk-write';
-import { confirmFacts, type WriteFacts } from './device-cache';
+import { confirmFacts, type WriteFacts } from './remembered-facts';
 import type { IngestPipeline } from './pipeline';
 import type { IngestBatch } from './types';
 
@@ -14,7 +14,7 @@ export interface BatchWriter {
    * (processed) batch after commit. `facts`: what the call took from memory (devices, the caller),
    * confirmed in the transaction before anything is written, for all its batches in one
    * statement; when one no longer holds, the call fails with StaleDevices or StaleCaller
-   * (device-cache.ts) and nothing of it is stored.
+   * (remembered-facts.ts) and nothing of it is stored.
    */
   write(batch: IngestBatch, touch: ReadonlySet<number>, facts?: WriteFacts): Promise<IngestBatch>;
   /** Batches waiting for a transaction, and transactions running (for the metrics). */

@@ -11,7 +11,7 @@ import type { Db } from '../storage/db';
 import { files as filesTable } from '../storage/schema/index';
 import { DEVICE_TOUCH_INTERVAL_MS } from './bulk-write';
 import type { Confirmation } from '../auth/speculation';
-import { confirmFacts, createIngestDeviceCache, StaleCaller, StaleDevices, type IngestDeviceCache, type WriteFacts } from './device-cache';
+import { confirmFacts, createIngestDeviceCache, StaleCaller, StaleDevices, type IngestDeviceCache, type WriteFacts } from './remembered-facts';
 import { createBatchWriter, type BatchWriter, type BatchWriterStats } from './group-commit';
 import { refusal, type ItemError } from './item-errors';
 import type { CompiledModel, ModelCache } from './model-cache';

@@ -61,7 +61,7 @@ async function fetchDevices(db: DbOrTx, orgId: string, assetIds: readonly string
 /**
  * Resolves every item's device in one query, within the caller's organisation, and checks
  * `permission` on each device (scoped grants). Devices are never created. The result holds,
- * per item, the device or the item's error. `known`: the devices, already at hand (device-cache.ts),
+ * per item, the device or the item's error. `known`: the devices, already at hand (remembered-facts.ts),
  * instead of the query; `onFetched` receives what the query found.
  */
 export async function resolveDevices(db: DbOrTx, access: Access, orgId: string, refs: readonly ItemDeviceRef[], permission: 'ASSET_WRITE', known?: readonly IngestDevice[] | null, onFetched?: (found: IngestDevice[]) => void): Promise<(IngestDevice | ItemError)[]> {

@@ -6,6 +6,9 @@ import type { DbOrTx } from '../storage/db';
 import type { IngestDevice } from './resolve-devices';
 
 /*
+ * What ingest takes from memory, and its confirmation in the write transaction: the devices
+ * (here) and the caller behind the token (auth/speculation.ts, deferred).
+ *
  * Devices from memory. Ingest remembers the devices it resolved, by organisation and asset id,
  * and a later call naming only remembered devices skips the lookup. The write transaction then
  * confirms them, all the batches of a transaction in one statement, before anything is written
