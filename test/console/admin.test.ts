@@ -15,7 +15,9 @@ import { startTestApp, type Tenant, type TestApp } from '../helpers/test-app';
 const ORG = 'o-console-admin';
 const OTHER_ORG = 'o-console-admin-other';
 /** Generous: the machine is shared and loaded. */
-const UI_TIMEOUT_MS = 30_000;
+const UI_TIMEOUT_MS = 60_000;
+/** A whole test: several pages and sign-ins, on a loaded machine. */
+const TEST_TIMEOUT = { timeout: 240_000 };
 
 let t: TestApp;
 let admin: Tenant;
@@ -83,7 +85,7 @@ afterAll(async () => {
 });
 
 describe('applications and service accounts in the console', () => {
-  it('registers an application, shows its SecretKey once, and the application signs in with it', async () => {
+  it('registers an application, shows its SecretKey once, and the application signs in with it', TEST_TIMEOUT, async () => {
     const page = await openConsole();
     await signIn(page, admin);
     await nav(page, 'Applications');
@@ -114,7 +116,7 @@ describe('applications and service accounts in the console', () => {
     expect(await listedDevices(appPage)).toEqual(['Garage inverter', 'Roof inverter']);
   });
 
-  it('narrows the grants to one device with the pickers, and the application then sees only that device', async () => {
+  it('narrows the grants to one device with the pickers, and the application then sees only that device', TEST_TIMEOUT, async () => {
     const page = await openConsole();
     await signIn(page, admin);
     await nav(page, 'Applications');
@@ -138,9 +140,11 @@ describe('applications and service accounts in the console', () => {
     await nav(appPage, 'Thing models');
     await appPage.getByText('Creating, importing and changing thing models needs REGISTRY_FULL.').waitFor();
     expect(await appPage.getByRole('link', { name: 'New thing model' }).count()).toBe(0);
+    await nav(appPage, 'Policies');
+    await appPage.getByText('Your service account may only look: changing policies needs REGISTRY_FULL.').waitFor();
   });
 
-  it('rotates the secret (shown once; the old one stops working), disables and deletes the account', async () => {
+  it('rotates the secret (shown once; the old one stops working), disables and deletes the account', TEST_TIMEOUT, async () => {
     const page = await openConsole();
     await signIn(page, admin);
     await nav(page, 'Applications');
@@ -179,7 +183,7 @@ describe('applications and service accounts in the console', () => {
 });
 
 describe('thing models in the console', () => {
-  it('creates a model in the form, shows its features with types and units, and edits it as JSON', async () => {
+  it('creates a model in the form, shows its features with types and units, and edits it as JSON', TEST_TIMEOUT, async () => {
     const page = await openConsole();
     await signIn(page, admin);
     await nav(page, 'Thing models');
@@ -234,7 +238,7 @@ describe('thing models in the console', () => {
     ]);
   });
 
-  it('exports the model as a JSON file and imports it as a new model, refusing a duplicate in words', async () => {
+  it('exports the model as a JSON file and imports it as a new model, refusing a duplicate in words', TEST_TIMEOUT, async () => {
     const page = await openConsole();
     await signIn(page, admin);
     await page.goto(`${t.url}/console/#/models/Meter`);
@@ -267,7 +271,7 @@ describe('thing models in the console', () => {
 });
 
 describe('policies in the console', () => {
-  it('shows the effective policy of a point and edits its processing, a computed point and a storage policy', async () => {
+  it('shows the effective policy of a point and edits its processing, a computed point and a storage policy', TEST_TIMEOUT, async () => {
     const page = await openConsole();
     await signIn(page, admin);
     await nav(page, 'Policies');
@@ -316,7 +320,7 @@ describe('policies in the console', () => {
 });
 
 describe("another organisation's view", () => {
-  it('never shows the accounts, models, products or devices of another organisation', async () => {
+  it('never shows the accounts, models, products or devices of another organisation', TEST_TIMEOUT, async () => {
     const other = await t.tenant(OTHER_ORG);
     const page = await openConsole();
     await signIn(page, other);
