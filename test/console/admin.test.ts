@@ -24,6 +24,8 @@ let admin: Tenant;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 const cspViolations: string[] = [];
+/** Every uncaught error in a page (a crash leaves a blank page). */
+const pageErrors: string[] = [];
 let roofAssetId = '';
 /** The keys of the application registered through the console. */
 let app: { accessKey: string; secretKey: string } = { accessKey: '', secretKey: '' };
@@ -33,6 +35,7 @@ async function openConsole(): Promise<Page> {
   contexts.push(context);
   const page = await context.newPage();
   page.setDefaultTimeout(UI_TIMEOUT_MS);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => {
     if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
   });
@@ -347,7 +350,8 @@ describe("another organisation's view", () => {
     expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
-  it('ran every page without a Content-Security-Policy violation', () => {
+  it('ran every page without a Content-Security-Policy violation or an uncaught error', () => {
     expect(cspViolations).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 });

@@ -9,7 +9,9 @@ import { CopyButton } from './copy-button';
 export function SecretOnce({ credentials, onDone, rotated }: { readonly credentials: Credentials; readonly onDone: () => void; readonly rotated?: boolean }) {
   const ref = useRef<HTMLDivElement>(null);
   // A rotation is started further down a long list: bring the keys into view.
-  useEffect(() => ref.current?.scrollIntoView({ block: 'nearest' }), [credentials.secretKey]);
+  useEffect(() => {
+    ref.current?.scrollIntoView({ block: 'nearest' });
+  }, [credentials.secretKey]);
   return (
     <div className="card secret-once" data-testid="secret-once" ref={ref}>
       <h2>{rotated ? `New SecretKey of ${credentials.serviceAccount.name}` : `Keys of ${credentials.serviceAccount.name}`}</h2>
