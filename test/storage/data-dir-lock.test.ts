@@ -93,10 +93,11 @@ describe.runIf(DRIVER === 'pglite')('one process at a time on an embedded data d
 
     // With the service stopped the CLI works, and what it writes is kept.
     const created = await runCli(['sa', 'create', '--org', 'default', '--name', 'after-stop', '--grant', 'ASSET_READ']);
-    expect(created.code).toBe(0);
+    expect(created.code, created.stderr).toBe(0);
     const accessKey = (JSON.parse(created.stdout) as { accessKey: string }).accessKey;
     expect(existsSync(lockFile)).toBe(false);
     const listed = await runCli(['sa', 'list', '--org', 'default']);
+    expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toContain(accessKey);
   });
 });
