@@ -12,7 +12,7 @@ import { loadCorpus, runCorpus } from './corpus';
 import { duplicatesAfterRetries, killDuringIngest, readyAfterRestart, readyAfterTerminations, wideQuerySeconds, type IngestTarget } from './durability';
 import { heavyQueries, seedHeavyRange } from './heavy';
 import { closedLoopCapacity, connectionFlood, openLoopOverload, slowHeaderSockets } from './load';
-import { startPgCluster } from './pg-cluster';
+import { startPgCluster, type PgCluster } from './pg-cluster';
 import { startService, type Service } from './service';
 import { createDevices, createTenant, FAULTS_MASTER_KEY, getToken, ORG, PRODUCT } from './setup';
 
@@ -33,9 +33,10 @@ function figure(label: string, value: string, pass: boolean | null): void {
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'never');
 
 const logDir = mkdtempSync(join(tmpdir(), 'tributary-faults-'));
-const cluster = await startPgCluster();
+let cluster: PgCluster | null = null;
 const services: Service[] = [];
 try {
+  cluster = await startPgCluster();
   await cluster.sql('postgres', (s) => s.unsafe(`create database ${DB}`));
   const env = { DATABASE_URL: cluster.url(DB), SECRET_ENCRYPTION_KEY: FAULTS_MASTER_KEY, DATA_DIR: join(logDir, 'data'), TIMESCALEDB: 'require' };
   const start = async () => {
@@ -119,7 +120,7 @@ try {
   process.stdout.write(`fault suite aborted: ${(e as Error).stack ?? String(e)}\n`);
 } finally {
   for (const s of services) await s.kill('SIGKILL').catch(() => {});
-  cluster.destroy();
+  cluster?.destroy();
   if (!failed) rmSync(logDir, { recursive: true, force: true });
 }
 process.stdout.write(failed ? `${failed} figure(s) missed their target\n` : 'all figures met their targets\n');
