@@ -7,7 +7,7 @@ import type { StreamBackend } from '../backend';
 import { createKeyCache } from '../log';
 import { createNatsHub, type NatsHubSource } from './hub';
 import { createNatsLog, natsUnavailable } from './log';
-import { appendOutbox, createOutboxRelay, type OutboxRelay } from './outbox';
+import { appendOutbox, createOutboxRelay, type OutboxRelay, type OutboxRow } from './outbox';
 
 /** What a subscription is told when NATS goes away; it resumes from its last offset once NATS is back. */
 export const NATS_OUTAGE_REASON = 'Live stream backend unavailable; resume from your last offset';
@@ -50,7 +50,8 @@ async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & 
 
 /**
  * The JetStream backend (NATS_URL): ingest writes each batch to the outbox table in its
- * transaction; a relay publishes committed rows to the stream, one message per device on
+ * transaction; once it committed, the instance publishes the row to the stream (and a relay does
+ * for rows left behind), one message per device on
  * `<prefix>.<org>.<channel>.<productKey>.<deviceKey>`; subscriptions read the stream. The
  * connection is made in the background and retried forever: ingest goes on during an outage (the
  * outbox grows and drains once NATS is back), live operations answer SERVICE_UNAVAILABLE.
@@ -131,7 +132,8 @@ export function createNatsBackend(deps: AppDeps, url: string): NatsBackend {
 
   const hub = createNatsHub(started, prefix, log.child({ component: 'live-hub' }));
   const cache = createKeyCache();
-  const appended = new WeakSet<object>();
+  /** Outbox rows of batches whose transaction has not committed yet. */
+  const appended = new WeakMap<object, OutboxRow>();
 
   return {
     kind: 'nats',
@@ -139,10 +141,16 @@ export function createNatsBackend(deps: AppDeps, url: string): NatsBackend {
     relay,
     log: createNatsLog(() => (connected && js && jsm ? { js, jsm, stream: config.NATS_STREAM } : null), prefix),
     async append(tx, batches) {
-      for (const batch of batches) if (await appendOutbox(tx, batch, cache)) appended.add(batch);
+      for (const batch of batches) {
+        const row = await appendOutbox(tx, batch, cache);
+        if (row) appended.set(batch, row);
+      }
     },
     committed(batch) {
-      if (appended.has(batch)) relay.wake();
+      const row = appended.get(batch);
+      if (!row) return;
+      appended.delete(batch);
+      relay.publishCommitted(row);
     },
     requireAvailable() {
       if (!connected) throw natsUnavailable();

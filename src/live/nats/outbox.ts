@@ -15,19 +15,54 @@ export const RELAY_LOCK = 0x7472_6962_6f62; // "tribob"
 const RELAY_BATCH = 500;
 /** How long one publish may wait for JetStream's acknowledgement. */
 const PUBLISH_TIMEOUT_MS = 5_000;
-/** Fallback period: rows of an instance that stopped before relaying them, or after an outage. */
+/** How often any instance looks for rows left behind (an instance that stopped before publishing them). */
 const RELAY_POLL_MS = 1_000;
+/** Age from which a row counts as left behind: its instance would have published it by then. */
+const STALE_MS = 5_000;
+
+/** An outbox row: a committed batch's message and what makes its `Nats-Msg-Id`s. */
+export interface OutboxRow {
+  readonly id: string | number;
+  readonly org_id: string;
+  readonly channel: string;
+  readonly created_ms: number;
+  readonly payload: EncodedPayload | string;
+}
 
 /**
  * Writes a batch's message to the outbox inside the ingest transaction (the NATS backend's
- * append). Returns false for an empty batch.
+ * append). Returns the row, to be published once the transaction committed; null for an empty batch.
  */
-export async function appendOutbox(tx: DbOrTx, batch: IngestBatch, cache: KeyCache): Promise<boolean> {
-  if (isEmptyBatch(batch)) return false;
+export async function appendOutbox(tx: DbOrTx, batch: IngestBatch, cache: KeyCache): Promise<OutboxRow | null> {
+  if (isEmptyBatch(batch)) return null;
   await fillKeys(tx, batch, cache);
   const payload = encodeBatch(batch, cache.devices, cache.features);
-  await queryRows(tx, sql`insert into live_outbox (org_id, channel, payload) values (${batch.orgId}, ${batch.channel}, ${JSON.stringify(payload)}::jsonb)`);
-  return true;
+  const [row] = await queryRows<{ id: string | number; created_ms: number }>(
+    tx,
+    sql`insert into live_outbox (org_id, channel, payload) values (${batch.orgId}, ${batch.channel}, ${JSON.stringify(payload)}::jsonb)
+        returning id, (extract(epoch from created_at) * 1000)::float8 as created_ms`,
+  );
+  return { id: row!.id, org_id: batch.orgId, channel: batch.channel, created_ms: Number(row!.created_ms), payload };
+}
+
+/**
+ * Publishes a row's device messages back to back (all sent before the first acknowledgement
+ * comes, so that they are consecutive in the stream as far as this connection goes). The message
+ * ids depend only on the row, so that publishing it again stores nothing twice.
+ */
+function publishRow(js: JetStreamClient, prefix: string, r: OutboxRow): Promise<PubAck>[] {
+  const payload = typeof r.payload === 'string' ? (JSON.parse(r.payload) as EncodedPayload) : r.payload;
+  const parts = [...splitByDevice(decodeMessage(0, r.org_id, r.channel, payload)).values()];
+  const batchId = `${r.id}-${Math.round(Number(r.created_ms))}`;
+  return parts.map((part, i) => {
+    const d = (part.points[0] ?? part.attributes[0] ?? part.events[0] ?? part.files[0])!.device;
+    const h = headers();
+    h.set(DEVICE_ID_HEADER, String(d.deviceId));
+    h.set(MODEL_ID_HEADER, String(d.modelId));
+    h.set(BATCH_HEADER, batchId);
+    h.set(PART_HEADER, `${i}/${parts.length}`);
+    return js.publish(subjectOf(prefix, part.orgId, part.channel, d), JSON.stringify(encodeWire(part)), { msgID: `${batchId}-${i}`, headers: h, timeout: PUBLISH_TIMEOUT_MS });
+  });
 }
 
 /** Counters and the backlog of a relay. */
@@ -44,7 +79,9 @@ export interface RelayStats {
 
 /** The relay of one instance. */
 export interface OutboxRelay {
-  /** Relays now (coalesced with a run in flight). */
+  /** Publishes a row this instance just committed, and deletes it once JetStream stored it. */
+  publishCommitted(row: OutboxRow): void;
+  /** Relays every row now (coalesced with a run in flight). */
   wake(): void;
   /** Relays until the outbox is empty; for tests and shutdown. */
   drain(): Promise<void>;
@@ -63,56 +100,46 @@ export interface OutboxRelayOptions {
   readonly afterPublish?: () => Promise<void>;
 }
 
-interface OutboxRow {
-  readonly id: string | number;
-  readonly org_id: string;
-  readonly channel: string;
-  readonly created_ms: number;
-  readonly payload: EncodedPayload | string;
-}
-
 /**
- * Moves committed outbox rows to JetStream. One instance relays at a time (an advisory lock held
- * by its transaction), in outbox order; the transaction deletes the rows as it reads them and
- * commits only once JetStream acknowledged every message. A crash or an outage before the commit
- * leaves the rows for the next run (of any instance), which publishes them again under the same `Nats-Msg-Id`
- * (outbox id, creation time, device index): JetStream's duplicate window stores each once.
+ * Moves committed outbox rows to JetStream, on two paths with the same message ids.
+ * - At once: the instance that committed a row publishes it after the commit
+ *   ({@link OutboxRelay.publishCommitted}) and deletes it once JetStream acknowledged every part.
+ * - Later: rows left behind (an instance killed between commit and publish, a publish that
+ *   failed, an outage) are relayed by any instance, one at a time (an advisory lock held by its
+ *   transaction), in outbox order: the transaction deletes the rows as it reads them and commits
+ *   only once JetStream acknowledged every message; a crash before the commit leaves them for the
+ *   next run. That runs on {@link OutboxRelay.wake} (after a reconnect, a failed publish, drain)
+ *   for every row, and every RELAY_POLL_MS for rows older than STALE_MS.
+ * A row published on both paths, or twice after a crash, carries the same `Nats-Msg-Id`s (outbox
+ * id, creation time, device index): JetStream's duplicate window stores each message once.
  */
 export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const { db, log, prefix } = opts;
   let running: Promise<void> | null = null;
-  let dirty = false;
+  /** Whether a run was asked for while one ran; `all` when it should take young rows too. */
+  let again: { all: boolean } | null = null;
   let closed = false;
   let published = 0;
   let failures = 0;
+  /** Rows published at once, whose deletion is pending. */
+  let acknowledged: (string | number)[] = [];
+  let deleting: Promise<void> | null = null;
+  const inFlight = new Set<Promise<void>>();
 
-  async function relayOnce(js: JetStreamClient): Promise<number> {
+  async function relayOnce(js: JetStreamClient, all: boolean): Promise<number> {
     let stored = 0;
+    const young = all ? sql`` : sql`where created_at < now() - make_interval(secs => ${STALE_MS / 1000})`;
     const n = await db.transaction(async (tx) => {
       await queryRows(tx, sql`select pg_advisory_xact_lock(${RELAY_LOCK})`);
       // NOTE: deleted at once, in the transaction that publishes: they stay if it does not commit.
       const rows = await queryRows<OutboxRow>(
         tx,
-        sql`delete from live_outbox where id in (select id from live_outbox order by id limit ${RELAY_BATCH})
+        sql`delete from live_outbox where id in (select id from live_outbox ${young} order by id limit ${RELAY_BATCH})
             returning id, org_id, channel, payload, (extract(epoch from created_at) * 1000)::float8 as created_ms`,
       );
       if (!rows.length) return 0;
       rows.sort((a, b) => Number(a.id) - Number(b.id));
-      const acks: Promise<PubAck>[] = [];
-      for (const r of rows) {
-        const payload = typeof r.payload === 'string' ? (JSON.parse(r.payload) as EncodedPayload) : r.payload;
-        const parts = [...splitByDevice(decodeMessage(0, r.org_id, r.channel, payload)).values()];
-        const batchId = `${r.id}-${Math.round(Number(r.created_ms))}`;
-        parts.forEach((part, i) => {
-          const d = (part.points[0] ?? part.attributes[0] ?? part.events[0] ?? part.files[0])!.device;
-          const h = headers();
-          h.set(DEVICE_ID_HEADER, String(d.deviceId));
-          h.set(MODEL_ID_HEADER, String(d.modelId));
-          h.set(BATCH_HEADER, batchId);
-          h.set(PART_HEADER, `${i}/${parts.length}`);
-          acks.push(js.publish(subjectOf(prefix, part.orgId, part.channel, d), JSON.stringify(encodeWire(part)), { msgID: `${batchId}-${i}`, headers: h, timeout: PUBLISH_TIMEOUT_MS }));
-        });
-      }
+      const acks = rows.flatMap((r) => publishRow(js, prefix, r));
       // NOTE: one failed publish rolls the transaction back; the next run publishes all again (deduplicated).
       for (const a of await Promise.all(acks)) if (!a.duplicate) stored++;
       await opts.afterPublish?.();
@@ -122,40 +149,91 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     return n;
   }
 
-  async function run(): Promise<void> {
-    do {
-      dirty = false;
+  async function run(all: boolean): Promise<void> {
+    for (;;) {
       const js = opts.jetstream();
       if (!js || closed) return;
       try {
-        while ((await relayOnce(js)) === RELAY_BATCH && !closed);
+        while ((await relayOnce(js, all)) === RELAY_BATCH && !closed);
       } catch (err) {
         failures++;
         if (!closed) log.warn({ err }, 'live outbox relay failed; retrying');
         return;
       }
-    } while (dirty && !closed);
+      if (!again || closed) return;
+      all = again.all;
+      again = null;
+    }
   }
 
-  function wake(): void {
+  function start(all: boolean): void {
     if (closed) return;
     if (running) {
-      dirty = true;
+      again = { all: all || (again?.all ?? false) };
       return;
     }
-    running = run().finally(() => {
+    running = run(all).finally(() => {
       running = null;
     });
   }
 
-  const timer = setInterval(wake, RELAY_POLL_MS);
+  /** Deletes the rows acknowledged so far, in one statement; what fails stays for the later path. */
+  function deleteAcknowledged(): void {
+    if (deleting || !acknowledged.length) return;
+    const ids = acknowledged;
+    acknowledged = [];
+    deleting = queryRows(db, sql`delete from live_outbox where id = any(${sql.param(ids.map(String))}::bigint[])`)
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          if (!closed) log.warn({ err, rows: ids.length }, 'could not delete relayed outbox rows; the relay publishes them again (deduplicated)');
+        },
+      )
+      .finally(() => {
+        deleting = null;
+        deleteAcknowledged();
+      });
+  }
+
+  function publishCommitted(row: OutboxRow): void {
+    const js = opts.jetstream();
+    if (!js || closed) return;
+    let acks: Promise<PubAck>[];
+    try {
+      acks = publishRow(js, prefix, row);
+    } catch (err) {
+      failures++;
+      log.warn({ err }, 'could not publish a committed outbox row; the relay retries it');
+      start(true);
+      return;
+    }
+    const p: Promise<void> = Promise.all(acks).then(
+      (done) => {
+        for (const a of done) if (!a.duplicate) published++;
+        acknowledged.push(row.id);
+        deleteAcknowledged();
+      },
+      (err: unknown) => {
+        failures++;
+        if (!closed) log.warn({ err }, 'publishing a committed outbox row failed; the relay retries it');
+        start(true);
+      },
+    );
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  }
+
+  const timer = setInterval(() => start(false), RELAY_POLL_MS);
   timer.unref();
 
   return {
-    wake,
+    publishCommitted,
+    wake: () => start(true),
     async drain() {
       for (;;) {
-        wake();
+        await Promise.all(inFlight);
+        await deleting;
+        start(true);
         await running;
         const [row] = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from live_outbox`);
         if (!Number(row?.n) || closed) return;
@@ -169,6 +247,8 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     async close() {
       closed = true;
       clearInterval(timer);
+      await Promise.all(inFlight);
+      await deleting;
       await running;
     },
   };
