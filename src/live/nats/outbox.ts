@@ -81,7 +81,7 @@ export interface RelayStats {
 export interface OutboxRelay {
   /** Publishes a row this instance just committed, and deletes it once JetStream stored it. */
   publishCommitted(row: OutboxRow): void;
-  /** Relays every row now (coalesced with a run in flight). */
+  /** Relays every row now (coalesced with a run in flight), and new rows behind them until none waits. */
   wake(): void;
   /** Relays until the outbox is empty; for tests and shutdown. */
   drain(): Promise<void>;
@@ -119,6 +119,12 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   /** Whether a run was asked for while one ran; `all` when it should take young rows too. */
   let again: { all: boolean } | null = null;
   let closed = false;
+  /**
+   * Whether rows may wait from before (at start, after a reconnect or a failed publish): new rows
+   * then go through the relay too, behind them, until a relay run found the outbox empty, so that
+   * the stream keeps commit order across an outage.
+   */
+  let backlog = true;
   let published = 0;
   let failures = 0;
   /** Rows published at once, whose deletion is pending. */
@@ -160,6 +166,8 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
         if (!closed) log.warn({ err }, 'live outbox relay failed; retrying');
         return;
       }
+      // NOTE: a row committed during the run asked for another run with all (below).
+      if (all && !again?.all) backlog = false;
       if (!again || closed) return;
       all = again.all;
       again = null;
@@ -198,12 +206,14 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   function publishCommitted(row: OutboxRow): void {
     const js = opts.jetstream();
     if (!js || closed) return;
+    if (backlog) return start(true);
     let acks: Promise<PubAck>[];
     try {
       acks = publishRow(js, prefix, row);
     } catch (err) {
       failures++;
       log.warn({ err }, 'could not publish a committed outbox row; the relay retries it');
+      backlog = true;
       start(true);
       return;
     }
@@ -216,6 +226,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       (err: unknown) => {
         failures++;
         if (!closed) log.warn({ err }, 'publishing a committed outbox row failed; the relay retries it');
+        backlog = true;
         start(true);
       },
     );
@@ -228,7 +239,10 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
 
   return {
     publishCommitted,
-    wake: () => start(true),
+    wake() {
+      backlog = true;
+      start(true);
+    },
     async drain() {
       for (;;) {
         await Promise.all(inFlight);
