@@ -19,9 +19,12 @@
  * BENCH_SINGLE_CLIENTS (comma-separated concurrencies, default 16,256), BENCH_SINGLE_PATHS
  * (default graphql,rest), BENCH_SINGLE_ONLY=1 (skip the batch figures);
  * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the admin database
- * in which the bench database is created and dropped.
+ * in which the bench database is created and dropped; BENCH_NATS_URL puts the live stream on that
+ * NATS server's JetStream (a stream of the run's own) instead of the database log.
  */
 import { fork } from 'node:child_process';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect as natsConnect } from '@nats-io/transport-node';
 import { Agent } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -106,7 +109,13 @@ async function main() {
   await admin.unsafe(`create database ${dbName}`);
   const u = new URL(adminUrl);
   u.pathname = `/${dbName}`;
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: u.toString(), LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn', SECRET_ENCRYPTION_KEY: '11'.repeat(32), SCHEDULER_ENABLED: 'false', TIMESCALEDB: env['BENCH_TIMESCALEDB'] ?? 'auto', DB_POOL_MAX: env['DB_POOL_MAX'] ?? '10', INGEST_GROUP_COMMIT: env['INGEST_GROUP_COMMIT'] ?? 'true', ...(env['INGEST_MAX_PARALLEL_TX'] ? { INGEST_MAX_PARALLEL_TX: env['INGEST_MAX_PARALLEL_TX'] } : {}) });
+  const natsUrl = env['BENCH_NATS_URL'];
+  const stream = `BENCH_INGEST_${process.pid}`;
+  const config = loadConfig({
+    PORT: '0', HOST: '127.0.0.1', DATABASE_URL: u.toString(), LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn', SECRET_ENCRYPTION_KEY: '11'.repeat(32), SCHEDULER_ENABLED: 'false', TIMESCALEDB: env['BENCH_TIMESCALEDB'] ?? 'auto', DB_POOL_MAX: env['DB_POOL_MAX'] ?? '10', INGEST_GROUP_COMMIT: env['INGEST_GROUP_COMMIT'] ?? 'true',
+    ...(env['INGEST_MAX_PARALLEL_TX'] ? { INGEST_MAX_PARALLEL_TX: env['INGEST_MAX_PARALLEL_TX'] } : {}),
+    ...(natsUrl ? { NATS_URL: natsUrl, NATS_STREAM: stream, NATS_SUBJECT_PREFIX: `benchingest${process.pid}.live` } : {}),
+  });
   const app = await createApp(config, { bootstrap: false });
   try {
     const url = await app.listen();
@@ -191,7 +200,7 @@ async function main() {
       });
     process.stdout.write(
       [
-        `ingest bench (${full ? 'full' : 'small'} scale): ${batches} batches x ${batchPoints} points, ${clients} concurrent clients, ${deviceCount} devices x ${pointsPerDevice} DOUBLE points, timescale=${timescale}, group commit=${config.INGEST_GROUP_COMMIT}`,
+        `ingest bench (${full ? 'full' : 'small'} scale): ${batches} batches x ${batchPoints} points, ${clients} concurrent clients, ${deviceCount} devices x ${pointsPerDevice} DOUBLE points, timescale=${timescale}, group commit=${config.INGEST_GROUP_COMMIT}, live stream on ${natsUrl ? 'NATS JetStream' : 'the database log'}`,
         `machine: ${cpus().length} cores, load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before the run, ${loadavg().map((l) => l.toFixed(1)).join(' ')} after (shared machine: figures are indicative)`,
         ...(singleOnly ? [] : [`end to end:          ${f(e2eRate)} points/s (${f(report.points)} points in ${report.batchSeconds.toFixed(2)} s, ${report.failures} failed requests)`,
         `database own rate:   ${f(dbRate)} points/s (INSERT ... SELECT of the same rows into point_data + latest_values, ${batchPoints} per transaction, ${clients} connections; ${f(dbBefore)} before, ${f(dbAfter)} after the HTTP run)`,
@@ -206,6 +215,11 @@ async function main() {
     await app.stop(2000);
     await admin.unsafe(`drop database if exists ${dbName} with (force)`);
     await admin.end();
+    if (natsUrl) {
+      const nc = await natsConnect({ servers: natsUrl });
+      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+      await nc.close();
+    }
   }
 }
 

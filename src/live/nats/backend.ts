@@ -77,6 +77,8 @@ export function createNatsBackend(deps: AppDeps, url: string): NatsBackend {
           name: 'tributary',
           maxReconnectAttempts: -1,
           reconnectTimeWait: 500,
+          // NOTE: no stack captured per publish (each is a request); errors still say what failed.
+          noAsyncTraces: true,
           ...(config.NATS_USER ? { user: config.NATS_USER, pass: config.NATS_PASSWORD ?? '' } : {}),
         });
       } catch (err) {
