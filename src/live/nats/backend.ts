@@ -143,10 +143,8 @@ export function createNatsBackend(deps: AppDeps, url: string): NatsBackend {
     relay,
     log: createNatsLog(() => (connected && js && jsm ? { js, jsm, stream: config.NATS_STREAM } : null), prefix),
     async append(tx, batches) {
-      for (const batch of batches) {
-        const row = await appendOutbox(tx, batch, cache);
-        if (row) appended.set(batch, row);
-      }
+      const rows = await appendOutbox(tx, batches, cache);
+      rows.forEach((row, i) => row && appended.set(batches[i]!, row));
     },
     committed(batch) {
       const row = appended.get(batch);

@@ -30,19 +30,32 @@ export interface OutboxRow {
 }
 
 /**
- * Writes a batch's message to the outbox inside the ingest transaction (the NATS backend's
- * append). Returns the row, to be published once the transaction committed; null for an empty batch.
+ * Writes the batches' messages to the outbox inside the ingest transaction (the NATS backend's
+ * append), one row each, in one statement for all the batches of a shared (group-commit)
+ * transaction. Returns each batch's row, to be published once the transaction committed (null for
+ * an empty batch).
  */
-export async function appendOutbox(tx: DbOrTx, batch: IngestBatch, cache: KeyCache): Promise<OutboxRow | null> {
-  if (isEmptyBatch(batch)) return null;
-  await fillKeys(tx, batch, cache);
-  const payload = encodeBatch(batch, cache.devices, cache.features);
-  const [row] = await queryRows<{ id: string | number; created_ms: number }>(
+export async function appendOutbox(tx: DbOrTx, batches: readonly IngestBatch[], cache: KeyCache): Promise<(OutboxRow | null)[]> {
+  const logged = batches.filter((b) => !isEmptyBatch(b));
+  if (!logged.length) return batches.map(() => null);
+  await fillKeys(tx, { ...logged[0]!, points: logged.flatMap((b) => b.points), attributes: logged.flatMap((b) => b.attributes), events: logged.flatMap((b) => b.events), files: logged.flatMap((b) => b.files) }, cache);
+  const payloads = logged.map((b) => encodeBatch(b, cache.devices, cache.features));
+  // NOTE: the rows take their ids (a sequence default) in the order the SELECT yields them, so
+  // the ids, sorted, belong to the batches in order.
+  const rows = await queryRows<{ id: string | number; created_ms: number }>(
     tx,
-    sql`insert into live_outbox (org_id, channel, payload) values (${batch.orgId}, ${batch.channel}, ${JSON.stringify(payload)}::jsonb)
-        returning id, (extract(epoch from created_at) * 1000)::float8 as created_ms`,
+    sql`insert into live_outbox (org_id, channel, payload)
+        select u.o, u.c, u.p::jsonb from unnest(${sql.param(logged.map((b) => b.orgId))}::text[], ${sql.param(logged.map((b) => b.channel))}::text[], ${sql.param(payloads.map((p) => JSON.stringify(p)))}::text[]) with ordinality as u(o, c, p, n)
+        order by u.n returning id, (extract(epoch from created_at) * 1000)::float8 as created_ms`,
   );
-  return { id: row!.id, org_id: batch.orgId, channel: batch.channel, created_ms: Number(row!.created_ms), payload };
+  rows.sort((a, b) => Number(a.id) - Number(b.id));
+  let k = 0;
+  return batches.map((b) => {
+    if (isEmptyBatch(b)) return null;
+    const i = k++;
+    const r = rows[i]!;
+    return { id: r.id, org_id: b.orgId, channel: b.channel, created_ms: Number(r.created_ms), payload: payloads[i]! };
+  });
 }
 
 /**
