@@ -147,13 +147,13 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
 
   async function relayOnce(js: JetStreamClient, all: boolean): Promise<number> {
     let stored = 0;
-    const young = all ? sql`` : sql`where created_at < now() - make_interval(secs => ${STALE_MS / 1000})`;
+    const leftBehind = all ? sql`` : sql`where created_at < now() - make_interval(secs => ${STALE_MS / 1000})`;
     const n = await db.transaction(async (tx) => {
       await queryRows(tx, sql`select pg_advisory_xact_lock(${RELAY_LOCK})`);
       // NOTE: deleted at once, in the transaction that publishes: they stay if it does not commit.
       const rows = await queryRows<OutboxRow>(
         tx,
-        sql`delete from live_outbox where id in (select id from live_outbox ${young} order by id limit ${RELAY_BATCH})
+        sql`delete from live_outbox where id in (select id from live_outbox ${leftBehind} order by id limit ${RELAY_BATCH})
             returning id, org_id, channel, payload, (extract(epoch from created_at) * 1000)::float8 as created_ms`,
       );
       if (!rows.length) return 0;
