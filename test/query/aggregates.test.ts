@@ -73,6 +73,22 @@ describe('pointAggregates', () => {
     expect(cols(prev)).toEqual({ AVG: [2, 20, 20, 6, 6], COUNT: [3, 1, 0, 2, 0] });
   });
 
+  it('gives the same buckets as one JSON array per field in timesJson and valuesJson', async () => {
+    const BULK = `query($devices: DeviceSelector!, $aggregates: [AggregateInput!]!, $from: Timestamp!, $to: Timestamp!, $interval: String!, $fill: GapFill) {
+      pointAggregates(devices: $devices, aggregates: $aggregates, from: $from, to: $to, interval: $interval, fill: $fill) { times timesJson columns { values valuesJson } } }`;
+    const args = { devices: { assetIds: [fleet.devices[0]!.assetId] }, aggregates: [{ point: 'power', function: 'AVG' }, { point: 'power', function: 'COUNT' }], from: T0, to: T0 + 5 * MIN, interval: '1 minute', fill: 'NULL' };
+    const r = await t.gql(admin.token, BULK, args);
+    expect(r.errors).toBeUndefined();
+    const [d] = r.data!.pointAggregates;
+    expect(d.timesJson).toEqual([0, 1, 2, 3, 4].map((m) => T0 + m * MIN));
+    expect(d.timesJson).toEqual(d.times);
+    expect(d.columns.map((c: { valuesJson: unknown }) => c.valuesJson)).toEqual([
+      [2, 20, null, 6, null],
+      [3, 1, 0, 2, 0],
+    ]);
+    for (const c of d.columns) expect(c.valuesJson).toEqual(c.values);
+  });
+
   it('reads many devices and different points per call, one column per aggregate in request order', async () => {
     const r = await t.gql(admin.token, AGG, {
       devices: { productKey: 'agg-inv' },

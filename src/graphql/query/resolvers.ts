@@ -53,9 +53,11 @@ export const queryResolvers = {
   },
   DeviceAggregates: {
     times: (d: { times: readonly number[] }) => afterTurn(d.times),
+    timesJson: (d: { times: readonly number[] }) => afterTurn(d.times),
   },
   AggregateColumn: {
     values: (c: { values: readonly (number | null)[] }) => afterTurn(c.values),
+    valuesJson: (c: { values: readonly (number | null)[] }) => afterTurn(c.values),
   },
   Device: {
     latest: (d: Device, a: { points?: string[] | null }, ctx: GraphQLContext) => {
