@@ -55,6 +55,34 @@ export async function appendBatch(tx: DbOrTx, batch: IngestBatch, cache: KeyCach
   return (await appendBatches(tx, [batch], cache))[0] ?? null;
 }
 
+/** The non-empty batches of a transaction, their keys filled in, as the rows of one multi-row INSERT. */
+export interface EncodedBatches {
+  /** The batches that carry a message, in order. */
+  readonly logged: readonly IngestBatch[];
+  readonly payloads: readonly EncodedPayload[];
+  /** `select org, channel, payload` of the logged batches, in order (for `insert ... select`). */
+  readonly rows: SQL;
+}
+
+/** Encodes the messages of `batches` (empty ones carry none) for one INSERT; null when none does. */
+export async function encodeBatches(tx: DbOrTx, batches: readonly IngestBatch[], cache: KeyCache): Promise<EncodedBatches | null> {
+  const logged = batches.filter((b) => !isEmptyBatch(b));
+  if (!logged.length) return null;
+  await fillKeys(tx, { ...logged[0]!, points: logged.flatMap((b) => b.points), attributes: logged.flatMap((b) => b.attributes), events: logged.flatMap((b) => b.events), files: logged.flatMap((b) => b.files) }, cache);
+  const payloads = logged.map((b) => encodeBatch(b, cache.devices, cache.features));
+  // NOTE: the rows take their sequence defaults in the order the SELECT yields them, so the
+  // values, sorted, belong to the batches in order (see alignToBatches).
+  const rows = sql`select u.o, u.c, u.p::jsonb from unnest(${sql.param(logged.map((b) => b.orgId))}::text[], ${sql.param(logged.map((b) => b.channel))}::text[], ${sql.param(payloads.map((p) => JSON.stringify(p)))}::text[]) with ordinality as u(o, c, p, n)
+        order by u.n`;
+  return { logged, payloads, rows };
+}
+
+/** One value per batch from one per logged batch, in order (`of(k, batch)` for the k-th logged one); null for an empty batch. */
+export function alignToBatches<T>(batches: readonly IngestBatch[], of: (k: number, batch: IngestBatch) => T): (T | null)[] {
+  let k = 0;
+  return batches.map((b) => (isEmptyBatch(b) ? null : of(k++, b)));
+}
+
 /**
  * Appends the batches of one transaction to the log, one message each, in order, and returns
  * their offsets (null for an empty batch). Must be the last write of the transaction: the lock
@@ -63,26 +91,16 @@ export async function appendBatch(tx: DbOrTx, batch: IngestBatch, cache: KeyCach
  * lock is held only for that statement and the commit, whatever the number of batches.
  */
 export async function appendBatches(tx: DbOrTx, batches: readonly IngestBatch[], cache: KeyCache): Promise<(number | null)[]> {
-  const logged = batches.filter((b) => !isEmptyBatch(b));
-  if (!logged.length) return batches.map(() => null);
-  await fillKeys(tx, { ...logged[0]!, points: logged.flatMap((b) => b.points), attributes: logged.flatMap((b) => b.attributes), events: logged.flatMap((b) => b.events), files: logged.flatMap((b) => b.files) }, cache);
-  const payloads = logged.map((b) => JSON.stringify(encodeBatch(b, cache.devices, cache.features)));
+  const encoded = await encodeBatches(tx, batches, cache);
+  if (!encoded) return batches.map(() => null);
   // PERF: the insert is sent right behind the lock request, without waiting for it (the driver
   // pipelines both on the transaction's connection): the database runs it as soon as the lock is
   // granted, so the lock is held for one round trip less.
   const locked = queryRows(tx, sql`select pg_advisory_xact_lock(${LOG_APPEND_LOCK})`);
-  // NOTE: the rows take their offsets (a sequence default) in the order the SELECT yields them,
-  // so the offsets, sorted, belong to the batches in order.
-  const inserted = queryRows<{ log_offset: string | number }>(
-    tx,
-    sql`insert into live_messages (org_id, channel, payload)
-        select u.o, u.c, u.p::jsonb from unnest(${sql.param(logged.map((b) => b.orgId))}::text[], ${sql.param(logged.map((b) => b.channel))}::text[], ${sql.param(payloads)}::text[]) with ordinality as u(o, c, p, n)
-        order by u.n returning log_offset`,
-  );
+  const inserted = queryRows<{ log_offset: string | number }>(tx, sql`insert into live_messages (org_id, channel, payload) ${encoded.rows} returning log_offset`);
   const [, rows] = await Promise.all([locked, inserted]);
   const offsets = rows.map((r) => Number(r.log_offset)).sort((a, b) => a - b);
-  let k = 0;
-  return batches.map((b) => (isEmptyBatch(b) ? null : (offsets[k++] ?? null)));
+  return alignToBatches(batches, (k) => offsets[k] ?? null);
 }
 
 /** The highest offset retention has removed (null before the first removal), as a scalar subquery. */

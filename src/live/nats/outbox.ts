@@ -4,8 +4,8 @@ import { sql } from 'drizzle-orm';
 import type { IngestBatch } from '../../ingest/types';
 import type { Logger } from '../../log';
 import { queryRows, type Db, type DbOrTx } from '../../storage/db';
-import { fillKeys, type KeyCache } from '../log';
-import { decodeMessage, encodeBatch, isEmptyBatch, type EncodedPayload } from '../message';
+import { alignToBatches, encodeBatches, type KeyCache } from '../log';
+import { decodeMessage, type EncodedPayload } from '../message';
 import { splitByDevice } from '../project';
 import { BATCH_HEADER, DEVICE_ID_HEADER, encodeWire, MODEL_ID_HEADER, PART_HEADER, subjectOf } from './wire';
 
@@ -36,26 +36,14 @@ export interface OutboxRow {
  * an empty batch).
  */
 export async function appendOutbox(tx: DbOrTx, batches: readonly IngestBatch[], cache: KeyCache): Promise<(OutboxRow | null)[]> {
-  const logged = batches.filter((b) => !isEmptyBatch(b));
-  if (!logged.length) return batches.map(() => null);
-  await fillKeys(tx, { ...logged[0]!, points: logged.flatMap((b) => b.points), attributes: logged.flatMap((b) => b.attributes), events: logged.flatMap((b) => b.events), files: logged.flatMap((b) => b.files) }, cache);
-  const payloads = logged.map((b) => encodeBatch(b, cache.devices, cache.features));
-  // NOTE: the rows take their ids (a sequence default) in the order the SELECT yields them, so
-  // the ids, sorted, belong to the batches in order.
+  const encoded = await encodeBatches(tx, batches, cache);
+  if (!encoded) return batches.map(() => null);
   const rows = await queryRows<{ id: string | number; created_ms: number }>(
     tx,
-    sql`insert into live_outbox (org_id, channel, payload)
-        select u.o, u.c, u.p::jsonb from unnest(${sql.param(logged.map((b) => b.orgId))}::text[], ${sql.param(logged.map((b) => b.channel))}::text[], ${sql.param(payloads.map((p) => JSON.stringify(p)))}::text[]) with ordinality as u(o, c, p, n)
-        order by u.n returning id, (extract(epoch from created_at) * 1000)::float8 as created_ms`,
+    sql`insert into live_outbox (org_id, channel, payload) ${encoded.rows} returning id, (extract(epoch from created_at) * 1000)::float8 as created_ms`,
   );
-  rows.sort((a, b) => Number(a.id) - Number(b.id));
-  let k = 0;
-  return batches.map((b) => {
-    if (isEmptyBatch(b)) return null;
-    const i = k++;
-    const r = rows[i]!;
-    return { id: r.id, org_id: b.orgId, channel: b.channel, created_ms: Number(r.created_ms), payload: payloads[i]! };
-  });
+  rows.sort((x, y) => Number(x.id) - Number(y.id));
+  return alignToBatches(batches, (k, b) => ({ id: rows[k]!.id, org_id: b.orgId, channel: b.channel, created_ms: Number(rows[k]!.created_ms), payload: encoded.payloads[k]! }));
 }
 
 /**
@@ -216,6 +204,14 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       });
   }
 
+  /** A publish of the committed path failed: the row stays, and the relay takes it and what follows. */
+  function relayInstead(err: unknown): void {
+    failures++;
+    if (!closed) log.warn({ err }, 'publishing a committed outbox row failed; the relay retries it');
+    backlog = true;
+    start(true);
+  }
+
   function publishCommitted(row: OutboxRow): void {
     const js = opts.jetstream();
     if (!js || closed) return;
@@ -224,25 +220,13 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     try {
       acks = publishRow(js, prefix, row);
     } catch (err) {
-      failures++;
-      log.warn({ err }, 'could not publish a committed outbox row; the relay retries it');
-      backlog = true;
-      start(true);
-      return;
+      return relayInstead(err);
     }
-    const p: Promise<void> = Promise.all(acks).then(
-      (done) => {
-        for (const a of done) if (!a.duplicate) published++;
-        acknowledged.push(row.id);
-        deleteAcknowledged();
-      },
-      (err: unknown) => {
-        failures++;
-        if (!closed) log.warn({ err }, 'publishing a committed outbox row failed; the relay retries it');
-        backlog = true;
-        start(true);
-      },
-    );
+    const p: Promise<void> = Promise.all(acks).then((done) => {
+      for (const a of done) if (!a.duplicate) published++;
+      acknowledged.push(row.id);
+      deleteAcknowledged();
+    }, relayInstead);
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   }
