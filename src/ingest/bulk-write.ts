@@ -262,10 +262,15 @@ export async function touchDevices(tx: DbOrTx, kind: keyof typeof LAST_UPDATE_CO
  */
 export async function writeBatch(tx: DbOrTx, batch: IngestBatch, touch: (deviceId: number) => boolean = () => true): Promise<void> {
   const offline = batch.channel === 'OFFLINE';
-  noteReplaced(tx, await writePoints(tx, batch.points, offline));
-  await writeEvents(tx, batch.events, offline);
-  await writeAttributes(tx, batch.attributes);
-  await touchDevices(tx, 'points', batch.points.map((p) => p.deviceId).filter(touch));
-  await touchDevices(tx, 'events', batch.events.map((e) => e.deviceId).filter(touch));
-  await touchDevices(tx, 'attributes', batch.attributes.map((a) => a.deviceId).filter(touch));
+  // PERF: the statements are sent together (the driver pipelines them on the transaction's
+  // connection, in this order): one round trip instead of one each. None needs another's result.
+  const [replaced] = await Promise.all([
+    writePoints(tx, batch.points, offline),
+    writeEvents(tx, batch.events, offline),
+    writeAttributes(tx, batch.attributes),
+    touchDevices(tx, 'points', batch.points.map((p) => p.deviceId).filter(touch)),
+    touchDevices(tx, 'events', batch.events.map((e) => e.deviceId).filter(touch)),
+    touchDevices(tx, 'attributes', batch.attributes.map((a) => a.deviceId).filter(touch)),
+  ]);
+  noteReplaced(tx, replaced);
 }

@@ -1,6 +1,7 @@
 import { inArray, sql } from 'drizzle-orm';
 import type { Logger } from '../log';
-import type { Db, DbOrTx } from '../storage/db';
+import type { DbOrTx } from '../storage/db';
+import { allowCommitBehind, type WriteTransaction } from '../storage/pipelined-transaction';
 import { files as filesTable } from '../storage/schema/index';
 import { writeBatch } from './bulk-write';
 import { confirmFacts, type WriteFacts } from './remembered-facts';
@@ -57,27 +58,42 @@ function devicesOf(b: IngestBatch): Set<number> {
   return out;
 }
 
+/** Raised in a shared transaction whose confirmation failed a job: nothing of it commits, and the other jobs run again. */
+class StaleJobs extends Error {
+  constructor() {
+    super('a remembered fact of a batch changed');
+  }
+}
+
 /**
  * Confirms what the jobs took from memory in one statement; fails the jobs whose facts changed
- * (nothing of theirs is written yet) and returns the others.
+ * (nothing of theirs commits) and returns whether every job held.
  */
-async function confirmJobs(tx: DbOrTx, jobs: readonly Job[]): Promise<Job[]> {
-  if (!jobs.some((j) => j.facts)) return [...jobs];
+async function confirmJobs(tx: DbOrTx, jobs: readonly Job[]): Promise<boolean> {
+  if (!jobs.some((j) => j.facts)) return true;
   const outcomes = await confirmFacts(tx, jobs.map((j) => j.facts ?? {}));
-  const held: Job[] = [];
+  let held = true;
   jobs.forEach((j, k) => {
     const stale = outcomes[k];
-    if (!stale) return held.push(j);
+    if (!stale) return;
+    held = false;
     j.settled = true;
     j.reject(stale);
   });
   return held;
 }
 
-/** Runs the pipeline and the storage of several batches in one transaction; the jobs written, with their stored batches. */
-async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, all: readonly Job[]): Promise<{ jobs: Job[]; out: IngestBatch[] }> {
-  const jobs = await confirmJobs(tx, all);
-  if (!jobs.length) return { jobs, out: [] };
+/**
+ * Runs the pipeline and the storage of several batches in one transaction; their stored batches.
+ * PERF: the confirmation of what the jobs took from memory travels with their first writes, and
+ * is read before the last writer (which may send the COMMIT right behind its statement, see
+ * storage/pipelined-transaction.ts): when a fact no longer holds, the transaction fails before
+ * its commit and flush() runs the other jobs again. Facts rarely change; a round trip per
+ * transaction is saved.
+ */
+async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Job[]): Promise<IngestBatch[]> {
+  const confirmed = confirmJobs(tx, jobs);
+  confirmed.catch(() => {});
   const processed: IngestBatch[] = [];
   for (const j of jobs) {
     let b = j.batch;
@@ -94,8 +110,13 @@ async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, all: readonly Job
   const fileIds = processed.flatMap((b) => b.files.map((f) => f.fileId));
   // Announced (presigned) files wait for their bytes; uploaded ones are complete.
   if (fileIds.length) await tx.update(filesTable).set({ state: sql`case when ${filesTable.state} = 'reserved' then 'awaiting' else 'committed' end` }).where(inArray(filesTable.id, fileIds));
-  for (const w of pipeline.writers) await w(tx, processed);
-  return { jobs, out: processed };
+  if (!(await confirmed)) throw new StaleJobs();
+  const last = pipeline.writers.length - 1;
+  for (let i = 0; i <= last; i++) {
+    if (i === last) allowCommitBehind(tx);
+    await pipeline.writers[i]!(tx, processed);
+  }
+  return processed;
 }
 
 /**
@@ -111,25 +132,26 @@ async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, all: readonly Job
  * commits, holding a connection and its own locks meanwhile. Batches of one device keep their
  * arrival order: a queued batch is never overtaken by a later batch sharing a device with it.
  */
-export function createBatchWriter(db: Db, pipeline: IngestPipeline, log: Logger, opts: BatchWriterOptions): BatchWriter {
+export function createBatchWriter(transaction: WriteTransaction, pipeline: IngestPipeline, log: Logger, opts: BatchWriterOptions): BatchWriter {
   const queue: Job[] = [];
   /** Devices written by running transactions, with how many of them write each. */
   const busy = new Map<number, number>();
   let running = 0;
-  const settle = (r: { jobs: Job[]; out: IngestBatch[] }) => r.jobs.forEach((j, k) => j.resolve(r.out[k]!));
+  const settle = (jobs: readonly Job[]) => (out: IngestBatch[]) => jobs.forEach((j, k) => j.resolve(out[k]!));
 
   async function flush(jobs: Job[]): Promise<void> {
     if (jobs.length > 1) {
       try {
-        settle(await db.transaction((tx) => writeJobs(tx, pipeline, jobs)));
+        settle(jobs)(await transaction((tx) => writeJobs(tx, pipeline, jobs)));
         return;
       } catch (err) {
-        log.debug({ err, batches: jobs.length }, 'shared ingest transaction failed; retrying its batches alone');
+        if (!(err instanceof StaleJobs)) log.debug({ err, batches: jobs.length }, 'shared ingest transaction failed; retrying its batches alone');
       }
     }
     for (const j of jobs) {
       if (j.settled) continue;
-      await db.transaction((tx) => writeJobs(tx, pipeline, [j])).then(settle, j.reject);
+      // NOTE: a job whose fact no longer holds was answered by its confirmation already.
+      await transaction((tx) => writeJobs(tx, pipeline, [j])).then(settle([j]), j.reject);
     }
   }
 

@@ -7,7 +7,7 @@ import { discardStaged, drainUpload, drainUploads, FileRejected, reserveAnnounce
 import { FILE_LINK_PATH, type FileLinkSigner } from '../files/file-url';
 import type { Logger } from '../log';
 import type { NormalValue } from '../model/validate-value';
-import type { Db } from '../storage/db';
+import type { Database, Db } from '../storage/db';
 import { files as filesTable } from '../storage/schema/index';
 import { DEVICE_TOUCH_INTERVAL_MS } from './bulk-write';
 import type { Confirmation } from '../auth/speculation';
@@ -25,6 +25,8 @@ import { eventParamsSpec, mapFileValues, validateItem, type IngestKind, type Raw
 export interface IngestDeps {
   readonly config: Config;
   readonly db: Db;
+  /** Runs the write transactions (Database.writeTransaction). */
+  readonly database: Pick<Database, 'writeTransaction'>;
   readonly log: Logger;
   readonly ingestPipeline: IngestPipeline;
   readonly fileStore: FileStore;
@@ -354,7 +356,7 @@ function batchWriterOf(deps: IngestDeps): BatchWriter {
   let w = writers.get(deps.ingestPipeline);
   if (!w) {
     const { config } = deps;
-    w = createBatchWriter(deps.db, deps.ingestPipeline, deps.log, { groupCommit: config.INGEST_GROUP_COMMIT, maxParallel: config.INGEST_MAX_PARALLEL_TX, maxValues: Math.max(config.INGEST_MAX_POINTS, 10_000) });
+    w = createBatchWriter(deps.database.writeTransaction, deps.ingestPipeline, deps.log, { groupCommit: config.INGEST_GROUP_COMMIT, maxParallel: config.INGEST_MAX_PARALLEL_TX, maxValues: Math.max(config.INGEST_MAX_POINTS, 10_000) });
     writers.set(deps.ingestPipeline, w);
   }
   return w;

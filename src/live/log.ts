@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { AppError, ErrorCode } from '../errors';
 import type { IngestBatch } from '../ingest/types';
 import { queryRows, type DbOrTx } from '../storage/db';
+import { commitBehind } from '../storage/pipelined-transaction';
 import { decodeMessage, encodeBatch, isEmptyBatch, type DeviceKeys, type EncodedPayload, type LogMessage } from './message';
 
 /**
@@ -93,11 +94,13 @@ export function alignToBatches<T>(batches: readonly IngestBatch[], of: (k: numbe
 export async function appendBatches(tx: DbOrTx, batches: readonly IngestBatch[], cache: KeyCache): Promise<(number | null)[]> {
   const encoded = await encodeBatches(tx, batches, cache);
   if (!encoded) return batches.map(() => null);
-  // PERF: the insert is sent right behind the lock request, without waiting for it (the driver
-  // pipelines both on the transaction's connection): the database runs it as soon as the lock is
-  // granted, so the lock is held for one round trip less.
+  // PERF: the insert is sent right behind the lock request, and the COMMIT right behind the
+  // insert when the transaction allows it, without waiting for either (the driver pipelines them
+  // on the transaction's connection): the database runs each as soon as the one before is done,
+  // so the lock is held for the insert and the commit only, not for round trips to this process.
   const locked = queryRows(tx, sql`select pg_advisory_xact_lock(${LOG_APPEND_LOCK})`);
   const inserted = queryRows<{ log_offset: string | number }>(tx, sql`insert into live_messages (org_id, channel, payload) ${encoded.rows} returning log_offset`);
+  commitBehind(tx);
   const [, rows] = await Promise.all([locked, inserted]);
   const offsets = rows.map((r) => Number(r.log_offset)).sort((a, b) => a - b);
   return alignToBatches(batches, (k) => offsets[k] ?? null);

@@ -8,6 +8,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock';
 import { copyPgliteSeed } from './pglite-seed';
+import { pipelinedTransactions, type WriteTransaction } from './pipelined-transaction';
 import { withPreparedStatements, type QueryCounter } from './prepared-statements';
 import * as schema from './schema/index';
 
@@ -30,6 +31,11 @@ export interface Database {
   timescale: boolean;
   /** The lock on an embedded data directory, held until {@link close} (data-dir-lock.ts). */
   readonly dataDirLock?: DataDirLock;
+  /**
+   * Runs a write transaction whose BEGIN and COMMIT travel with its statements on PostgreSQL
+   * (pipelined-transaction.ts); the driver's transaction on PGlite.
+   */
+  readonly writeTransaction: WriteTransaction;
   /** Queries in flight (PostgreSQL; always 0 on PGlite, which runs one query at a time in process) and the pool size. */
   stats(): { readonly queriesInFlight: number; readonly poolMax: number };
   close(): Promise<void>;
@@ -69,6 +75,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     return {
       db,
       client: { kind: 'postgres', sql: client, url: opts.url },
+      writeTransaction: pipelinedTransactions(client, (c) => withPreparedStatements(c, counter)),
       timescale: false,
       stats: () => ({ queriesInFlight: counter.inFlight, poolMax: opts.poolMax }),
       close: () => client.end({ timeout: 5 }),
@@ -76,7 +83,8 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   }
   if (opts.dataDir.startsWith('memory://')) {
     const pg = await PGlite.create();
-    return { db: drizzlePglite({ client: pg, schema }) as unknown as Db, client: { kind: 'pglite', pg }, timescale: false, stats: PGLITE_STATS, close: () => pg.close() };
+    const db = drizzlePglite({ client: pg, schema }) as unknown as Db;
+    return { db, client: { kind: 'pglite', pg }, writeTransaction: driverTransactions(db), timescale: false, stats: PGLITE_STATS, close: () => pg.close() };
   }
   const dataDir = opts.dataDir.replace(/[\\/]+$/, '');
   mkdirSync(dirname(dataDir), { recursive: true });
@@ -96,6 +104,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   return {
     db,
     client: { kind: 'pglite', pg },
+    writeTransaction: driverTransactions(db),
     timescale: false,
     dataDirLock: lock,
     stats: PGLITE_STATS,
@@ -108,6 +117,9 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     },
   };
 }
+
+/** The driver's own transactions, as a {@link WriteTransaction}. */
+const driverTransactions = (db: Db): WriteTransaction => (fn) => db.transaction(fn);
 
 /** Runs raw SQL and returns its rows, whichever driver runs it. */
 export async function queryRows<T = Record<string, unknown>>(db: DbOrTx, query: SQL): Promise<T[]> {

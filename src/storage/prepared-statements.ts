@@ -12,7 +12,7 @@ import type postgres from 'postgres';
  * excluding chunks at plan time, and no generic plan is ever chosen behind our back.
  */
 
-type AnySql = postgres.Sql | postgres.TransactionSql;
+type AnySql = postgres.Sql | postgres.TransactionSql | postgres.ReservedSql;
 
 /** Queries sent through {@link withPreparedStatements} and not settled yet (for the metrics). */
 export interface QueryCounter {

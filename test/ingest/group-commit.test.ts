@@ -49,7 +49,7 @@ describe('group commit', () => {
     const [ids] = await queryRows<{ d: number; p: number; m: number }>(t.db, sql`select d.id as d, f.id as p, f.model_id as m from devices d join model_features f on f.kind = 'MEASUREPOINT' and f.identifier = 'i' where d.asset_id = ${assets[0]}`);
     const txs: DbOrTx[] = [];
     const pipeline = { processors: [], writers: [async (tx: DbOrTx, bs: readonly IngestBatch[]) => void bs.forEach(() => txs.push(tx))], committed: [] };
-    const writer = createBatchWriter(t.db, pipeline, t.app.deps.log, { groupCommit: true, maxParallel: 1, maxValues: 10_000 });
+    const writer = createBatchWriter(t.app.deps.database.writeTransaction, pipeline, t.app.deps.log, { groupCommit: true, maxParallel: 1, maxValues: 10_000 });
     const batch = (k: number): IngestBatch => ({
       orgId: 'o-group',
       channel: 'REALTIME',
@@ -70,7 +70,7 @@ describe('group commit', () => {
     const [devA, devB] = rows;
     const seen: { tx: DbOrTx; device: number; value: unknown }[] = [];
     const pipeline = { processors: [], writers: [async (tx: DbOrTx, bs: readonly IngestBatch[]) => void bs.forEach((b) => seen.push({ tx, device: b.points[0]!.deviceId, value: b.points[0]!.value }))], committed: [] };
-    const writer = createBatchWriter(t.db, pipeline, t.app.deps.log, { groupCommit: true, maxParallel: 2, maxValues: 10_000 });
+    const writer = createBatchWriter(t.app.deps.database.writeTransaction, pipeline, t.app.deps.log, { groupCommit: true, maxParallel: 2, maxValues: 10_000 });
     const batch = (dev: typeof devA, k: number): IngestBatch => ({
       orgId: 'o-group',
       channel: 'REALTIME',

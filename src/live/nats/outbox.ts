@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { IngestBatch } from '../../ingest/types';
 import type { Logger } from '../../log';
 import { queryRows, type Db, type DbOrTx } from '../../storage/db';
+import { commitBehind } from '../../storage/pipelined-transaction';
 import { alignToBatches, encodeBatches, type KeyCache } from '../log';
 import { decodeMessage, type EncodedPayload } from '../message';
 import { splitByDevice } from '../project';
@@ -38,10 +39,13 @@ export interface OutboxRow {
 export async function appendOutbox(tx: DbOrTx, batches: readonly IngestBatch[], cache: KeyCache): Promise<(OutboxRow | null)[]> {
   const encoded = await encodeBatches(tx, batches, cache);
   if (!encoded) return batches.map(() => null);
-  const rows = await queryRows<{ id: string | number; created_ms: number }>(
+  const inserted = queryRows<{ id: string | number; created_ms: number }>(
     tx,
     sql`insert into live_outbox (org_id, channel, payload) ${encoded.rows} returning id, (extract(epoch from created_at) * 1000)::float8 as created_ms`,
   );
+  // PERF: the COMMIT travels with the insert when the transaction allows it (storage/pipelined-transaction.ts).
+  commitBehind(tx);
+  const rows = await inserted;
   rows.sort((x, y) => Number(x.id) - Number(y.id));
   return alignToBatches(batches, (k, b) => ({ id: rows[k]!.id, org_id: b.orgId, channel: b.channel, created_ms: Number(rows[k]!.created_ms), payload: encoded.payloads[k]! }));
 }
