@@ -14,7 +14,7 @@ import type { Caller } from './permissions';
  * round trip of latency instead of three, and the checks of one request travel as one statement.
  *
  * Mutations and subscriptions wait for the checks, except the ingest mutations, whose facts are
- * confirmed inside their write transaction before anything is written (a deferred speculation:
+ * confirmed inside their write transaction before it commits (a deferred speculation:
  * ingest takes the confirmations and runs them in the transaction; see ingest/group-commit.ts).
  */
 

@@ -13,7 +13,7 @@ export interface BatchWriter {
   /**
    * Stores `batch` (processors, bulk write, files committed, writers) and resolves with the stored
    * (processed) batch after commit. `facts`: what the call took from memory (devices, the caller),
-   * confirmed in the transaction before anything is written, for all its batches in one
+   * confirmed in the transaction before it commits, for all its batches in one
    * statement; when one no longer holds, the call fails with StaleDevices or StaleCaller
    * (remembered-facts.ts) and nothing of it is stored.
    */

@@ -11,7 +11,7 @@ import type { IngestDevice } from './resolve-devices';
  *
  * Devices from memory. Ingest remembers the devices it resolved, by organisation and asset id,
  * and a later call naming only remembered devices skips the lookup. The write transaction then
- * confirms them, all the batches of a transaction in one statement, before anything is written
+ * confirms them, all the batches of a transaction in one statement, before it commits
  * (group-commit.ts): a device deleted, disabled, renamed, moved to another product or whose model
  * changed since fails the confirmation, and its call runs again with the devices read afresh. So
  * nothing is stored that the lookup would have refused at the time of the transaction, while a

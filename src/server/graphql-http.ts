@@ -110,7 +110,7 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
   // used, in one statement; the response waits for the verdict, and the query runs again on fresh
   // facts if any changed (auth/speculation.ts).
   // PERF: an ingest mutation whose token this instance has seen runs at once too; the token is
-  // confirmed inside its write transaction, before anything is written (deferred), and the
+  // confirmed inside its write transaction, before it commits (deferred), and the
   // mutation runs again on the confirmed caller if it changed (ingest/ingest-service.ts).
   const kind = token && cached ? operationKind(method, body, rc.url.search) : 'unknown';
   const deferred = kind === 'mutation' && isIngestOperation(method, body, rc.url.search);
