@@ -24,6 +24,7 @@
  * BENCH_SECONDS, BENCH_BATCH_POINTS, BENCH_DEVICES, BENCH_POINTS_PER_DEVICE, BENCH_IDLE.
  * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the admin database;
  * BENCH_NATS_URL (default nats://127.0.0.1:4222) the NATS server with JetStream.
+ * INGEST_MAX_PARALLEL_TX and DB_POOL_MAX are passed on to both service instances.
  */
 import { fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -342,6 +343,7 @@ async function runBackend(backend: string, scale: Scale, admin: postgres.Sql, ad
     // protect a production instance from one client are raised here, as an operator serving
     // thousands of dashboards behind one proxy would.
     HTTP_MAX_CONNECTIONS: '100000', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '100000', WS_MAX_CONNECTIONS_PER_ORG: '100000',
+    ...(env['INGEST_MAX_PARALLEL_TX'] ? { INGEST_MAX_PARALLEL_TX: env['INGEST_MAX_PARALLEL_TX'] } : {}),
     ...(backend === 'nats' ? { NATS_URL: natsUrl, NATS_STREAM: stream, NATS_SUBJECT_PREFIX: `bench${tag}.live` } : {}),
   };
   const config: Config = loadConfig(envOf);
