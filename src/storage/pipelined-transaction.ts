@@ -63,7 +63,7 @@ const commandOf = (result: unknown) => (result as { command?: string } | null)?.
 export function pipelinedTransactions(client: postgres.Sql, wrap: (c: postgres.ReservedSql) => postgres.ReservedSql): WriteTransaction {
   return async (fn) => {
     const conn = await client.reserve();
-    /** Set once the code returned (or failed), and once the COMMIT reached the driver: a statement arriving later is refused. */
+    /** Set once the code returned (or failed), and once the COMMIT reached the driver: a statement arriving later is refused (it would run outside the transaction). */
     let committing = false;
     let handed = false;
     const t: OpenTransaction = {
@@ -90,7 +90,7 @@ export function pipelinedTransactions(client: postgres.Sql, wrap: (c: postgres.R
         const value = Reflect.get(target, prop, receiver) as unknown;
         if (prop !== 'unsafe' || typeof value !== 'function') return value;
         return (...args: unknown[]) => {
-          if (committing || handed) throw new Error('a statement was issued after the transaction\'s COMMIT');
+          if (committing || handed) throw new Error('a statement was issued after the transaction ended');
           return (value as (...a: unknown[]) => unknown).apply(target, args);
         };
       },
