@@ -51,8 +51,8 @@ const portOpen = (port: number) =>
     c.once('error', () => resolve(false));
   });
 
-async function start(command: string, args: string[], port: number): Promise<ChildProcess> {
-  const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, SHUTDOWN_DRAIN_MS: String(DRAIN_MS), SCHEDULER_ENABLED: 'false', SECRET_ENCRYPTION_KEY: TEST_MASTER_KEY, ...(tdb ? { DATABASE_URL: tdb.url!, TIMESCALEDB: 'require' } : {}) };
+async function start(command: string, args: string[], port: number, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
+  const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, SHUTDOWN_DRAIN_MS: String(DRAIN_MS), SCHEDULER_ENABLED: 'false', SECRET_ENCRYPTION_KEY: TEST_MASTER_KEY, ...(tdb ? { DATABASE_URL: tdb.url!, TIMESCALEDB: 'require' } : {}), ...extraEnv };
   const child = spawn(command, args, { env: childEnv(env), cwd: process.cwd(), stdio: 'ignore', detached: true });
   running = child;
   const deadline = Date.now() + 150_000;
@@ -104,7 +104,10 @@ describe('stopping the service', { timeout: 300_000 }, () => {
 
   it('`npx tributary serve` stopped with SIGTERM drains the in-flight request and frees the port', async () => {
     const port = await freePort();
-    const npx = await start('npx', ['--no-install', 'tributary', 'serve'], port);
+    // NOTE: the first `npx tributary` in a checkout links the project into npx's cache, and that
+    // install runs its `prepare` (the full build, which empties dist/ while other test files run
+    // the CLI from it). The test setup has built dist/ already: no install scripts.
+    const npx = await start('npx', ['--no-install', 'tributary', 'serve'], port, { npm_config_ignore_scripts: 'true' });
     await stopAndCheck(npx, port);
   });
 });
