@@ -29,7 +29,7 @@ export function createKeyCache(): KeyCache {
 const CACHE_MAX = 200_000;
 
 /** Fills `cache` with the device keys and feature names the batch needs. */
-export async function fillKeys(tx: DbOrTx, batch: IngestBatch, cache: KeyCache): Promise<void> {
+async function fillKeys(tx: DbOrTx, batch: IngestBatch, cache: KeyCache): Promise<void> {
   const ids = new Set<number>();
   for (const list of [batch.points, batch.attributes, batch.events, batch.files]) for (const r of list) if (!cache.devices.has(r.deviceId)) ids.add(r.deviceId);
   if (ids.size) {
@@ -48,18 +48,9 @@ export async function fillKeys(tx: DbOrTx, batch: IngestBatch, cache: KeyCache):
   }
 }
 
-/**
- * Appends a batch to the log inside the ingest transaction and returns its offset (null for an
- * empty batch). Must be the last write of the transaction: the lock it takes is held to commit.
- */
-export async function appendBatch(tx: DbOrTx, batch: IngestBatch, cache: KeyCache): Promise<number | null> {
-  return (await appendBatches(tx, [batch], cache))[0] ?? null;
-}
-
 /** The non-empty batches of a transaction, their keys filled in, as the rows of one multi-row INSERT. */
 export interface EncodedBatches {
-  /** The batches that carry a message, in order. */
-  readonly logged: readonly IngestBatch[];
+  /** The message of each batch that carries one, in order. */
   readonly payloads: readonly EncodedPayload[];
   /** `select org, channel, payload` of the logged batches, in order (for `insert ... select`). */
   readonly rows: SQL;
@@ -75,7 +66,7 @@ export async function encodeBatches(tx: DbOrTx, batches: readonly IngestBatch[],
   // values, sorted, belong to the batches in order (see alignToBatches).
   const rows = sql`select u.o, u.c, u.p::jsonb from unnest(${sql.param(logged.map((b) => b.orgId))}::text[], ${sql.param(logged.map((b) => b.channel))}::text[], ${sql.param(payloads.map((p) => JSON.stringify(p)))}::text[]) with ordinality as u(o, c, p, n)
         order by u.n`;
-  return { logged, payloads, rows };
+  return { payloads, rows };
 }
 
 /** One value per batch from one per logged batch, in order (`of(k, batch)` for the k-th logged one); null for an empty batch. */
