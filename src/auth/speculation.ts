@@ -41,6 +41,12 @@ export interface Confirmation {
   readonly check: (rows: readonly Record<string, unknown>[]) => boolean;
   /** Confirmations with the same key ask the same query: run together, the query is sent once. */
   readonly key?: string;
+  /**
+   * The fact as a one-value boolean query, true while it holds as remembered, so that a write
+   * transaction can assert it on the server instead of reading its rows back first
+   * (ingest/remembered-facts.ts). Assertions with the same key are the same: asserted once.
+   */
+  readonly assertion?: { readonly holds: SQL; readonly key: string };
 }
 
 /** The speculation of one request: the facts it took from the caches, awaiting confirmation. */

@@ -182,6 +182,15 @@ export function callerSql(token: string, now = new Date()): SQL | null {
         where a.token_hash = ${sha256Hex(token)} and a.expires_at > ${now.toISOString()}::timestamptz`;
 }
 
+/**
+ * A one-value boolean query: whether the {@link callerSql} query of a token still finds `caller`,
+ * with the same grants (as sameCaller in speculation.ts compares them; grants compare as JSON values).
+ */
+export function callerHoldsSql(callerQuery: SQL, caller: Caller): SQL {
+  return sql`exists (select 1 from (${callerQuery}) as c
+    where c.sa_id = ${caller.saId} and c.org_id = ${caller.orgId} and c.access_key = ${caller.accessKey} and c.grants = ${JSON.stringify(caller.grants)}::jsonb)`;
+}
+
 /** The caller of a {@link callerSql} row (grants come as JSON text from some drivers). */
 export function toCaller(r: CallerRow): Caller {
   const grants = typeof r.grants === 'string' ? (JSON.parse(r.grants) as Grant[]) : (r.grants as Grant[]);

@@ -219,17 +219,19 @@ export async function writeAttributes(tx: DbOrTx, attributes: readonly Attribute
   const d = sql.param(rows.map((r) => r.deviceId));
   const a = sql.param(rows.map((r) => r.attributeId));
   const v = sql.param(rows.map((r) => JSON.stringify(r.value)));
-  await tx.execute(sql`
+  // NOTE: both statements are sent at once and run in order: the history compares with the values before the upsert.
+  const history = tx.execute(sql`
     insert into attribute_history (time, device_id, attribute_id, value, source)
     select ${EPOCH} + u.t * interval '1 millisecond', u.d, u.a, u.v::jsonb, 'ingest'
     from unnest(${t}::int8[], ${d}::int4[], ${a}::int4[], ${v}::text[]) as u(t, d, a, v)
     where not exists (select 1 from attribute_values av where av.device_id = u.d and av.attribute_id = u.a and av.value = u.v::jsonb)
     on conflict (device_id, attribute_id, time) do update set value = excluded.value, source = excluded.source`);
-  await tx.execute(sql`
+  const values = tx.execute(sql`
     insert into attribute_values (device_id, attribute_id, value, updated_at)
     select u.d, u.a, u.v::jsonb, ${EPOCH} + u.t * interval '1 millisecond'
     from unnest(${t}::int8[], ${d}::int4[], ${a}::int4[], ${v}::text[]) as u(t, d, a, v)
     on conflict (device_id, attribute_id) do update set value = excluded.value, updated_at = excluded.updated_at`);
+  await Promise.all([history, values]);
 }
 
 const LAST_UPDATE_COLUMN = { points: 'measurepoint_last_update', attributes: 'attribute_last_update', events: 'event_last_update' } as const;

@@ -4,7 +4,8 @@ import type { DbOrTx } from '../storage/db';
 import { allowCommitBehind, type WriteTransaction } from '../storage/pipelined-transaction';
 import { files as filesTable } from '../storage/schema/index';
 import { writeBatch } from './bulk-write';
-import { confirmFacts, type WriteFacts } from './remembered-facts';
+import { assertable, assertFacts, confirmFacts, StaleFacts, type WriteFacts } from './remembered-facts';
+import { noteStoring } from './replaced-keys';
 import type { IngestPipeline } from './pipeline';
 import type { IngestBatch } from './types';
 
@@ -84,39 +85,74 @@ async function confirmJobs(tx: DbOrTx, jobs: readonly Job[]): Promise<boolean> {
 }
 
 /**
- * Runs the pipeline and the storage of several batches in one transaction; their stored batches.
- * PERF: the confirmation of what the jobs took from memory travels with their first writes, and
- * is read before the last writer (which may send the COMMIT right behind its statement, see
- * storage/pipelined-transaction.ts): when a fact no longer holds, the transaction fails before
- * its commit and flush() runs the other jobs again. Facts rarely change; a round trip per
- * transaction is saved.
+ * How a transaction confirms what its jobs took from memory (remembered-facts.ts):
+ * - `assert`: the server asserts the facts in the transaction's first statement
+ *   ({@link assertFacts}), so nothing waits for an answer and the COMMIT travels with the writes:
+ *   one round trip. A changed fact fails the whole transaction ({@link StaleFacts}), and flush()
+ *   runs its jobs again, confirming.
+ * - `confirm`: the facts are read back with the first writes and checked before the last writer
+ *   (two round trips); only the jobs whose facts changed fail.
  */
-async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Job[]): Promise<IngestBatch[]> {
-  const confirmed = confirmJobs(tx, jobs);
+type Confirm = 'assert' | 'confirm';
+
+/**
+ * Runs the pipeline and the storage of several batches in one transaction; their stored batches.
+ * PERF: no statement waits for another's answer unless it needs it: the storage statements are
+ * sent behind the confirmation, and the writers go on at once (a writer that needs what the
+ * storage replaced waits for it, see replaced-keys.ts); the last writer may send the COMMIT right
+ * behind its statement (storage/pipelined-transaction.ts).
+ */
+async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Job[], confirm: Confirm): Promise<IngestBatch[]> {
+  const confirmed =
+    confirm === 'assert'
+      ? assertFacts(
+          tx,
+          jobs.map((j) => j.facts),
+        ).then(() => true)
+      : confirmJobs(tx, jobs);
   confirmed.catch(() => {});
-  const processed: IngestBatch[] = [];
-  for (const j of jobs) {
-    let b = j.batch;
-    for (const p of pipeline.processors) b = await p(tx, b);
-    processed.push(b);
+  let stored: Promise<unknown> = Promise.resolve();
+  try {
+    const processed: IngestBatch[] = [];
+    for (const j of jobs) {
+      let b = j.batch;
+      for (const p of pipeline.processors) b = await p(tx, b);
+      processed.push(b);
+    }
+    stored = storeBatches(tx, jobs, processed);
+    stored.catch(() => {});
+    noteStoring(tx, stored);
+    if (!(await (confirm === 'confirm' ? confirmed : true))) throw new StaleJobs();
+    const last = pipeline.writers.length - 1;
+    for (let i = 0; i <= last; i++) {
+      if (i === last) allowCommitBehind(tx);
+      await pipeline.writers[i]!(tx, processed);
+    }
+    await stored;
+    await confirmed;
+    return processed;
+  } catch (e) {
+    // The first statement that failed tells why: the ones after it only report the aborted transaction.
+    await confirmed;
+    await stored;
+    throw e;
   }
+}
+
+/** Sends the storage of the processed batches of `jobs` (rows, device touches, files committed); resolves once stored. */
+function storeBatches(tx: DbOrTx, jobs: readonly Job[], processed: readonly IngestBatch[]): Promise<unknown> {
   const touch = (id: number) => jobs.some((j) => j.touch.has(id));
+  const writes: Promise<unknown>[] = [];
   for (const channel of ['REALTIME', 'OFFLINE'] as const) {
     const part = processed.filter((b) => b.channel === channel);
     if (!part.length) continue;
     const merged: IngestBatch = { orgId: part[0]!.orgId, channel, points: part.flatMap((b) => b.points), events: part.flatMap((b) => b.events), attributes: part.flatMap((b) => b.attributes), files: part.flatMap((b) => b.files) };
-    await writeBatch(tx, merged, touch);
+    writes.push(writeBatch(tx, merged, touch));
   }
   const fileIds = processed.flatMap((b) => b.files.map((f) => f.fileId));
   // Announced (presigned) files wait for their bytes; uploaded ones are complete.
-  if (fileIds.length) await tx.update(filesTable).set({ state: sql`case when ${filesTable.state} = 'reserved' then 'awaiting' else 'committed' end` }).where(inArray(filesTable.id, fileIds));
-  if (!(await confirmed)) throw new StaleJobs();
-  const last = pipeline.writers.length - 1;
-  for (let i = 0; i <= last; i++) {
-    if (i === last) allowCommitBehind(tx);
-    await pipeline.writers[i]!(tx, processed);
-  }
-  return processed;
+  if (fileIds.length) writes.push(tx.update(filesTable).set({ state: sql`case when ${filesTable.state} = 'reserved' then 'awaiting' else 'committed' end` }).where(inArray(filesTable.id, fileIds)));
+  return Promise.all(writes);
 }
 
 /**
@@ -139,19 +175,23 @@ export function createBatchWriter(transaction: WriteTransaction, pipeline: Inges
   let running = 0;
   const settle = (jobs: readonly Job[]) => (out: IngestBatch[]) => jobs.forEach((j, k) => j.resolve(out[k]!));
 
+  const attempt = (jobs: readonly Job[], confirm: Confirm) => transaction((tx) => writeJobs(tx, pipeline, jobs, confirm));
+
   async function flush(jobs: Job[]): Promise<void> {
-    if (jobs.length > 1) {
+    const confirm: Confirm = assertable(jobs.map((j) => j.facts)) ? 'assert' : 'confirm';
+    if (jobs.length > 1 || confirm === 'assert') {
       try {
-        settle(jobs)(await transaction((tx) => writeJobs(tx, pipeline, jobs)));
+        settle(jobs)(await attempt(jobs, confirm));
         return;
       } catch (err) {
-        if (!(err instanceof StaleJobs)) log.debug({ err, batches: jobs.length }, 'shared ingest transaction failed; retrying its batches alone');
+        if (jobs.length === 1 && !(err instanceof StaleFacts)) return jobs[0]!.reject(err);
+        if (!(err instanceof StaleJobs) && !(err instanceof StaleFacts)) log.debug({ err, batches: jobs.length }, 'shared ingest transaction failed; retrying its batches alone');
       }
     }
     for (const j of jobs) {
       if (j.settled) continue;
       // NOTE: a job whose fact no longer holds was answered by its confirmation already.
-      await transaction((tx) => writeJobs(tx, pipeline, [j])).then(settle([j]), j.reject);
+      await attempt([j], 'confirm').then(settle([j]), j.reject);
     }
   }
 

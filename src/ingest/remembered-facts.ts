@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import { checkConfirmations, type Confirmation } from '../auth/speculation';
 import { AppError, ErrorCode } from '../errors';
-import type { DbOrTx } from '../storage/db';
+import { queryRows, type DbOrTx } from '../storage/db';
 import type { IngestDevice } from './resolve-devices';
 
 /*
@@ -136,6 +136,57 @@ export async function confirmFacts(db: DbOrTx, facts: readonly WriteFacts[]): Pr
 }
 
 /**
+ * Whether every fact of `facts` can be asserted on the server ({@link assertFacts}): remembered
+ * devices always can, a remembered caller when its confirmation carries an assertion.
+ */
+export function assertable(facts: readonly (WriteFacts | undefined)[]): boolean {
+  return facts.every((f) => (f?.caller ?? []).every((c) => !!c.assertion));
+}
+
+/** SQLSTATE of `tributary_confirm` (drizzle/0010_confirm_remembered_facts.sql) when a fact no longer holds. */
+const FACT_CHANGED = 'TRB01';
+
+/**
+ * Asserts `facts` (see {@link assertable}) on the server in one statement, with no answer to read
+ * before the transaction goes on: when one no longer holds, the statement fails with
+ * {@link StaleFacts}, and so does the transaction (the statements after it fail, the COMMIT
+ * answers as a ROLLBACK). Which fact changed, and for which call, the caller learns by confirming
+ * them with {@link confirmFacts}. Resolves at once when there is nothing to assert.
+ * PERF: the transaction's COMMIT can then travel with its first statements: one round trip.
+ */
+export async function assertFacts(db: DbOrTx, facts: readonly (WriteFacts | undefined)[]): Promise<void> {
+  const held: SQL[] = [];
+  const asserted = new Set<string>();
+  const devices: { orgId: string; d: IngestDevice }[] = [];
+  for (const f of facts) {
+    for (const c of f?.caller ?? []) {
+      if (!c.assertion) throw new Error('a remembered caller without an assertion');
+      if (asserted.has(c.assertion.key)) continue;
+      asserted.add(c.assertion.key);
+      held.push(c.assertion.holds);
+    }
+    for (const d of f?.devices?.devices ?? []) devices.push({ orgId: f!.devices!.orgId, d });
+  }
+  // Every remembered device is one row of the lookup with the same values: as many matches as devices.
+  if (devices.length) {
+    const col = <T>(get: (x: { orgId: string; d: IngestDevice }) => T) => sql.param(devices.map(get));
+    held.push(sql`(select count(*) from devices d join products p on p.id = d.product_id join thing_models m on m.id = p.model_id
+        join unnest(${col((x) => x.d.id)}::int4[], ${col((x) => x.orgId)}::text[], ${col((x) => x.d.assetId)}::text[], ${col((x) => x.d.productKey)}::text[],
+                    ${col((x) => x.d.deviceKey)}::text[], ${col((x) => x.d.modelId)}::int4[], ${col((x) => x.d.modelVersion)}::int4[], ${col((x) => String(x.d.enabled))}::text[])
+          as e(id, org_id, asset_id, product_key, device_key, model_id, version, enabled)
+          on d.id = e.id and d.org_id = e.org_id and d.asset_id = e.asset_id and p.product_key = e.product_key and d.device_key = e.device_key
+             and p.model_id = e.model_id and m.version = e.version and d.enabled = e.enabled::bool) = ${devices.length}`);
+  }
+  if (!held.length) return;
+  try {
+    await queryRows(db, sql`select tributary_confirm(${sql.join(held, sql` and `)})`);
+  } catch (e) {
+    const code = (e as { code?: unknown; cause?: { code?: unknown } }).code ?? (e as { cause?: { code?: unknown } }).cause?.code;
+    throw code === FACT_CHANGED ? new StaleFacts() : e;
+  }
+}
+
+/**
  * Raised (to the call only) when the caller a call took from memory no longer holds: the
  * transport runs the call again once the token is checked, so a client never sees this answer.
  * NOTE: an AppError so that it is not logged as an internal error.
@@ -143,6 +194,13 @@ export async function confirmFacts(db: DbOrTx, facts: readonly WriteFacts[]): Pr
 export class StaleCaller extends AppError {
   constructor() {
     super(ErrorCode.UNAUTHENTICATED, 'the access token changed since it was last checked');
+  }
+}
+
+/** Raised by {@link assertFacts} when a remembered fact no longer holds: nothing of the transaction is stored. */
+export class StaleFacts extends Error {
+  constructor() {
+    super('a remembered fact no longer holds');
   }
 }
 

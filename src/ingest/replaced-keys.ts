@@ -13,6 +13,13 @@ export interface ReplacedKeys {
 
 const EMPTY: ReplacedKeys = { has: () => false };
 const byTx = new WeakMap<object, SeriesKeyMap<true>>();
+/** The storage of each transaction, sent and not yet answered. */
+const storing = new WeakMap<object, Promise<unknown>>();
+
+/** Notes the storage the transaction sent (its point upserts report what they replaced once answered). */
+export function noteStoring(tx: DbOrTx, stored: Promise<unknown>): void {
+  storing.set(tx, stored);
+}
 
 /** Notes keys that the transaction's point upsert replaced. */
 export function noteReplaced(tx: DbOrTx, keys: readonly { readonly deviceId: number; readonly pointId: number; readonly time: number }[]): void {
@@ -22,7 +29,8 @@ export function noteReplaced(tx: DbOrTx, keys: readonly { readonly deviceId: num
   for (const k of keys) m.set(k.deviceId, k.pointId, k.time, true);
 }
 
-/** The keys the transaction's point writes replaced so far (for writers, which run after storage). */
-export function replacedKeys(tx: DbOrTx): ReplacedKeys {
+/** The keys the transaction's point writes replaced (for writers, which run after storage), once its storage is answered. */
+export async function replacedKeys(tx: DbOrTx): Promise<ReplacedKeys> {
+  await storing.get(tx);
   return byTx.get(tx) ?? EMPTY;
 }

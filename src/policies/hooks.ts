@@ -99,10 +99,11 @@ async function writeDerived(tx: DbOrTx, st: TxState): Promise<void> {
   const all: Derived[] = [];
   for (const realtime of [true, false]) for (const u of st.unwritten) if ((u.channel === 'REALTIME') === realtime) for (const x of u.derived) all.push(x);
   st.unwritten = [];
+  if (!all.length) return;
   const statements: SQL[] = [];
   const normalized = normalizedStatement(all.filter((x) => x.normalized).map((x) => x.point));
   if (normalized) statements.push(normalized);
-  const rollups = rollupWrites(all, replacedKeys(tx));
+  const rollups = rollupWrites(all, await replacedKeys(tx));
   statements.push(...rollups.append);
   await runWrites(tx, statements);
   for (const r of rollups.rebuild) await mergePending(tx, r.level, r.buckets);

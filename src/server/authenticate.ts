@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Access, type Caller } from '../auth/permissions';
 import { sameCaller, type Confirmation } from '../auth/speculation';
-import { callerSql, toCaller, verifyToken, type CallerRow } from '../auth/tokens';
+import { callerHoldsSql, callerSql, toCaller, verifyToken, type CallerRow } from '../auth/tokens';
 import type { AppDeps } from './deps';
 
 /** The access token of a request: `Authorization: Bearer <t>` or `apim-accesstoken: <t>`. */
@@ -53,6 +53,7 @@ export function tokenConfirmation(deps: AppDeps, token: string, cached: Caller):
   return {
     query,
     key: `token\u0000${token}`,
+    assertion: { holds: callerHoldsSql(query, cached), key: `token\u0000${token}\u0000${cached.saId}\u0000${cached.orgId}\u0000${cached.accessKey}\u0000${JSON.stringify(cached.grants)}` },
     check: (rows) => {
       const caller = rows[0] ? toCaller(rows[0] as unknown as CallerRow) : null;
       remember(deps, token, caller);

@@ -104,4 +104,17 @@ describe('group commit', () => {
       t.app.deps.ingestPipeline.processors.pop();
     }
   });
+
+  it('fails only the calls of a device changed behind the instance’s back when calls share a transaction', async () => {
+    const mine = await setupDevices(t, org, 'pkGroupStale', 3);
+    for (const [k, a] of mine.entries()) expect((await t.gql(org.token, POST_POINTS, { items: [{ assetId: a, time: T0 + 3000 + k, values: { i: k } }] })).errors).toBeUndefined();
+    // As another instance would: this instance still remembers the device as enabled.
+    await queryRows(t.db, sql`update devices set enabled = false where asset_id = ${mine[2]}`);
+    const results = await Promise.all(Array.from({ length: 30 }, (_, k) => t.gql(org.token, POST_POINTS, { items: [{ assetId: mine[k % 3], time: T0 + 4000 + k, values: { i: k } }] })));
+    results.forEach((r, k) => {
+      if (k % 3 === 2) expect((r.errors?.[0]?.extensions?.['details'] as { errors?: { code: string }[] } | undefined)?.errors?.[0]?.code).toBe('DEVICE_DISABLED');
+      else expect(r.errors).toBeUndefined();
+    });
+    expect(await count(T0 + 4000, T0 + 4030)).toBe(20);
+  });
 });
