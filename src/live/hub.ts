@@ -45,8 +45,8 @@ export interface LiveHub {
    * may miss them. Subscribers are told through {@link HubSubscriber.lost}. Returns the removal.
    */
   onLost(fn: () => void): () => void;
-  /** Reads now (coalesced with a read in flight). */
-  wake(): void;
+  /** Reads now, up to `upTo` when given (coalesced with a read in flight). */
+  wake(upTo?: number): void;
   stats(): HubStats;
   close(): Promise<void>;
 }
@@ -73,7 +73,12 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
   /** The highest removal already reported by {@link lose} (reported once, not on every page below it). */
   let lostThrough = 0;
   let reading = false;
-  let dirty = false;
+  /**
+   * The highest position asked for and not yet read: an announced offset (committed, so every
+   * offset below it is decided: appends commit in offset order), or Infinity when a read was
+   * asked without one (the poll, a catch-up); 0 when none.
+   */
+  let wanted = 0;
   let closed = false;
   let reads = 0;
   const readyP = getHeadOffset(db).then((h) => {
@@ -81,17 +86,27 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
   });
   readyP.catch((err: unknown) => log.error({ err }, 'live hub could not read the log head'));
 
-  async function pump(): Promise<void> {
-    if (closed) return;
-    if (reading) {
-      dirty = true;
-      return;
-    }
+  /**
+   * Reads the log up to `upTo` (everything committed, when absent). A read in flight takes the
+   * request over; an announcement the cursor already passed asks nothing.
+   * PERF: while no subscriber or tap watches any organisation, an announced position is taken
+   * without reading the log: there is nothing to dispatch up to it.
+   */
+  async function pump(upTo = Infinity): Promise<void> {
+    if (closed || upTo <= cursor) return;
+    wanted = Math.max(wanted, upTo);
+    if (reading) return;
     reading = true;
     try {
       await readyP;
-      do {
-        dirty = false;
+      while (wanted > cursor && !closed) {
+        const goal = wanted;
+        wanted = 0;
+        if (goal !== Infinity && !index.watchedOrgs().length) {
+          cursor = goal;
+          waiters.settle(cursor);
+          continue;
+        }
         for (;;) {
           const { items: rows, prunedThrough } = await readLogWatched(db, cursor, READ_PAGE, index.watchedOrgs());
           reads++;
@@ -109,7 +124,7 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
           waiters.settle(cursor);
           if (rows.length < READ_PAGE || closed) break;
         }
-      } while (dirty && !closed);
+      }
     } catch (err) {
       if (!closed) log.warn({ err }, 'live hub read failed');
     } finally {
@@ -125,7 +140,7 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
     for (const s of index.all()) s.lost?.();
   }
 
-  const unsubscribe = pubsub.subscribe(() => void pump());
+  const unsubscribe = pubsub.subscribe((offset) => void pump(offset));
   const timer = setInterval(() => void pump(), opts.pollMs ?? 1_000);
   timer.unref();
 
@@ -149,7 +164,7 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       lostListeners.add(fn);
       return () => lostListeners.delete(fn);
     },
-    wake: () => void pump(),
+    wake: (upTo) => void pump(upTo),
     stats: () => ({ subscribers: index.subscribers, cursor, reads, dispatched: index.dispatched }),
     async close() {
       closed = true;

@@ -81,16 +81,19 @@ export function alignToBatches<T>(batches: readonly IngestBatch[], of: (k: numbe
  * it takes is held to commit.
  * PERF: one lock and one INSERT for all the batches of a shared (group-commit) transaction: the
  * lock is held only for that statement and the commit, whatever the number of batches.
+ * `notifyChannel`: see PubSub.notifyChannel.
  */
-export async function appendBatches(tx: DbOrTx, batches: readonly IngestBatch[], cache: KeyCache): Promise<(number | null)[]> {
+export async function appendBatches(tx: DbOrTx, batches: readonly IngestBatch[], cache: KeyCache, notifyChannel?: string): Promise<(number | null)[]> {
   const encoded = await encodeBatches(tx, batches, cache);
   if (!encoded) return batches.map(() => null);
+  // With a NOTIFY channel, the insert also announces the highest offset, delivered at commit (one notification per transaction: identical ones fold).
+  const returned = notifyChannel ? sql`select log_offset, pg_notify(${notifyChannel}, (max(log_offset) over ())::text) from ins` : sql`select log_offset from ins`;
   // PERF: the insert is sent right behind the lock request, and the COMMIT right behind the
   // insert when the transaction allows it, without waiting for either (the driver pipelines them
   // on the transaction's connection): the database runs each as soon as the one before is done,
   // so the lock is held for the insert and the commit only, not for round trips to this process.
   const locked = queryRows(tx, sql`select pg_advisory_xact_lock(${LOG_APPEND_LOCK})`);
-  const inserted = queryRows<{ log_offset: string | number }>(tx, sql`insert into live_messages (org_id, channel, payload) ${encoded.rows} returning log_offset`);
+  const inserted = queryRows<{ log_offset: string | number }>(tx, sql`with ins as (insert into live_messages (org_id, channel, payload) ${encoded.rows} returning log_offset) ${returned}`);
   commitBehind(tx);
   const [, rows] = await Promise.all([locked, inserted]);
   const offsets = rows.map((r) => Number(r.log_offset)).sort((a, b) => a - b);

@@ -45,20 +45,21 @@ export function createPostgresBackend(database: Database, log: Logger): StreamBa
     hub,
     log: createPostgresLog(database),
     async append(tx, batches) {
-      const out = await appendBatches(tx, batches, cache);
+      const out = await appendBatches(tx, batches, cache, pubsub.notifyChannel);
       batches.forEach((b, k) => out[k] != null && offsets.set(b, out[k]!));
     },
     committed(batch) {
       const offset = offsets.get(batch);
       if (offset === undefined) return;
       // PERF: the batches of one transaction are acknowledged in the same turn of the event loop;
-      // one wake-up with the highest offset serves them all.
+      // one wake-up with the highest offset serves them all. A NOTIFY sent by the transaction
+      // itself announced them to the other instances already.
       if (!unpublished) {
         setImmediate(() => {
           const head = unpublished;
           unpublished = 0;
-          hub.wake();
-          pubsub.publish(head);
+          hub.wake(head);
+          if (!pubsub.notifyChannel) pubsub.publish(head);
         });
       }
       unpublished = Math.max(unpublished, offset);

@@ -25,6 +25,7 @@ export function createPgNotifyPubSub(sql: postgres.Sql, log: Logger): PubSub {
       return undefined;
     });
   return {
+    notifyChannel: LIVE_CHANNEL,
     publish(offset) {
       if (closed) return;
       sql.notify(LIVE_CHANNEL, String(offset)).catch((err: unknown) => log.warn({ err }, 'live NOTIFY failed'));

@@ -8,6 +8,11 @@ export interface PubSub {
   publish(offset: number): void;
   /** Calls `listener` on every announcement from any instance (including this one). */
   subscribe(listener: (offset: number) => void): () => void;
+  /**
+   * Set when announcements are PostgreSQL notifications on this channel: a transaction may then
+   * announce its own append with `pg_notify` (delivered once it commits) instead of {@link publish}.
+   */
+  readonly notifyChannel?: string;
   /** Stops listening; later publishes are dropped. */
   close(): Promise<void>;
 }

@@ -52,6 +52,27 @@ describe('across instances and concurrent writers', () => {
     c.close();
   });
 
+  it('announces an append to every instance with its offset when its transaction commits, not before', async () => {
+    const heard: string[] = [];
+    const client2 = db2.client;
+    if (client2.kind !== 'postgres') throw new Error('PostgreSQL only');
+    const listening = await client2.sql.listen('tributary_live', (payload) => heard.push(payload));
+    try {
+      const deps = t1.app.deps;
+      const batch = batchOf(fleet, { points: [point(fleet, fleet.devices[1]!, 'temp', T0 + 1, 7)] });
+      await deps.db.transaction(async (tx) => {
+        for (const w of deps.ingestPipeline.writers) await w(tx, [batch]);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(heard).toEqual([]);
+      });
+      const [head] = await queryRows<{ o: string }>(t1.db, sql`select max(log_offset)::text as o from live_messages`);
+      await waitFor(() => heard.length > 0, 'the notification', 5_000);
+      expect(heard).toEqual([head!.o]);
+    } finally {
+      await listening.unlisten();
+    }
+  });
+
   it('keeps offsets in commit order under concurrent writers, so a live reader skips nothing', async () => {
     const c = await client(t2);
     const s = c.subscribe('2', liveQuery('measurePointsLive'));

@@ -33,6 +33,19 @@ afterAll(async () => {
 });
 
 describe('offsets and resume', () => {
+  it('follows committed appends without reading the log while nothing is watched', async () => {
+    const hub = liveOf(t.app.deps).hub;
+    await ingestValue(40);
+    const start = await getHeadOffset(t.db);
+    await waitFor(() => hub.stats().cursor >= start, 'the hub at the head');
+    const before = hub.stats().reads;
+    for (let v = 41; v < 51; v++) await ingestValue(v);
+    const head = await getHeadOffset(t.db);
+    await waitFor(() => hub.stats().cursor >= head, 'the hub past the unwatched messages');
+    // Reading on each announcement would be two reads per append (the local wake-up and the NOTIFY); only the fallback poll may read.
+    expect(hub.stats().reads - before).toBeLessThanOrEqual(2);
+  });
+
   it('reads the payloads of watched organisations only, and the hub keeps up without subscribers', async () => {
     await ingestValue(50);
     const head = await getHeadOffset(t.db);
