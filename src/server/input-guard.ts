@@ -60,8 +60,19 @@ export function findBadInput(value: unknown, path: string, maxDepth = MAX_INPUT_
   return null;
 }
 
+/** The verdict of {@link findBadLiteral} per parsed document (Apollo reuses the parsed document of a query it has seen). */
+const literalVerdicts = new WeakMap<DocumentNode, string | null>();
+
 /** The first string literal of `document` that is no text, as `path: reason`, or null. */
 function findBadLiteral(document: DocumentNode): string | null {
+  const known = literalVerdicts.get(document);
+  if (known !== undefined) return known;
+  const found = scanLiterals(document);
+  literalVerdicts.set(document, found);
+  return found;
+}
+
+function scanLiterals(document: DocumentNode): string | null {
   let found: string | null = null;
   visit(document, {
     StringValue(node) {
