@@ -107,6 +107,8 @@ async function runSubscribers(job: Extract<ChildJob, { role: 'subscribers' }>): 
   await new Promise((r) => setTimeout(r, 1_000));
   process.send!({ kind: 'closed' });
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
+  // NOTE: without the idle phase the parent sent 'done' and may have exited already.
+  if (!job.idle) process.exit(0);
   const idle: WebSocket[] = [];
   for (let i = 0; i < job.idle; i += 100) {
     const batch = Array.from({ length: Math.min(100, job.idle - i) }, (_, k) => connect(fleet.urls[0]!, fleet.token, [{ assetIds: [fleet.assetIds[(i + k) % fleet.assetIds.length]] }], () => {}));
