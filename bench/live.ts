@@ -463,7 +463,7 @@ async function main() {
   const postmaster = await findPostmaster(admin);
   const runs: BackendRun[] = [];
   try {
-    for (const [i, b] of backends.entries()) runs.push(await runBackend(b, scale, admin, adminUrl, natsUrl, postmaster, i === 0));
+    for (const [i, b] of backends.entries()) runs.push(await runBackend(b, scale, admin, adminUrl, natsUrl, postmaster, i === 0 && scale.idleCount > 0));
     const u = new URL(adminUrl);
     const raw = await rawNotifyLatency(u.toString(), 500);
     const rawJs = backends.includes('nats') ? await rawJetStreamLatency(natsUrl, 500) : null;
