@@ -108,16 +108,29 @@ export function encodeBatch(batch: IngestBatch, keys: ReadonlyMap<number, Device
 /** Decodes a stored row into a message (done once per row per instance, shared by subscribers). */
 export function decodeMessage(offset: number, orgId: string, channel: string, payload: EncodedPayload): LogMessage {
   const devices: LiveDevice[] = payload.d.map(([deviceId, assetId, productKey, deviceKey, modelId, modelIdentifier]) => ({ deviceId, assetId, productKey, deviceKey, modelId, modelIdentifier }));
-  const keys: RecordKeys[] = devices.map((device) => ({ device, assetId: device.assetId, productKey: device.productKey, deviceKey: device.deviceKey, modelId: device.modelIdentifier }));
-  const at = (i: number): RecordKeys => keys[i] as RecordKeys;
+  const at = (i: number): LiveDevice => devices[i] as LiveDevice;
+  // PERF: each record is written out field by field; an object spread of its keys cost several
+  // times as much, for every record of every message an instance reads.
   return {
     offset,
     orgId,
     channel: channel === 'OFFLINE' ? 'OFFLINE' : 'REALTIME',
-    points: (payload.p ?? []).map(([i, identifier, time, value, quality]) => ({ ...at(i), identifier, time, value, quality })),
-    attributes: (payload.a ?? []).map(([i, identifier, time, value]) => ({ ...at(i), identifier, time, value })),
-    events: (payload.e ?? []).map(([i, identifier, level, time, params]) => ({ ...at(i), identifier, level, time, params })),
-    files: (payload.f ?? []).map(([i, op, uri, identifier, fileName, sizeBytes]) => ({ ...at(i), op, uri, identifier, fileName, sizeBytes })),
+    points: (payload.p ?? []).map(([i, identifier, time, value, quality]) => {
+      const d = at(i);
+      return { device: d, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, modelId: d.modelIdentifier, identifier, time, value, quality };
+    }),
+    attributes: (payload.a ?? []).map(([i, identifier, time, value]) => {
+      const d = at(i);
+      return { device: d, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, modelId: d.modelIdentifier, identifier, time, value };
+    }),
+    events: (payload.e ?? []).map(([i, identifier, level, time, params]) => {
+      const d = at(i);
+      return { device: d, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, modelId: d.modelIdentifier, identifier, level, time, params };
+    }),
+    files: (payload.f ?? []).map(([i, op, uri, identifier, fileName, sizeBytes]) => {
+      const d = at(i);
+      return { device: d, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, modelId: d.modelIdentifier, op, uri, identifier, fileName, sizeBytes };
+    }),
   };
 }
 

@@ -60,18 +60,17 @@ export interface WireMessage {
   readonly files: readonly (Keys & { op: 'CREATED' | 'DELETED'; uri: string; identifier: string | null; fileName: string; sizeBytes: number })[];
 }
 
-const keysOf = (r: RecordKeys): Keys => ({ assetId: r.assetId, productKey: r.productKey, deviceKey: r.deviceKey, modelId: r.modelId });
-
 /** The body of one device's part of a message (see {@link WireMessage}). */
 export function encodeWire(m: LogMessage): WireMessage {
+  // PERF: field by field; object spreads cost several times as much per record.
   return {
     schema: WIRE_SCHEMA,
     orgId: m.orgId,
     channel: m.channel,
-    points: m.points.map((r) => ({ ...keysOf(r), identifier: r.identifier, time: r.time, value: r.value, quality: r.quality })),
-    attributes: m.attributes.map((r) => ({ ...keysOf(r), identifier: r.identifier, time: r.time, value: r.value })),
-    events: m.events.map((r) => ({ ...keysOf(r), identifier: r.identifier, level: r.level, time: r.time, params: r.params })),
-    files: m.files.map((r) => ({ ...keysOf(r), op: r.op, uri: r.uri, identifier: r.identifier, fileName: r.fileName, sizeBytes: r.sizeBytes })),
+    points: m.points.map((r) => ({ assetId: r.assetId, productKey: r.productKey, deviceKey: r.deviceKey, modelId: r.modelId, identifier: r.identifier, time: r.time, value: r.value, quality: r.quality })),
+    attributes: m.attributes.map((r) => ({ assetId: r.assetId, productKey: r.productKey, deviceKey: r.deviceKey, modelId: r.modelId, identifier: r.identifier, time: r.time, value: r.value })),
+    events: m.events.map((r) => ({ assetId: r.assetId, productKey: r.productKey, deviceKey: r.deviceKey, modelId: r.modelId, identifier: r.identifier, level: r.level, time: r.time, params: r.params })),
+    files: m.files.map((r) => ({ assetId: r.assetId, productKey: r.productKey, deviceKey: r.deviceKey, modelId: r.modelId, op: r.op, uri: r.uri, identifier: r.identifier, fileName: r.fileName, sizeBytes: r.sizeBytes })),
   };
 }
 
@@ -82,14 +81,14 @@ export function decodeWire(offset: number, body: unknown, deviceId: number, mode
   const first = w.points?.[0] ?? w.attributes?.[0] ?? w.events?.[0] ?? w.files?.[0];
   if (!first) return null;
   const device: LiveDevice = { deviceId, assetId: first.assetId, productKey: first.productKey, deviceKey: first.deviceKey, modelId, modelIdentifier: first.modelId };
-  const keys: RecordKeys = { device, assetId: device.assetId, productKey: device.productKey, deviceKey: device.deviceKey, modelId: device.modelIdentifier };
+  const { assetId, productKey, deviceKey, modelIdentifier } = device;
   return {
     offset,
     orgId: w.orgId,
     channel: w.channel === 'OFFLINE' ? 'OFFLINE' : 'REALTIME',
-    points: (w.points ?? []).map((r) => ({ ...keys, identifier: r.identifier, time: r.time, value: r.value, quality: r.quality })),
-    attributes: (w.attributes ?? []).map((r) => ({ ...keys, identifier: r.identifier, time: r.time, value: r.value })),
-    events: (w.events ?? []).map((r) => ({ ...keys, identifier: r.identifier, level: r.level, time: r.time, params: r.params })),
-    files: (w.files ?? []).map((r) => ({ ...keys, op: r.op, uri: r.uri, identifier: r.identifier, fileName: r.fileName, sizeBytes: r.sizeBytes })),
+    points: (w.points ?? []).map((r) => ({ device, assetId, productKey, deviceKey, modelId: modelIdentifier, identifier: r.identifier, time: r.time, value: r.value, quality: r.quality })),
+    attributes: (w.attributes ?? []).map((r) => ({ device, assetId, productKey, deviceKey, modelId: modelIdentifier, identifier: r.identifier, time: r.time, value: r.value })),
+    events: (w.events ?? []).map((r) => ({ device, assetId, productKey, deviceKey, modelId: modelIdentifier, identifier: r.identifier, level: r.level, time: r.time, params: r.params })),
+    files: (w.files ?? []).map((r) => ({ device, assetId, productKey, deviceKey, modelId: modelIdentifier, op: r.op, uri: r.uri, identifier: r.identifier, fileName: r.fileName, sizeBytes: r.sizeBytes })),
   };
 }
