@@ -84,7 +84,7 @@ async function runOnce(adminUrl: string, withPolicies: boolean): Promise<ClientR
   await admin.unsafe(`create database ${dbName}`);
   const u = new URL(adminUrl);
   u.pathname = `/${dbName}`;
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: u.toString(), LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn', SECRET_ENCRYPTION_KEY: '11'.repeat(32), SCHEDULER_ENABLED: 'false', TIMESCALEDB: env['BENCH_TIMESCALEDB'] ?? 'auto', DB_POOL_MAX: env['DB_POOL_MAX'] ?? '10' });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: u.toString(), LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn', SECRET_ENCRYPTION_KEY: '11'.repeat(32), SCHEDULER_ENABLED: 'false', TIMESCALEDB: env['BENCH_TIMESCALEDB'] ?? 'auto', DB_POOL_MAX: env['DB_POOL_MAX'] ?? '10', ...(env['INGEST_MAX_PARALLEL_TX'] ? { INGEST_MAX_PARALLEL_TX: env['INGEST_MAX_PARALLEL_TX'] } : {}) });
   const app = await createApp(config, { bootstrap: false });
   try {
     const url = await app.listen();

@@ -156,8 +156,8 @@ const envSchema = z.object({
   FILE_JANITOR_INTERVAL_MS: int(300_000, 1_000),
   /** Coalesce concurrent ingest calls into shared transactions (group commit). Default true. */
   INGEST_GROUP_COMMIT: bool(true),
-  /** Ingest write transactions in flight at once per instance; more calls queue and share transactions. Default 1. */
-  INGEST_MAX_PARALLEL_TX: int(1, 1, 100),
+  /** Ingest write transactions in flight at once per instance (a second only beside one of 500 values or more); more calls queue and share transactions. Default 2. */
+  INGEST_MAX_PARALLEL_TX: int(2, 1, 100),
   /** Replay window of subscriptions. Default 259200 s (3 days, as EnOS). */
   REPLAY_WINDOW_S: int(259_200, 60),
   /** Messages buffered for one subscriber before it is disconnected. Default 1000. */

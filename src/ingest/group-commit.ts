@@ -6,7 +6,7 @@ import { files as filesTable } from '../storage/schema/index';
 import { writeBatch } from './bulk-write';
 import { assertable, assertFacts, confirmFacts, StaleFacts, type WriteFacts } from './remembered-facts';
 import { noteStoring } from './replaced-keys';
-import type { IngestPipeline } from './pipeline';
+import { writesInFlight, type IngestPipeline } from './pipeline';
 import type { IngestBatch } from './types';
 
 /** Writes validated batches durably; resolves only after the commit. */
@@ -37,7 +37,21 @@ export interface BatchWriterOptions {
   readonly maxParallel: number;
   /** Largest number of values merged into one transaction. */
   readonly maxValues: number;
+  /**
+   * Fewest values a running transaction must carry for another to start beside it (up to
+   * `maxParallel`); while a smaller one runs, arriving batches wait and share the next one.
+   * Default {@link OVERLAP_MIN_VALUES}.
+   */
+  readonly overlapMinValues?: number;
 }
+
+/**
+ * See {@link BatchWriterOptions.overlapMinValues}. PERF: a small transaction is mostly fixed
+ * cost (a round trip, a commit): one at a time, shared by every call that arrives meanwhile,
+ * serves small calls best; transactions of large batches are mostly database work, which two
+ * in flight spread over the database's cores.
+ */
+export const OVERLAP_MIN_VALUES = 500;
 
 interface Job {
   readonly batch: IngestBatch;
@@ -130,11 +144,13 @@ async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Jo
     }
     await stored;
     await confirmed;
+    for (const w of writesInFlight(tx)) await w;
     return processed;
   } catch (e) {
     // The first statement that failed tells why: the ones after it only report the aborted transaction.
     await confirmed;
     await stored;
+    for (const w of writesInFlight(tx)) await w;
     throw e;
   }
 }
@@ -173,6 +189,9 @@ export function createBatchWriter(transaction: WriteTransaction, pipeline: Inges
   /** Devices written by running transactions, with how many of them write each. */
   const busy = new Map<number, number>();
   let running = 0;
+  /** Running transactions with fewer than `overlapMinValues` values. */
+  let small = 0;
+  const overlapMin = opts.overlapMinValues ?? OVERLAP_MIN_VALUES;
   const settle = (jobs: readonly Job[]) => (out: IngestBatch[]) => jobs.forEach((j, k) => j.resolve(out[k]!));
 
   const attempt = (jobs: readonly Job[], confirm: Confirm) => transaction((tx) => writeJobs(tx, pipeline, jobs, confirm));
@@ -223,13 +242,15 @@ export function createBatchWriter(transaction: WriteTransaction, pipeline: Inges
   }
 
   function pump(): void {
-    while (running < opts.maxParallel && queue.length) {
+    while (running < opts.maxParallel && !small && queue.length) {
       const jobs = take();
       if (!jobs.length) return;
       const devices = new Set<number>();
       for (const j of jobs) for (const d of j.devices) devices.add(d);
       for (const d of devices) busy.set(d, (busy.get(d) ?? 0) + 1);
+      const isSmall = jobs.reduce((n, j) => n + sizeOf(j.batch), 0) < overlapMin;
       running++;
+      if (isSmall) small++;
       void flush(jobs).finally(() => {
         for (const d of devices) {
           const n = busy.get(d)! - 1;
@@ -237,6 +258,7 @@ export function createBatchWriter(transaction: WriteTransaction, pipeline: Inges
           else busy.delete(d);
         }
         running--;
+        if (isSmall) small--;
         pump();
       });
     }

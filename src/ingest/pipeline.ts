@@ -22,3 +22,22 @@ export interface IngestPipeline {
 export function createIngestPipeline(): IngestPipeline {
   return { processors: [], writers: [], committed: [] };
 }
+
+const inFlight = new WeakMap<object, Promise<unknown>[]>();
+
+/**
+ * Lets a writer leave a statement in flight instead of waiting for its answer: the statements
+ * issued after it (the next writers', the COMMIT) go out at once, and the write path waits for it
+ * before the transaction counts as done; if it fails, nothing of the transaction commits.
+ */
+export function writeInFlight(tx: DbOrTx, written: Promise<unknown>): void {
+  written.catch(() => {});
+  const list = inFlight.get(tx);
+  if (list) list.push(written);
+  else inFlight.set(tx, [written]);
+}
+
+/** The statements writers left in flight in `tx` ({@link writeInFlight}). */
+export function writesInFlight(tx: DbOrTx): readonly Promise<unknown>[] {
+  return inFlight.get(tx) ?? [];
+}

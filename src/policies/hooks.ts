@@ -1,5 +1,6 @@
 import type { SQL } from 'drizzle-orm';
 import { replacedKeys } from '../ingest/replaced-keys';
+import { writeInFlight } from '../ingest/pipeline';
 import type { Channel, IngestBatch, PointRecord } from '../ingest/types';
 import type { AggregateRouter } from '../query/aggregates';
 import type { AppDeps } from '../server/deps';
@@ -92,9 +93,10 @@ function txState(tx: DbOrTx): TxState {
  * until commit), and once per transaction rather than once per batch. Batches of the same key
  * count once (the last one written, real-time batches before offline ones, as ingest writes them).
  * Values whose point_data row existed (retries; keys of earlier batches of the transaction, as
- * ingest reports them, see ingest/replaced-keys.ts) have their buckets rebuilt.
+ * ingest reports them, see ingest/replaced-keys.ts) have their buckets rebuilt. `leaveInFlight`:
+ * inside the ingest write path, which waits for statements left in flight (ingest/pipeline.ts).
  */
-async function writeDerived(tx: DbOrTx, st: TxState): Promise<void> {
+async function writeDerived(tx: DbOrTx, st: TxState, leaveInFlight = false): Promise<void> {
   if (!st.unwritten.length) return;
   const all: Derived[] = [];
   for (const realtime of [true, false]) for (const u of st.unwritten) if ((u.channel === 'REALTIME') === realtime) for (const x of u.derived) all.push(x);
@@ -105,6 +107,9 @@ async function writeDerived(tx: DbOrTx, st: TxState): Promise<void> {
   if (normalized) statements.push(normalized);
   const rollups = rollupWrites(all, await replacedKeys(tx));
   statements.push(...rollups.append);
+  // PERF: without buckets to rebuild (retried values), the writes need no answer before the
+  // statements after them: the log append and the COMMIT follow in the same round trip.
+  if (leaveInFlight && !rollups.rebuild.length) return writeInFlight(tx, runWrites(tx, statements));
   await runWrites(tx, statements);
   for (const r of rollups.rebuild) await mergePending(tx, r.level, r.buckets);
 }
@@ -178,7 +183,7 @@ export function registerPolicyHooks(deps: AppDeps): PolicyRuntime {
 
   deps.ingestPipeline.writers.push(async (tx: DbOrTx, batches: readonly IngestBatch[]): Promise<void> => {
     const st = txStates.get(tx);
-    if (st) await writeDerived(tx, st);
+    if (st) await writeDerived(tx, st, true);
     for (const batch of batches) {
       if (!batch.points.length || (batch as WithState)[POLICY_STATE] || stateByPoints.has(batch.points)) continue;
       // A batch the processor did not see (a writer called without the processors).

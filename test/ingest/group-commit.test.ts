@@ -1,8 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchWriter } from '../../src/ingest/group-commit';
+import { writeInFlight } from '../../src/ingest/pipeline';
 import type { IngestBatch } from '../../src/ingest/types';
 import { queryRows, type DbOrTx } from '../../src/storage/db';
+import type { WriteTransaction } from '../../src/storage/pipelined-transaction';
 import { errorCode, startTestApp, type TestApp, type Tenant } from '../helpers/test-app';
 import { POST_POINTS, setupDevices } from './fixtures';
 
@@ -70,7 +72,7 @@ describe('group commit', () => {
     const [devA, devB] = rows;
     const seen: { tx: DbOrTx; device: number; value: unknown }[] = [];
     const pipeline = { processors: [], writers: [async (tx: DbOrTx, bs: readonly IngestBatch[]) => void bs.forEach((b) => seen.push({ tx, device: b.points[0]!.deviceId, value: b.points[0]!.value }))], committed: [] };
-    const writer = createBatchWriter(t.app.deps.database.writeTransaction, pipeline, t.app.deps.log, { groupCommit: true, maxParallel: 2, maxValues: 10_000 });
+    const writer = createBatchWriter(t.app.deps.database.writeTransaction, pipeline, t.app.deps.log, { groupCommit: true, maxParallel: 2, maxValues: 10_000, overlapMinValues: 0 });
     const batch = (dev: typeof devA, k: number): IngestBatch => ({
       orgId: 'o-group',
       channel: 'REALTIME',
@@ -88,6 +90,38 @@ describe('group commit', () => {
     expect(seen.filter((s) => s.device === devA!.d).map((s) => s.value)).toEqual([0, 1, 2]);
     const [latest] = await queryRows<{ n: number }>(t.db, sql`select num::int as n from latest_values where device_id = ${devA!.d} and point_id = ${devA!.p}`);
     expect(latest?.n).toBe(2);
+  });
+
+  it('starts a transaction beside a running one only when that one carries enough values', async () => {
+    const rows = await queryRows<{ d: number; a: string; p: number; m: number }>(t.db, sql`select d.id as d, d.asset_id as a, f.id as p, f.model_id as m from devices d join model_features f on f.kind = 'MEASUREPOINT' and f.identifier = 'i' where d.asset_id = any(${sql.param([assets[0]!, assets[1]!])}::text[]) order by d.asset_id = ${assets[0]} desc`);
+    const batch = (dev: (typeof rows)[number], k: number): IngestBatch => ({
+      orgId: 'o-group',
+      channel: 'REALTIME',
+      points: [{ deviceId: dev.d, assetId: dev.a, productKey: 'pkGroup', modelId: dev.m, pointId: dev.p, identifier: 'i', dataType: 'INT', time: T0 + 8000 + k, value: k, quality: null }],
+      events: [],
+      attributes: [],
+      files: [],
+    });
+    /** The most transactions started at once (PGlite then runs them one after the other), for two one-value batches of different devices. */
+    const overlap = async (overlapMinValues: number, k: number) => {
+      let active = 0;
+      let most = 0;
+      const base = t.app.deps.database.writeTransaction;
+      const counted: WriteTransaction = async (fn) => {
+        most = Math.max(most, ++active);
+        try {
+          return await base(fn);
+        } finally {
+          active--;
+        }
+      };
+      const slow = () => new Promise<void>((r) => setTimeout(r, 100));
+      const writer = createBatchWriter(counted, { processors: [], writers: [slow], committed: [] }, t.app.deps.log, { groupCommit: true, maxParallel: 2, maxValues: 10_000, overlapMinValues });
+      await Promise.all([writer.write(batch(rows[0]!, k), new Set()), writer.write(batch(rows[1]!, k), new Set())]);
+      return most;
+    };
+    expect(await overlap(1, 0)).toBe(2);
+    expect(await overlap(2, 1)).toBe(1);
   });
 
   it('fails only the call whose processor throws when calls share a transaction', async () => {
@@ -117,4 +151,25 @@ describe('group commit', () => {
     });
     expect(await count(T0 + 4000, T0 + 4030)).toBe(20);
   });
+
+  for (const place of ['first', 'last'] as const) {
+    it(`stores nothing of a call whose writer (${place}) left a failing statement in flight, and the others of its transaction`, async () => {
+      // First: the statements of the writers after it, and the COMMIT, are sent before its answer. Last: it is the last statement before the COMMIT.
+      const failing = async (tx: DbOrTx, bs: readonly IngestBatch[]) => {
+        if (bs.some((b) => b.points.some((p) => p.value === 13))) writeInFlight(tx, queryRows(tx, sql`select 1 / 0`));
+      };
+      const writers = t.app.deps.ingestPipeline.writers;
+      if (place === 'first') writers.unshift(failing);
+      else writers.push(failing);
+      const base = T0 + (place === 'first' ? 60_000 : 70_000);
+      try {
+        const results = await Promise.all(Array.from({ length: 30 }, (_, k) => t.gql(org.token, POST_POINTS, { items: [{ assetId: assets[k % 3], time: base + k, values: { i: k } }] })));
+        results.forEach((r, k) => (k === 13 ? expect(errorCode(r)).toBe('INTERNAL_SERVER_ERROR') : expect(r.errors).toBeUndefined()));
+        expect(await count(base, base + 30)).toBe(29);
+      } finally {
+        if (place === 'first') writers.shift();
+        else writers.pop();
+      }
+    });
+  }
 });
