@@ -117,13 +117,7 @@ type Confirm = 'assert' | 'confirm';
  * behind its statement (storage/pipelined-transaction.ts).
  */
 async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Job[], confirm: Confirm): Promise<IngestBatch[]> {
-  const confirmed =
-    confirm === 'assert'
-      ? assertFacts(
-          tx,
-          jobs.map((j) => j.facts),
-        ).then(() => true)
-      : confirmJobs(tx, jobs);
+  const confirmed = confirm === 'assert' ? assertFacts(tx, jobs.map((j) => j.facts)).then(() => true) : confirmJobs(tx, jobs);
   confirmed.catch(() => {});
   let stored: Promise<unknown> = Promise.resolve();
   try {
