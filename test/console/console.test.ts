@@ -166,7 +166,8 @@ describe('the console in a browser', () => {
     await page.getByTestId('device-picker').getByText('Roof inverter').click();
     await page.getByTestId('point-picker').getByText('Power').click();
     const status = page.getByTestId('dashboard-status');
-    await page.waitForFunction(`document.querySelector('[data-testid="dashboard-status"]')?.getAttribute('data-status') === 'connected'`, undefined, { timeout: UI_TIMEOUT_MS });
+    // NOTE: locators, not waitForFunction with a string: the console's CSP refuses eval, which a polling string predicate needs.
+    await page.locator('[data-testid="dashboard-status"][data-status="connected"]').waitFor({ timeout: UI_TIMEOUT_MS });
     // The subscription is registered shortly after the socket connects: post until it shows.
     const tile = page.getByTestId('dash-value-roof01-power');
     for (let i = 0; !(await tile.textContent())?.includes('4.25'); i++) {
@@ -178,9 +179,12 @@ describe('the console in a browser', () => {
 
     // Lose the connection, send a value meanwhile, and get it when the console reconnects.
     proxy.set('down');
-    await page.waitForFunction(`document.querySelector('[data-testid="dashboard-status"]')?.getAttribute('data-status') !== 'connected'`, undefined, { timeout: UI_TIMEOUT_MS });
-    await postEnos('roof01', Date.now(), { power: 3.5 });
-    proxy.set('up');
+    try {
+      await page.locator('[data-testid="dashboard-status"]:not([data-status="connected"])').waitFor({ timeout: UI_TIMEOUT_MS });
+      await postEnos('roof01', Date.now(), { power: 3.5 });
+    } finally {
+      proxy.set('up');
+    }
     await page.getByTestId('dash-value-roof01-power').getByText('3.5', { exact: true }).waitFor();
     await expect(status.textContent()).resolves.toMatch(/resumed after offset \d+/);
   });
@@ -210,7 +214,7 @@ describe('the console in a browser', () => {
     await page.locator('tr[data-file="pixel.png"]').getByRole('button', { name: 'View' }).click();
     const img = page.getByTestId('file-preview').locator('img');
     await img.waitFor();
-    await page.waitForFunction(`document.querySelector('[data-testid="file-preview"] img')?.naturalWidth === 1`, undefined, { timeout: UI_TIMEOUT_MS });
+    await expect.poll(() => img.evaluate((el) => (el as unknown as { naturalWidth: number }).naturalWidth), { timeout: UI_TIMEOUT_MS }).toBe(1);
 
     const [download] = await Promise.all([page.waitForEvent('download'), textRow.getByRole('button', { name: 'Download' }).click()]);
     expect(download.suggestedFilename()).toBe('notes.txt');

@@ -102,7 +102,9 @@ describe('stopping the service', { timeout: 300_000 }, () => {
     await stopAndCheck(npm, port);
   });
 
-  it('`npx tributary serve` stopped with SIGTERM drains the in-flight request and frees the port', async () => {
+  // NOTE: on one driver only: the first `npx tributary` of a new checkout installs a link to it in
+  // npx's cache, and two of them at once (one per driver project) race on that folder.
+  it.runIf(DRIVER === 'postgres')('`npx tributary serve` stopped with SIGTERM drains the in-flight request and frees the port', async () => {
     const port = await freePort();
     // NOTE: the first `npx tributary` in a checkout links the project into npx's cache, and that
     // install runs its `prepare` (the full build, which empties dist/ while other test files run
