@@ -6,10 +6,11 @@ import type { PubSub } from './types';
 export const LIVE_CHANNEL = 'tributary_live';
 
 /**
- * PubSub over PostgreSQL LISTEN/NOTIFY: one NOTIFY per committed batch with the offset as its
- * payload (at most 20 bytes, far below NOTIFY's 8,000-byte limit). postgres.js keeps one
- * dedicated LISTEN connection and re-listens after a reconnect; the hub also polls, so a
- * notification lost during a reconnect only delays delivery.
+ * PubSub over PostgreSQL LISTEN/NOTIFY on {@link LIVE_CHANNEL}, with an offset as the payload (at
+ * most 20 bytes, far below NOTIFY's 8,000-byte limit): the log append sends its transaction's own
+ * notification (`notifyChannel`), delivered when it commits; {@link PubSub.publish} sends one
+ * outside a transaction. postgres.js keeps one dedicated LISTEN connection and re-listens after a
+ * reconnect; the hub also polls, so a notification lost during a reconnect only delays delivery.
  */
 export function createPgNotifyPubSub(sql: postgres.Sql, log: Logger): PubSub {
   const listeners = new Set<(offset: number) => void>();
