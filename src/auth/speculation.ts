@@ -45,8 +45,9 @@ export interface Confirmation {
    * The fact as a one-value boolean query, true while it holds as remembered, so that a write
    * transaction can assert it on the server instead of reading its rows back first
    * (ingest/remembered-facts.ts). Assertions with the same key are the same: asserted once.
+   * Built only when asked for: a read-only request never needs it.
    */
-  readonly assertion?: { readonly holds: SQL; readonly key: string };
+  readonly assertion?: () => { readonly holds: SQL; readonly key: string };
 }
 
 /** The speculation of one request: the facts it took from the caches, awaiting confirmation. */

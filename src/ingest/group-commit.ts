@@ -5,8 +5,7 @@ import { allowCommitBehind, type WriteTransaction } from '../storage/pipelined-t
 import { files as filesTable } from '../storage/schema/index';
 import { writeBatch } from './bulk-write';
 import { assertable, assertFacts, confirmFacts, StaleFacts, type WriteFacts } from './remembered-facts';
-import { noteStoring } from './replaced-keys';
-import { writesInFlight, type IngestPipeline } from './pipeline';
+import { writeInFlight, writesInFlight, type IngestPipeline } from './pipeline';
 import type { IngestBatch } from './types';
 
 /** Writes validated batches durably; resolves only after the commit. */
@@ -112,14 +111,13 @@ type Confirm = 'assert' | 'confirm';
 /**
  * Runs the pipeline and the storage of several batches in one transaction; their stored batches.
  * PERF: no statement waits for another's answer unless it needs it: the storage statements are
- * sent behind the confirmation, and the writers go on at once (a writer that needs what the
- * storage replaced waits for it, see replaced-keys.ts); the last writer may send the COMMIT right
+ * sent behind the confirmation and left in flight (pipeline.ts), and the writers go on at once (a
+ * writer that needs what the storage replaced waits for it, see replaced-keys.ts); the last writer may send the COMMIT right
  * behind its statement (storage/pipelined-transaction.ts).
  */
 async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Job[], confirm: Confirm): Promise<IngestBatch[]> {
   const confirmed = confirm === 'assert' ? assertFacts(tx, jobs.map((j) => j.facts)).then(() => true) : confirmJobs(tx, jobs);
   confirmed.catch(() => {});
-  let stored: Promise<unknown> = Promise.resolve();
   try {
     const processed: IngestBatch[] = [];
     for (const j of jobs) {
@@ -127,23 +125,19 @@ async function writeJobs(tx: DbOrTx, pipeline: IngestPipeline, jobs: readonly Jo
       for (const p of pipeline.processors) b = await p(tx, b);
       processed.push(b);
     }
-    stored = storeBatches(tx, jobs, processed);
-    stored.catch(() => {});
-    noteStoring(tx, stored);
-    if (!(await (confirm === 'confirm' ? confirmed : true))) throw new StaleJobs();
+    writeInFlight(tx, storeBatches(tx, jobs, processed));
+    if (confirm === 'confirm' && !(await confirmed)) throw new StaleJobs();
     const last = pipeline.writers.length - 1;
     for (let i = 0; i <= last; i++) {
       if (i === last) allowCommitBehind(tx);
       await pipeline.writers[i]!(tx, processed);
     }
-    await stored;
     await confirmed;
     for (const w of writesInFlight(tx)) await w;
     return processed;
   } catch (e) {
     // The first statement that failed tells why: the ones after it only report the aborted transaction.
     await confirmed;
-    await stored;
     for (const w of writesInFlight(tx)) await w;
     throw e;
   }

@@ -26,9 +26,10 @@ export function createIngestPipeline(): IngestPipeline {
 const inFlight = new WeakMap<object, Promise<unknown>[]>();
 
 /**
- * Lets a writer leave a statement in flight instead of waiting for its answer: the statements
- * issued after it (the next writers', the COMMIT) go out at once, and the write path waits for it
- * before the transaction counts as done; if it fails, nothing of the transaction commits.
+ * Leaves a statement of the write transaction in flight instead of waiting for its answer (the
+ * storage, a writer's): the statements issued after it (the next writers', the COMMIT) go out at
+ * once, and the write path waits for it before the transaction counts as done; if it fails,
+ * nothing of the transaction commits.
  */
 export function writeInFlight(tx: DbOrTx, written: Promise<unknown>): void {
   written.catch(() => {});

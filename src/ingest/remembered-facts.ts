@@ -161,9 +161,10 @@ export async function assertFacts(db: DbOrTx, facts: readonly (WriteFacts | unde
   for (const f of facts) {
     for (const c of f?.caller ?? []) {
       if (!c.assertion) throw new Error('a remembered caller without an assertion');
-      if (asserted.has(c.assertion.key)) continue;
-      asserted.add(c.assertion.key);
-      held.push(c.assertion.holds);
+      const { holds, key } = c.assertion();
+      if (asserted.has(key)) continue;
+      asserted.add(key);
+      held.push(holds);
     }
     for (const d of f?.devices?.devices ?? []) devices.push({ orgId: f!.devices!.orgId, d });
   }

@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../storage/db';
+import { writesInFlight } from './pipeline';
 import { SeriesKeyMap } from './series-keys';
 
 /**
@@ -13,13 +14,6 @@ export interface ReplacedKeys {
 
 const EMPTY: ReplacedKeys = { has: () => false };
 const byTx = new WeakMap<object, SeriesKeyMap<true>>();
-/** The storage of each transaction, sent and not yet answered. */
-const storing = new WeakMap<object, Promise<unknown>>();
-
-/** Notes the storage the transaction sent (its point upserts report what they replaced once answered). */
-export function noteStoring(tx: DbOrTx, stored: Promise<unknown>): void {
-  storing.set(tx, stored);
-}
 
 /** Notes keys that the transaction's point upsert replaced. */
 export function noteReplaced(tx: DbOrTx, keys: readonly { readonly deviceId: number; readonly pointId: number; readonly time: number }[]): void {
@@ -29,8 +23,11 @@ export function noteReplaced(tx: DbOrTx, keys: readonly { readonly deviceId: num
   for (const k of keys) m.set(k.deviceId, k.pointId, k.time, true);
 }
 
-/** The keys the transaction's point writes replaced (for writers, which run after storage), once its storage is answered. */
+/**
+ * The keys the transaction's point writes replaced (for writers, which run after storage), once
+ * the statements left in flight so far (the storage among them, see pipeline.ts) are answered.
+ */
 export async function replacedKeys(tx: DbOrTx): Promise<ReplacedKeys> {
-  await storing.get(tx);
+  for (const w of writesInFlight(tx)) await w;
   return byTx.get(tx) ?? EMPTY;
 }

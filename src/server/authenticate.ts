@@ -53,7 +53,7 @@ export function tokenConfirmation(deps: AppDeps, token: string, cached: Caller):
   return {
     query,
     key: `token\u0000${token}`,
-    assertion: { holds: callerHoldsSql(query, cached), key: `token\u0000${token}\u0000${cached.saId}\u0000${cached.orgId}\u0000${cached.accessKey}\u0000${JSON.stringify(cached.grants)}` },
+    assertion: () => ({ holds: callerHoldsSql(query, cached), key: `token\u0000${token}\u0000${cached.saId}\u0000${cached.orgId}\u0000${cached.accessKey}\u0000${JSON.stringify(cached.grants)}` }),
     check: (rows) => {
       const caller = rows[0] ? toCaller(rows[0] as unknown as CallerRow) : null;
       remember(deps, token, caller);
