@@ -63,7 +63,19 @@ interface ClientReport {
   readonly points: number;
   readonly batchSeconds: number;
   readonly failures: number;
-  readonly single: readonly (SingleSpec & SingleRun)[];
+  readonly single: readonly (SingleSpec & SingleRun & { readonly cpuMs: number })[];
+}
+
+/**
+ * CPU time (user + system, ms) the service's process has used so far, asked of it over the IPC
+ * channel: the service and the floor run in that process, one after the other, so a run's CPU
+ * per request is the difference across the run.
+ */
+function serverCpuMs(): Promise<number> {
+  return new Promise((resolve) => {
+    process.once('message', (m) => resolve((m as { cpuMs: number }).cpuMs));
+    process.send!({ cpu: true });
+  });
 }
 
 const env = process.env;
@@ -77,7 +89,7 @@ async function runClient(job: ClientJob): Promise<ClientReport> {
   const batch = job.batches ? await postAll(agent, job, bodies, job.clients) : { points: 0, failures: 0, seconds: 0 };
   // Single-point values after every batch value (the batch times move by at most 1 ms per item); each run its own times.
   let t = job.startTime + job.batches * job.batchPoints + 10;
-  const single: (SingleSpec & SingleRun)[] = [];
+  const single: (SingleSpec & SingleRun & { cpuMs: number })[] = [];
   const warmup = Math.min(500, job.singleRequests);
   for (const spec of job.singleRuns) {
     const url = spec.target === 'floor' ? job.floorUrl : job.url;
@@ -85,7 +97,9 @@ async function runClient(job: ClientJob): Promise<ClientReport> {
     const requests = singlePointRequests(spec.kind, { ...job, pointId: job.pointIds[0]!, startTime: t, count: warmup + job.singleRequests });
     t += requests.length + 10;
     await runSingle(agent, url, requests.slice(0, warmup), spec.clients);
-    single.push({ ...spec, ...(await runSingle(agent, url, requests.slice(warmup), spec.clients)) });
+    const cpuBefore = await serverCpuMs();
+    const run = await runSingle(agent, url, requests.slice(warmup), spec.clients);
+    single.push({ ...spec, ...run, cpuMs: (await serverCpuMs()) - cpuBefore });
   }
   agent.destroy();
   return { points: batch.points, batchSeconds: batch.seconds, failures: batch.failures, single };
@@ -172,7 +186,12 @@ async function main() {
 
     const child = fork(fileURLToPath(import.meta.url), ['client'], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
     const report = await new Promise<ClientReport>((resolve, reject) => {
-      child.once('message', (m) => resolve(m as ClientReport));
+      child.on('message', (m) => {
+        if ((m as { cpu?: boolean }).cpu) {
+          const u = process.cpuUsage();
+          child.send({ cpuMs: (u.user + u.system) / 1000 });
+        } else resolve(m as ClientReport);
+      });
       child.once('error', reject);
       child.once('exit', (code) => code && reject(new Error(`client exited with ${code}`)));
       child.send(job);
@@ -196,7 +215,8 @@ async function main() {
         const fl = report.single.find((x) => x.target === 'floor' && x.kind === r.kind && x.clients === r.clients)!;
         const rate = (x: SingleRun) => x.requests / x.seconds;
         const name = r.kind === 'rest' ? 'EnOS REST (multipart)' : 'GraphQL mutation';
-        return `  ${name.padEnd(22)} ${String(r.clients).padStart(3)} clients: ${f(rate(r)).padStart(6)} requests/s acknowledged (${latencyText(r)}, ${r.failures} refused or failed); floor ${f(rate(fl))} requests/s (${latencyText(fl)}); ratio ${(rate(r) / rate(fl)).toFixed(2)}`;
+        const cpu = (x: SingleRun & { cpuMs: number }) => `${Math.round((x.cpuMs * 1000) / x.requests)} µs CPU/request`;
+        return `  ${name.padEnd(22)} ${String(r.clients).padStart(3)} clients: ${f(rate(r)).padStart(6)} requests/s acknowledged (${latencyText(r)}, ${cpu(r)}, ${r.failures} refused or failed); floor ${f(rate(fl))} requests/s (${latencyText(fl)}, ${cpu(fl)}); ratio ${(rate(r) / rate(fl)).toFixed(2)}`;
       });
     process.stdout.write(
       [
@@ -236,6 +256,7 @@ async function tableSizes(sql: postgres.Sql, timescale: boolean): Promise<{ tabl
 
 if (process.argv[2] === 'client') {
   process.once('message', (job) => {
+    // Later messages answer serverCpuMs().
     void runClient(job as ClientJob).then((r) => {
       process.send!(r, () => process.exit(0));
     });

@@ -84,13 +84,17 @@ class LazyLoaders implements Loaders {
 
 /** Builds the context of one operation (HTTP request, WebSocket operation, or REST shim call). */
 export function createContext(deps: AppDeps, access: Access, requestId: string, transport: Transport = 'graphql'): GraphQLContext {
+  let log: Logger | undefined;
   return {
     deps,
     access,
     requestId,
     transport,
     budget: createOperationBudget({ maxValues: deps.config.QUERY_MAX_RESPONSE_VALUES, heavyMinValues: deps.config.QUERY_HEAVY_MIN_VALUES }, deps.heavyQueries, access.caller ? `org:${access.caller.orgId}` : 'anonymous'),
-    log: deps.log.child({ requestId, ...(access.caller ? { orgId: access.caller.orgId, sa: access.caller.accessKey } : {}) }),
+    // PERF: created when first used (see app.ts).
+    get log() {
+      return (log ??= deps.log.child({ requestId, ...(access.caller ? { orgId: access.caller.orgId, sa: access.caller.accessKey } : {}) }));
+    },
     loaders: new LazyLoaders(deps.db, () => (access.caller ? { cache: liveOf(deps).latest, orgId: access.caller.orgId } : undefined)),
   };
 }

@@ -192,14 +192,23 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     if (stopping) res.setHeader('connection', 'close');
     req.socket.setTimeout(config.HTTP_IDLE_TIMEOUT_MS);
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const rc: RouteContext = { deps, requestId, log: log.child({ requestId }), url };
+    // PERF: a child logger costs its bindings' serialisation (with redaction); most requests log nothing.
+    let requestLog: Logger | undefined;
+    const rc: RouteContext = {
+      deps,
+      requestId,
+      get log() {
+        return (requestLog ??= log.child({ requestId }));
+      },
+      url,
+    };
     const started = performance.now();
     let gated = false;
     let routeLabel = 'unmatched';
     res.once('finish', () => {
       const ms = performance.now() - started;
       deps.metrics.httpDuration.observe({ route: routeLabel, method: methodLabel(req.method), status: String(res.statusCode) }, ms / 1000);
-      rc.log.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(ms) }, 'request');
+      if (log.isLevelEnabled('debug')) rc.log.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(ms) }, 'request');
       if (res.statusCode === 503 && !gated && !stopping && url.pathname !== '/readyz') gate.trip();
     });
     let permit: Permit | null = null;
