@@ -105,12 +105,17 @@ export function createNatsHub(source: Promise<NatsHubSource>, prefix: string, lo
           reads++;
           const org = orgOfSubject(prefix, m.subject);
           const part = partOf(m);
-          if (gapTimer) clearTimeout(gapTimer);
-          gapTimer = null;
           assembler.push(m.seq, part, org !== null && index.watched(org) ? decodeJsMsg(m) : null);
           // NOTE: the relay publishes a batch's parts back to back; one whose next part is late
           // (a relay cut in the middle) is not held back for longer than BATCH_GAP_MS.
-          if (part.index < part.count - 1) gapTimer = setTimeout(() => assembler.flush(), BATCH_GAP_MS);
+          // PERF: one timer, restarted for each part, rather than one per part.
+          if (part.index < part.count - 1) {
+            if (gapTimer) gapTimer.refresh();
+            else gapTimer = setTimeout(() => assembler.flush(), BATCH_GAP_MS);
+          } else if (gapTimer) {
+            clearTimeout(gapTimer);
+            gapTimer = null;
+          }
           if (closed) break;
         }
       } catch (err) {
