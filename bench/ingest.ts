@@ -9,15 +9,17 @@
  *   (point_data and latest_values) with `INSERT ... SELECT` server side, and the ratio;
  * - single-point requests through the EnOS REST API (multipart, as devices send) and through the
  *   GraphQL mutation, with 16 and 256 concurrent keep-alive clients: requests/s, p50/p99 latency,
- *   and each path's ratio to the floor measured beside it: a bare `node:http` handler in this
- *   process that parses the same body and upserts the row with one `INSERT ... ON CONFLICT` over
- *   postgres.js (bench/single-point.ts);
+ *   the CPU time the serving process spends per request, and each path's ratio to the floor
+ *   measured beside it: a bare `node:http` handler in this process that parses the same body and
+ *   upserts the row with one `INSERT ... ON CONFLICT` over postgres.js (bench/single-point.ts).
+ *   Floor and service take turns for BENCH_SINGLE_ROUNDS rounds (3 at full scale); each figure is
+ *   the median of its rounds;
  * - bytes stored per point in each table a point touches (table with its indexes).
  *
  * Scale via env: BENCH_SCALE=small (default) | full, or BENCH_BATCHES, BENCH_BATCH_POINTS,
  * BENCH_CLIENTS, BENCH_DEVICES, BENCH_POINTS_PER_DEVICE, BENCH_SINGLE_REQUESTS (per run),
  * BENCH_SINGLE_CLIENTS (comma-separated concurrencies, default 16,256), BENCH_SINGLE_PATHS
- * (default graphql,rest), BENCH_SINGLE_ONLY=1 (skip the batch figures);
+ * (default graphql,rest), BENCH_SINGLE_ROUNDS, BENCH_SINGLE_ONLY=1 (skip the batch figures);
  * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the admin database
  * in which the bench database is created and dropped; BENCH_NATS_URL puts the live stream on that
  * NATS server's JetStream (a stream of the run's own) instead of the database log.
@@ -115,7 +117,10 @@ async function main() {
   const singleRequests = num('BENCH_SINGLE_REQUESTS', full ? 20_000 : 2_000);
   const singleClients = (env['BENCH_SINGLE_CLIENTS'] ?? '16,256').split(',').map(Number);
   const singlePaths = (env['BENCH_SINGLE_PATHS'] ?? 'graphql,rest').split(',') as BodyKind[];
-  const singleRuns: SingleSpec[] = singleClients.flatMap((c) => singlePaths.flatMap((kind) => [{ kind, target: 'floor' as const, clients: c }, { kind, target: 'service' as const, clients: c }]));
+  const singleRounds = num('BENCH_SINGLE_ROUNDS', full ? 3 : 1);
+  const singleRuns: SingleSpec[] = singleClients.flatMap((c) =>
+    singlePaths.flatMap((kind) => Array.from({ length: singleRounds }, () => [{ kind, target: 'floor' as const, clients: c }, { kind, target: 'service' as const, clients: c }]).flat()),
+  );
   const singleOnly = env['BENCH_SINGLE_ONLY'] === '1';
   const loadBefore = loadavg();
   const dbName = `tributary_bench_${process.pid}`;
@@ -209,15 +214,21 @@ async function main() {
 
     const f = (x: number) => Math.round(x).toLocaleString('en-US');
     const points = sizes.find((t) => t.table === 'point_data')!.rows;
-    const singleLines = report.single
-      .filter((r) => r.target === 'service')
-      .map((r) => {
-        const fl = report.single.find((x) => x.target === 'floor' && x.kind === r.kind && x.clients === r.clients)!;
-        const rate = (x: SingleRun) => x.requests / x.seconds;
-        const name = r.kind === 'rest' ? 'EnOS REST (multipart)' : 'GraphQL mutation';
+    const rate = (x: SingleRun) => x.requests / x.seconds;
+    /** The run of median rate among the rounds of one path, concurrency and target. */
+    const median = (kind: BodyKind, clients: number, target: SingleSpec['target']) => {
+      const runs = report.single.filter((x) => x.kind === kind && x.clients === clients && x.target === target).sort((a, b) => rate(a) - rate(b));
+      return runs[Math.floor(runs.length / 2)]!;
+    };
+    const singleLines = singleClients.flatMap((clients) =>
+      singlePaths.map((kind) => {
+        const r = median(kind, clients, 'service');
+        const fl = median(kind, clients, 'floor');
+        const name = kind === 'rest' ? 'EnOS REST (multipart)' : 'GraphQL mutation';
         const cpu = (x: SingleRun & { cpuMs: number }) => `${Math.round((x.cpuMs * 1000) / x.requests)} µs CPU/request`;
-        return `  ${name.padEnd(22)} ${String(r.clients).padStart(3)} clients: ${f(rate(r)).padStart(6)} requests/s acknowledged (${latencyText(r)}, ${cpu(r)}, ${r.failures} refused or failed); floor ${f(rate(fl))} requests/s (${latencyText(fl)}, ${cpu(fl)}); ratio ${(rate(r) / rate(fl)).toFixed(2)}`;
-      });
+        return `  ${name.padEnd(22)} ${String(clients).padStart(3)} clients: ${f(rate(r)).padStart(6)} requests/s acknowledged (${latencyText(r)}, ${cpu(r)}, ${r.failures} refused or failed); floor ${f(rate(fl))} requests/s (${latencyText(fl)}, ${cpu(fl)}); ratio ${(rate(r) / rate(fl)).toFixed(2)}`;
+      }),
+    );
     process.stdout.write(
       [
         `ingest bench (${full ? 'full' : 'small'} scale): ${batches} batches x ${batchPoints} points, ${clients} concurrent clients, ${deviceCount} devices x ${pointsPerDevice} DOUBLE points, timescale=${timescale}, group commit=${config.INGEST_GROUP_COMMIT}, live stream on ${natsUrl ? 'NATS JetStream' : 'the database log'}`,
@@ -225,7 +236,7 @@ async function main() {
         ...(singleOnly ? [] : [`end to end:          ${f(e2eRate)} points/s (${f(report.points)} points in ${report.batchSeconds.toFixed(2)} s, ${report.failures} failed requests)`,
         `database own rate:   ${f(dbRate)} points/s (INSERT ... SELECT of the same rows into point_data + latest_values, ${batchPoints} per transaction, ${clients} connections; ${f(dbBefore)} before, ${f(dbAfter)} after the HTTP run)`,
         `ratio e2e / db:      ${(e2eRate / dbRate).toFixed(2)}`]),
-        `single-point requests (${singleRequests} per run after a warm-up; floor: bare node:http parsing the same body + one INSERT ... ON CONFLICT over postgres.js, ${config.DB_POOL_MAX} connections):`,
+        `single-point requests (${singleRequests} per run after a warm-up, median of ${singleRounds} round${singleRounds === 1 ? '' : 's'}, floor and service in turn; CPU: the serving process's; floor: bare node:http parsing the same body + one INSERT ... ON CONFLICT over postgres.js, ${config.DB_POOL_MAX} connections):`,
         ...singleLines,
         `bytes per point:     ${(sizes[0]!.bytes / points).toFixed(1)} (point_data with indexes, ${f(points)} points stored); each table a point touches:`,
         ...sizes.map((t) => `  ${t.table.padEnd(16)} ${(t.bytes / points).toFixed(1).padStart(6)} bytes/point (${f(t.rows)} rows, ${f(t.bytes)} bytes with indexes)`),
