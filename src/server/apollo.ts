@@ -5,7 +5,7 @@ import { GraphQLError, type FormattedExecutionResult, type GraphQLFormattedError
 import { databaseUnavailable, ErrorCode, findAppError, isDatabaseUnavailable, isStatementTimeout, toSafeError } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
 import type { Logger } from '../log';
-import { RETRY_AFTER_S } from './http-util';
+import { retryableHead } from './retryable-status';
 import { ResponseTooLargeError, stringifyBounded } from './bounded-json';
 import { inputGuardPlugin } from './input-guard';
 import { createGraphQLMetricsPlugin } from './metrics-http';
@@ -49,25 +49,16 @@ export function formatGraphQLError(log: Logger) {
   };
 }
 
-/** HTTP status of a response whose first error says the request may succeed later. */
-const RETRYABLE_STATUS: Readonly<Record<string, number>> = { [ErrorCode.RATE_LIMITED]: 429, [ErrorCode.SERVICE_UNAVAILABLE]: 503 };
-
-/**
- * Answers an operation that failed because of load or an unreachable database with HTTP 429 or
- * 503 and Retry-After, as the REST shim does, so that clients and proxies back off and retry.
- */
+/** Answers an operation that failed because of load or an unreachable database with HTTP 429 or 503 and Retry-After. */
 const retryableStatusPlugin: ApolloServerPlugin<GraphQLContext> = {
   async requestDidStart() {
     return {
       async willSendResponse({ response }) {
         if (response.body.kind !== 'single') return;
-        for (const e of response.body.singleResult.errors ?? []) {
-          const status = RETRYABLE_STATUS[String(e.extensions?.['code'])];
-          if (!status) continue;
-          response.http.status = status;
-          response.http.headers.set('retry-after', String(RETRY_AFTER_S));
-          return;
-        }
+        const retry = retryableHead(response.body.singleResult.errors);
+        if (!retry) return;
+        response.http.status = retry.status;
+        response.http.headers.set('retry-after', retry.retryAfter);
       },
     };
   },
@@ -117,7 +108,7 @@ export function createResultSerialiser(maxBytes: number, log: Logger): (result: 
 }
 
 /** Creates (but does not start) the Apollo server over the shared schema. */
-export function createApollo(schema: GraphQLSchema, log: Logger, limits: QueryLimits): ApolloServer<GraphQLContext> {
+export function createApollo(schema: GraphQLSchema, log: Logger, limits: QueryLimits, shape: { formatError: ReturnType<typeof formatGraphQLError>; serialise: (result: FormattedExecutionResult) => Promise<string> }): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
     schema,
     // CSRF: a browser sends a cross-site request without a preflight only when it carries no
@@ -129,8 +120,8 @@ export function createApollo(schema: GraphQLSchema, log: Logger, limits: QueryLi
     validationRules: [createQueryLimitsRule(limits)],
     // Bounds the cost of parsing one document before validation sees it.
     parseOptions: { maxTokens: limits.maxTokens },
-    formatError: formatGraphQLError(log),
-    stringifyResult: createResultSerialiser(limits.maxResponseBytes, log),
+    formatError: shape.formatError,
+    stringifyResult: shape.serialise,
     // PERF: the implicit cache-control plugin hooks every field resolution (willResolveField), which
     // dominates bulk reads; nothing here uses @cacheControl or Apollo's reporting.
     // The page at GET /graphql (text/html) is served by landing-page.ts from the package: Apollo's loads from a CDN.

@@ -23,7 +23,8 @@ import { registerPolicyHooks } from '../policies/hooks';
 import { countPendingRows } from '../policies/rollup-journal';
 import { openDatabase, type Database } from '../storage/db';
 import { countAppliedMigrations, countMigrationFiles, runMigrations } from '../storage/migrate';
-import { createApollo } from './apollo';
+import { createApollo, createResultSerialiser, formatGraphQLError } from './apollo';
+import { createDirectIngest } from './direct-ingest';
 import { bootstrapIfEmpty } from './bootstrap';
 import type { AppDeps } from './deps';
 import { handleGraphQLHttp } from './graphql-http';
@@ -163,10 +164,21 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
 
   const limits = { maxDepth: config.GRAPHQL_MAX_DEPTH, maxAliases: config.GRAPHQL_MAX_ALIASES, maxCost: config.GRAPHQL_MAX_COST, maxTokens: config.GRAPHQL_MAX_TOKENS, maxDocumentBytes: config.GRAPHQL_MAX_DOCUMENT_BYTES, maxResponseBytes: config.QUERY_MAX_RESPONSE_BYTES };
   const schema = buildSchema();
-  const apollo = createApollo(schema, log, limits);
+  // The same error and result shaping for Apollo and for the ingest mutations run without it.
+  const shape = { formatError: formatGraphQLError(log), serialise: createResultSerialiser(limits.maxResponseBytes, log) };
+  const apollo = createApollo(schema, log, limits, shape);
+  const direct = createDirectIngest({ schema, limits, ...shape });
   await apollo.start();
   const executeGraphQL: AppDeps['executeGraphQL'] = async (document, variables, access, requestId) => {
-    const r = await apollo.executeOperation({ query: document, variables }, { contextValue: createContext(deps, access, requestId, 'rest') });
+    const contextValue = createContext(deps, access, requestId, 'rest');
+    const op = direct.prepare({ query: document, variables });
+    const out = op ? await direct.run(op, contextValue) : null;
+    if (out) {
+      contextValue.budget.release();
+      const { data, errors } = out.result;
+      return { ...(data !== undefined ? { data } : {}), ...(errors ? { errors } : {}) };
+    }
+    const r = await apollo.executeOperation({ query: document, variables }, { contextValue });
     if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported in process');
     const { data, errors } = r.body.singleResult;
     return { ...(data !== undefined ? { data } : {}), ...(errors ? { errors } : {}) };
@@ -233,7 +245,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       res.once('close', permit.release);
       if (graphql) {
         if (req.method !== 'GET' && req.method !== 'POST') return sendJson(res, 405, { errors: [{ message: 'use GET or POST', extensions: { code: 'BAD_REQUEST' } }] }, { allow: 'GET, POST' });
-        return await handleGraphQLHttp(apollo, req, res, rc, limits);
+        return await handleGraphQLHttp({ apollo, direct }, req, res, rc, limits);
       }
       const route = matchRoute(routeTable, req.method ?? 'GET', url.pathname);
       if (route) {

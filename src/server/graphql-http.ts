@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HeaderMap, type ApolloServer } from '@apollo/server';
+import { HeaderMap, type ApolloServer, type HTTPGraphQLResponse } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { processRequest } from 'graphql-upload-minimal';
 import { Access } from '../auth/permissions';
@@ -7,6 +7,7 @@ import { Speculation } from '../auth/speculation';
 import { AppError, databaseUnavailable, ErrorCode, findAppError, isDatabaseUnavailable } from '../errors';
 import { createContext, type GraphQLContext } from '../graphql/context';
 import { authenticate, tokenConfirmation, tokenFromHeaders } from './authenticate';
+import type { DirectIngest } from './direct-ingest';
 import { parseJsonBody, readBody, RETRY_AFTER_S, sendJson } from './http-util';
 import { DOCUMENT_TOO_DEEP_MESSAGE, documentTooDeep } from './input-guard';
 import { isIngestOperation, operationKind } from './operation-kind';
@@ -27,11 +28,17 @@ function unavailableContext(e: unknown): never {
   throw new GraphQLError(databaseUnavailable().message, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, http: { status: 503, headers } } });
 }
 
+/** Whether Apollo would answer a request with `accept` in application/json (what the direct path answers in). */
+function answersInJson(accept: string | undefined): boolean {
+  return !accept || accept === '*/*' || /^application\/json\s*(;|$)/i.test(accept);
+}
+
 /**
  * Serves GraphQL over HTTP (GET and POST, JSON and multipart uploads) through Apollo's
- * framework-neutral entry point. Every request needs a valid token (HTTP 401 otherwise).
+ * framework-neutral entry point, ingest mutations in JSON through the direct path
+ * (direct-ingest.ts). Every request needs a valid token (HTTP 401 otherwise).
  */
-export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, req: IncomingMessage, res: ServerResponse, rc: RouteContext, limits: QueryLimits): Promise<void> {
+export async function handleGraphQLHttp({ apollo, direct }: { apollo: ApolloServer<GraphQLContext>; direct: DirectIngest }, req: IncomingMessage, res: ServerResponse, rc: RouteContext, limits: QueryLimits): Promise<void> {
   const { deps } = rc;
   const contentType = String(req.headers['content-type'] ?? '');
   const multipart = contentType.startsWith('multipart/form-data');
@@ -85,10 +92,6 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
   if (typeof query === 'string' && documentTooDeep(query)) {
     return sendJson(res, 400, { errors: [{ message: DOCUMENT_TOO_DEEP_MESSAGE, extensions: { code: 'GRAPHQL_PARSE_FAILED' } }] });
   }
-  const headers = new HeaderMap();
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-  // processRequest already consumed the multipart body; Apollo sees a JSON operation.
-  if (multipart) headers.set('content-type', 'application/json');
   const method = (req.method ?? 'GET').toUpperCase();
   // The operations' places in the heavy-query lane are held until their response is written (below).
   const contexts: GraphQLContext[] = [];
@@ -97,7 +100,28 @@ export async function handleGraphQLHttp(apollo: ApolloServer<GraphQLContext>, re
     contexts.push(ctx);
     return ctx;
   };
-  const execute = (context: () => Promise<GraphQLContext>) => apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method, headers, search: rc.url.search, body }, context: () => context().catch(unavailableContext) });
+  const viaApollo = (context: () => Promise<GraphQLContext>) => {
+    const headers = new HeaderMap();
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+    // processRequest already consumed the multipart body; Apollo sees a JSON operation.
+    if (multipart) headers.set('content-type', 'application/json');
+    return apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method, headers, search: rc.url.search, body }, context: () => context().catch(unavailableContext) });
+  };
+  const op = method === 'POST' && !multipart && answersInJson(req.headers.accept) ? direct.prepare(body) : null;
+  const execute = async (context: () => Promise<GraphQLContext>): Promise<HTTPGraphQLResponse> => {
+    if (!op) return viaApollo(context);
+    let ctx: GraphQLContext;
+    try {
+      ctx = await context();
+    } catch {
+      // Apollo answers a context that fails (401, 503).
+      return viaApollo(context);
+    }
+    const out = await direct.run(op, ctx);
+    if (!out) return viaApollo(async () => ctx);
+    if (!out.headers.get('content-type')) out.headers.set('content-type', 'application/json; charset=utf-8');
+    return { ...(out.status ? { status: out.status } : {}), headers: out.headers, body: { kind: 'complete', string: await direct.serialise(out.result) } };
+  };
   const confirmedContext = async (): Promise<GraphQLContext> => {
     const pending = checkToken();
     if (!pending) throw unauthenticatedError('a valid access token is required (Authorization: Bearer <token> or apim-accesstoken)');

@@ -18,7 +18,15 @@ export function operationLabel(op: OperationDefinitionNode | undefined): string 
   return fields[0]!.name.value;
 }
 
-/** Times every GraphQL operation Apollo runs (HTTP and the REST shim's in-process calls). */
+/** Records one GraphQL operation that started at `started` (performance.now()) in the operations metric. */
+export function observeOperation(context: GraphQLContext, op: OperationDefinitionNode | undefined, started: number, failed: boolean): void {
+  context.deps.metrics.graphqlDuration.observe(
+    { transport: context.transport, type: op?.operation ?? 'unknown', operation: operationLabel(op), outcome: failed ? 'error' : 'ok' },
+    (performance.now() - started) / 1000,
+  );
+}
+
+/** Times every GraphQL operation Apollo runs (HTTP and the REST shim's in-process calls); direct-ingest.ts times those it runs. */
 export function createGraphQLMetricsPlugin(): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart({ contextValue }) {
@@ -29,11 +37,7 @@ export function createGraphQLMetricsPlugin(): ApolloServerPlugin<GraphQLContext>
           op = operation;
         },
         async willSendResponse({ response }) {
-          const failed = response.body.kind === 'single' && !!response.body.singleResult.errors?.length;
-          contextValue.deps.metrics.graphqlDuration.observe(
-            { transport: contextValue.transport, type: op?.operation ?? 'unknown', operation: operationLabel(op), outcome: failed ? 'error' : 'ok' },
-            (performance.now() - started) / 1000,
-          );
+          observeOperation(contextValue, op, started, response.body.kind === 'single' && !!response.body.singleResult.errors?.length);
         },
       };
     },
