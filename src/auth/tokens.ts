@@ -176,8 +176,11 @@ export interface CallerRow {
  * PERF: one raw statement (no query builder per request), the expiry compared in SQL (no Date
  * parsed per request).
  */
+/** Whether `token` could be a token at all (one longer than any issued is not looked up). */
+export const isPlausibleToken = (token: string): boolean => !!token && token.length <= 200;
+
 export function callerSql(token: string, now = new Date()): SQL | null {
-  if (!token || token.length > 200) return null;
+  if (!isPlausibleToken(token)) return null;
   return sql`select s.id as sa_id, s.org_id, s.access_key, s.grants
         from access_tokens a join service_accounts s on s.id = a.sa_id and s.epoch = a.epoch and s.enabled
         where a.token_hash = ${presentedTokenHash(token)} and a.expires_at > ${now.toISOString()}::timestamptz`;

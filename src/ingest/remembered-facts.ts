@@ -161,10 +161,11 @@ export async function assertFacts(db: DbOrTx, facts: readonly (WriteFacts | unde
   for (const f of facts) {
     for (const c of f?.caller ?? []) {
       if (!c.assertion) throw new Error('a remembered caller without an assertion');
-      const { holds, key } = c.assertion();
-      if (asserted.has(key)) continue;
-      asserted.add(key);
-      held.push(holds);
+      // NOTE: the same assertion (by key) is built and sent once.
+      const assertion = c.assertion();
+      if (asserted.has(assertion.key)) continue;
+      asserted.add(assertion.key);
+      held.push(assertion.holds);
     }
     for (const d of f?.devices?.devices ?? []) devices.push({ orgId: f!.devices!.orgId, d });
   }

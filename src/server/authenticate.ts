@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Access, type Caller } from '../auth/permissions';
 import { sameCaller, type Confirmation } from '../auth/speculation';
-import { callerHoldsSql, callerSql, toCaller, verifyToken, type CallerRow } from '../auth/tokens';
+import { callerHoldsSql, callerSql, isPlausibleToken, toCaller, verifyToken, type CallerRow } from '../auth/tokens';
 import type { AppDeps } from './deps';
+import type { SQL } from 'drizzle-orm';
 
 /** The access token of a request: `Authorization: Bearer <t>` or `apim-accesstoken: <t>`. */
 export function tokenFromHeaders(headers: IncomingHttpHeaders | Record<string, unknown>): string | undefined {
@@ -48,12 +49,25 @@ function remember(deps: AppDeps, token: string, caller: Caller | null): void {
 
 /** The confirmation that a token still belongs to `cached`, for a request that speculates on it (auth/speculation.ts). */
 export function tokenConfirmation(deps: AppDeps, token: string, cached: Caller): Confirmation | null {
-  const query = callerSql(token);
-  if (!query) return null;
+  if (!isPlausibleToken(token)) return null;
+  // PERF: the query is built when first asked for; an ingest call asserts the caller with it, at most once per transaction.
+  let query: SQL | undefined;
+  const callerQuery = () => (query ??= callerSql(token)!);
+  let key: string | undefined;
   return {
-    query,
+    get query() {
+      return callerQuery();
+    },
     key: `token\u0000${token}`,
-    assertion: () => ({ holds: callerHoldsSql(query, cached), key: `token\u0000${token}\u0000${cached.saId}\u0000${cached.orgId}\u0000${cached.accessKey}\u0000${JSON.stringify(cached.grants)}` }),
+    assertion: () => {
+      key ??= `token\u0000${token}\u0000${cached.saId}\u0000${cached.orgId}\u0000${cached.accessKey}\u0000${JSON.stringify(cached.grants)}`;
+      return {
+        key,
+        get holds() {
+          return callerHoldsSql(callerQuery(), cached);
+        },
+      };
+    },
     check: (rows) => {
       const caller = rows[0] ? toCaller(rows[0] as unknown as CallerRow) : null;
       remember(deps, token, caller);

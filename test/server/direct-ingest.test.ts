@@ -26,7 +26,7 @@ beforeAll(async () => {
   t = await startTestApp();
   tenant = await t.tenant('o-direct');
   reader = await t.tenant('o-direct', [{ permission: 'ASSET_READ' }]);
-  [assetId] = await setupModelDevices(t, tenant, MODEL, 'pk-direct', 1);
+  assetId = (await setupModelDevices(t, tenant, MODEL, 'pk-direct', 1))[0]!;
 });
 afterAll(() => t.close());
 
