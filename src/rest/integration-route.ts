@@ -149,7 +149,8 @@ async function handleIntegration(req: IncomingMessage, res: ServerResponse, rc: 
     const data = result.files.length
       ? { uriInfoList: result.files.map((f) => (f.uploadPath ? { fileUri: f.uri, uploadUrl: `${base}${f.uploadPath}`, filename: f.name, headers: {} } : { fileUri: f.uri, filename: f.name })) }
       : null;
-    rc.log.info({ action, lark, items: variables['items'] instanceof Array ? variables['items'].length : 0, files: result.files.length, accepted: result.accepted }, 'enos integration accepted');
+    // NOTE: checked first: the request's child logger is made when first used (app.ts).
+    if (rc.deps.log.isLevelEnabled('info')) rc.log.info({ action, lark, items: variables['items'] instanceof Array ? variables['items'].length : 0, files: result.files.length, accepted: result.accepted }, 'enos integration accepted');
     sendEnvelope(res, rc.requestId, EnosCode.OK, 'OK', data);
   } catch (e) {
     // An answer given on a remembered caller must hold too: when the caller changed, the answer is

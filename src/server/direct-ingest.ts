@@ -77,15 +77,18 @@ export function createDirectIngest({ schema, limits, formatError, serialise }: D
     sizeCalculation: (_v, key) => Math.max(1, key.length),
   });
 
-  function parsed(query: string, operationName: string | undefined) {
+  /** The parsed and validated ingest operation of a document, or null when it is not one (remembered either way). */
+  function parsed(request: Record<string, unknown>, query: string, operationName: string | undefined) {
     const key = operationName === undefined ? query : `${operationName}\u0000${query}`;
     let entry = documents.get(key);
     if (entry === undefined) {
       entry = 'apollo';
       try {
-        const document = parse(query, { maxTokens: limits.maxTokens });
-        const operation = getOperationAST(document, operationName);
-        if (operation && validate(schema, document, rules).length === 0) entry = { document, operation };
+        if (isIngestOperation('POST', request, '')) {
+          const document = parse(query, { maxTokens: limits.maxTokens });
+          const operation = getOperationAST(document, operationName);
+          if (operation && validate(schema, document, rules).length === 0) entry = { document, operation };
+        }
       } catch {
         // Apollo reports the syntax error.
       }
@@ -121,9 +124,8 @@ export function createDirectIngest({ schema, limits, formatError, serialise }: D
       if (typeof query !== 'string' || (request['extensions'] !== undefined && request['extensions'] !== null)) return null;
       if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return null;
       if (variables !== undefined && variables !== null && !isRecord(variables)) return null;
-      if (!isIngestOperation('POST', request, '')) return null;
       const name = operationName ?? undefined;
-      const doc = parsed(query, name);
+      const doc = parsed(request, query, name);
       return doc ? { ...doc, operationName: name, variables: variables ?? undefined } : null;
     },
 

@@ -10,7 +10,7 @@ import { authenticate, tokenConfirmation, tokenFromHeaders } from './authenticat
 import type { DirectIngest } from './direct-ingest';
 import { parseJsonBody, readBody, RETRY_AFTER_S, sendJson } from './http-util';
 import { DOCUMENT_TOO_DEEP_MESSAGE, documentTooDeep } from './input-guard';
-import { isIngestOperation, operationKind } from './operation-kind';
+import { classifyOperation, UNKNOWN_OPERATION } from './operation-kind';
 import { checkDocumentSize, type QueryLimits } from './query-limits';
 import type { RouteContext } from './routes';
 
@@ -136,8 +136,8 @@ export async function handleGraphQLHttp({ apollo, direct }: { apollo: ApolloServ
   // PERF: an ingest mutation whose token this instance has seen runs at once too; the token is
   // confirmed inside its write transaction, before it commits (deferred), and the
   // mutation runs again on the confirmed caller if it changed (ingest/ingest-service.ts).
-  const kind = token && cached ? operationKind(method, body, rc.url.search) : 'unknown';
-  const deferred = kind === 'mutation' && isIngestOperation(method, body, rc.url.search);
+  const { kind, ingestOnly } = token && cached ? classifyOperation(method, body, rc.url.search) : UNKNOWN_OPERATION;
+  const deferred = kind === 'mutation' && ingestOnly;
   const confirmation = token && cached && (kind === 'query' || deferred) ? tokenConfirmation(deps, token, cached) : null;
   try {
     let result: Awaited<ReturnType<typeof execute>>;

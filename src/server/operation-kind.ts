@@ -34,7 +34,14 @@ export function isIngestOperation(method: string, body: unknown, search: string)
   return classify(method, body, search).ingestOnly;
 }
 
-const UNKNOWN = { kind: 'unknown', ingestOnly: false } as const;
+/** The classification of a request whose operation is not known. */
+export const UNKNOWN_OPERATION = { kind: 'unknown', ingestOnly: false } as const;
+const UNKNOWN = UNKNOWN_OPERATION;
+
+/** {@link operationKind} and {@link isIngestOperation} of a request at once. */
+export function classifyOperation(method: string, body: unknown, search: string): { readonly kind: OperationTypeNode | 'unknown'; readonly ingestOnly: boolean } {
+  return classify(method, body, search);
+}
 
 function classify(method: string, body: unknown, search: string): { kind: OperationTypeNode | 'unknown'; ingestOnly: boolean } {
   let query: unknown;
