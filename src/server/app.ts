@@ -172,11 +172,17 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   const executeGraphQL: AppDeps['executeGraphQL'] = async (document, variables, access, requestId) => {
     const contextValue = createContext(deps, access, requestId, 'rest');
     const op = direct.prepare({ query: document, variables });
-    const out = op ? await direct.run(op, contextValue) : null;
-    if (out) {
-      contextValue.budget.release();
-      const { data, errors } = out.result;
-      return { ...(data !== undefined ? { data } : {}), ...(errors ? { errors } : {}) };
+    if (op) {
+      const out = await direct.run(op, contextValue).catch((e: unknown) => {
+        contextValue.budget.release();
+        throw e;
+      });
+      // Without a result nothing ran, and Apollo answers (and releases the budget).
+      if (out) {
+        contextValue.budget.release();
+        const { data, errors } = out.result;
+        return { ...(data !== undefined ? { data } : {}), ...(errors ? { errors } : {}) };
+      }
     }
     const r = await apollo.executeOperation({ query: document, variables }, { contextValue });
     if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported in process');
