@@ -8,6 +8,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { buildConsole } from './build-console.mjs';
+import { NODE_BUNDLE } from './esbuild-node.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const jsOnly = process.argv.includes('--js-only');
@@ -17,16 +18,7 @@ await build({
   // The seed writer is an entry of its own: the build runs it below, the CLI never loads it.
   entryPoints: ['src/cli.ts', 'src/storage/write-pglite-seed.ts'],
   outdir: 'dist',
-  bundle: true,
-  // Dependencies stay in node_modules: PGlite finds its WebAssembly next to its own module.
-  packages: 'external',
-  // Dynamic imports in the CLI become separate chunks, loaded only by the commands that need them.
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: true,
-  logLevel: 'warning',
+  ...NODE_BUNDLE,
 });
 if (!jsOnly) {
   // A migrated embedded database to copy on a first start instead of running initdb.

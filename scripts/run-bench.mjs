@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { NODE_BUNDLE } from './esbuild-node.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -22,14 +23,7 @@ await build({
   absWorkingDir: root,
   entryPoints: [entry],
   outdir,
-  bundle: true,
-  packages: 'external',
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: true,
-  logLevel: 'warning',
+  ...NODE_BUNDLE,
 });
 const compiled = `${outdir}/${basename(entry).replace(/\.ts$/, '.js')}`;
 const child = spawn(process.execPath, ['--enable-source-maps', ...nodeFlags, compiled, ...args.slice(at + 1)], {
