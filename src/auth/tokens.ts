@@ -169,6 +169,9 @@ export interface CallerRow {
   readonly grants: unknown;
 }
 
+/** Whether `token` could be a token at all (one longer than any issued is not looked up). */
+export const isPlausibleToken = (token: string): boolean => !!token && token.length <= 200;
+
 /**
  * The lookup of a token's caller: one row when the token is known and unexpired and its SA
  * enabled and not rotated since; none otherwise (null for a token that cannot be one).
@@ -176,9 +179,6 @@ export interface CallerRow {
  * PERF: one raw statement (no query builder per request), the expiry compared in SQL (no Date
  * parsed per request).
  */
-/** Whether `token` could be a token at all (one longer than any issued is not looked up). */
-export const isPlausibleToken = (token: string): boolean => !!token && token.length <= 200;
-
 export function callerSql(token: string, now = new Date()): SQL | null {
   if (!isPlausibleToken(token)) return null;
   return sql`select s.id as sa_id, s.org_id, s.access_key, s.grants

@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { SQL } from 'drizzle-orm';
 import { Access, type Caller } from '../auth/permissions';
 import { sameCaller, type Confirmation } from '../auth/speculation';
 import { callerHoldsSql, callerSql, isPlausibleToken, toCaller, verifyToken, type CallerRow } from '../auth/tokens';
 import type { AppDeps } from './deps';
-import type { SQL } from 'drizzle-orm';
 
 /** The access token of a request: `Authorization: Bearer <t>` or `apim-accesstoken: <t>`. */
 export function tokenFromHeaders(headers: IncomingHttpHeaders | Record<string, unknown>): string | undefined {

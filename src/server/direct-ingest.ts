@@ -50,7 +50,7 @@ export interface DirectIngest {
 
 type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 
-/** Parsed documents (null: one this path leaves to Apollo), bounded by count and total length. */
+/** Parsed documents ('apollo': one this path leaves to Apollo), bounded by count and total length. */
 const DOCUMENTS_MAX = 200;
 const DOCUMENTS_MAX_CHARS = 1_000_000;
 
