@@ -20,12 +20,14 @@ const inUse = new Set<string>();
 /** When this process started: a directory named with our pid but older is a former process's. */
 const processStartMs = Date.now() - process.uptime() * 1000;
 
+/** The OS temp directory, read when first needed. */
+let osTmpDir: string | undefined;
+
 /** The directory REST uploads are spooled under (UPLOAD_TMP_DIR, default the OS temp directory). */
 export function spoolRoot(config: Pick<Config, 'UPLOAD_TMP_DIR'>): string {
   // PERF: tmpdir() reads three environment variables on every call.
   return config.UPLOAD_TMP_DIR ?? (osTmpDir ??= tmpdir());
 }
-let osTmpDir: string | undefined;
 
 /** Creates a request's spool directory under `root`; {@link releaseSpoolDir} when done. */
 export async function createSpoolDir(root: string): Promise<string> {

@@ -172,21 +172,20 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   const executeGraphQL: AppDeps['executeGraphQL'] = async (document, variables, access, requestId) => {
     const contextValue = createContext(deps, access, requestId, 'rest');
     const op = direct.prepare({ query: document, variables });
-    if (op) {
-      const out = await direct.run(op, contextValue).catch((e: unknown) => {
-        contextValue.budget.release();
-        throw e;
-      });
-      // Without a result nothing ran, and Apollo answers (and releases the budget).
-      if (out) {
-        contextValue.budget.release();
-        const { data, errors } = out.result;
-        return { ...(data !== undefined ? { data } : {}), ...(errors ? { errors } : {}) };
-      }
-    }
-    const r = await apollo.executeOperation({ query: document, variables }, { contextValue });
-    if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported in process');
-    const { data, errors } = r.body.singleResult;
+    const ran = op
+      ? await direct.run(op, contextValue).catch((e: unknown) => {
+          contextValue.budget.release();
+          throw e;
+        })
+      : null;
+    if (ran) contextValue.budget.release();
+    // Without a direct result nothing ran: Apollo answers (and its plugin gives the budget's place back).
+    const viaApollo = async () => {
+      const r = await apollo.executeOperation({ query: document, variables }, { contextValue });
+      if (r.body.kind !== 'single') throw new Error('incremental delivery is not supported in process');
+      return r.body.singleResult;
+    };
+    const { data, errors } = ran ? ran.result : await viaApollo();
     return { ...(data !== undefined ? { data } : {}), ...(errors ? { errors } : {}) };
   };
   const expectedMigrations = countMigrationFiles();

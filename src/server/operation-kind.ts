@@ -23,7 +23,7 @@ function isIngestOnly(op: OperationDefinitionNode | null | undefined): boolean {
  * does not name one operation, a very long document). Each document is parsed once per instance.
  */
 export function operationKind(method: string, body: unknown, search: string): OperationTypeNode | 'unknown' {
-  return classify(method, body, search).kind;
+  return classifyOperation(method, body, search).kind;
 }
 
 /**
@@ -31,19 +31,14 @@ export function operationKind(method: string, body: unknown, search: string): Op
  * postEvents), which may start from a remembered caller (auth/speculation.ts, deferred).
  */
 export function isIngestOperation(method: string, body: unknown, search: string): boolean {
-  return classify(method, body, search).ingestOnly;
+  return classifyOperation(method, body, search).ingestOnly;
 }
 
 /** The classification of a request whose operation is not known. */
 export const UNKNOWN_OPERATION = { kind: 'unknown', ingestOnly: false } as const;
-const UNKNOWN = UNKNOWN_OPERATION;
 
 /** {@link operationKind} and {@link isIngestOperation} of a request at once. */
 export function classifyOperation(method: string, body: unknown, search: string): { readonly kind: OperationTypeNode | 'unknown'; readonly ingestOnly: boolean } {
-  return classify(method, body, search);
-}
-
-function classify(method: string, body: unknown, search: string): { kind: OperationTypeNode | 'unknown'; ingestOnly: boolean } {
   let query: unknown;
   let operationName: unknown;
   if (method === 'GET') {
@@ -53,7 +48,7 @@ function classify(method: string, body: unknown, search: string): { kind: Operat
   } else if (body && typeof body === 'object' && !Array.isArray(body)) {
     ({ query, operationName } = body as { query?: unknown; operationName?: unknown });
   }
-  if (typeof query !== 'string' || query.length > DOCUMENT_MAX_CHARS) return UNKNOWN;
+  if (typeof query !== 'string' || query.length > DOCUMENT_MAX_CHARS) return UNKNOWN_OPERATION;
   const name = typeof operationName === 'string' && operationName ? operationName : null;
   const key = name === null ? query : `${name}\u0000${query}`;
   let kind = kinds.get(key);
@@ -62,7 +57,7 @@ function classify(method: string, body: unknown, search: string): { kind: Operat
       const op = getOperationAST(parse(query, { noLocation: true }), name);
       kind = { kind: op?.operation ?? 'unknown', ingestOnly: isIngestOnly(op) };
     } catch {
-      kind = UNKNOWN;
+      kind = UNKNOWN_OPERATION;
     }
     kinds.set(key, kind);
   }
