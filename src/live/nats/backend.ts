@@ -7,6 +7,7 @@ import type { StreamBackend } from '../backend';
 import { createKeyCache } from '../log';
 import { createNatsHub, type NatsHubSource } from './hub';
 import { createNatsLog, natsUnavailable } from './log';
+import { createOwnParts, type OwnParts } from './own-parts';
 import { appendOutbox, createOutboxRelay, type OutboxRelay, type OutboxRow } from './outbox';
 
 /** What a subscription is told when NATS goes away; it resumes from its last offset once NATS is back. */
@@ -19,6 +20,8 @@ const FIRST_CONNECT_RETRY_MS = 1_000;
 export interface NatsBackend extends StreamBackend {
   readonly kind: 'nats';
   readonly relay: OutboxRelay;
+  /** Messages this instance published that its hub has not read back yet. */
+  readonly own: OwnParts;
 }
 
 /** The stream's configuration: the live subjects, kept for the replay window, deduplicated. */
@@ -66,7 +69,8 @@ export function createNatsBackend(deps: AppDeps, url: string): NatsBackend {
   let connected = false;
   let closed = false;
 
-  const relay = createOutboxRelay({ db, log: log.child({ component: 'outbox-relay' }), prefix, jetstream: () => (connected ? js : null) });
+  const own = createOwnParts();
+  const relay = createOutboxRelay({ db, log: log.child({ component: 'outbox-relay' }), prefix, jetstream: () => (connected ? js : null), own });
 
   const started: Promise<NatsHubSource> = (async () => {
     // NOTE: the first connection is retried here (not with waitOnFirstConnect) so that close() ends the attempts.
@@ -132,7 +136,7 @@ export function createNatsBackend(deps: AppDeps, url: string): NatsBackend {
     }
   }
 
-  const hub = createNatsHub(started, prefix, log.child({ component: 'live-hub' }));
+  const hub = createNatsHub(started, prefix, log.child({ component: 'live-hub' }), own);
   const cache = createKeyCache();
   /** Outbox rows of batches whose transaction has not committed yet. */
   const appended = new WeakMap<object, OutboxRow>();
@@ -141,6 +145,7 @@ export function createNatsBackend(deps: AppDeps, url: string): NatsBackend {
     kind: 'nats',
     hub,
     relay,
+    own,
     log: createNatsLog(() => (connected && js && jsm ? { js, jsm, stream: config.NATS_STREAM } : null), prefix),
     async append(tx, batches) {
       const rows = await appendOutbox(tx, batches, cache);

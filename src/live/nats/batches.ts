@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { LogMessage } from '../message';
-import { BATCH_HEADER, PART_HEADER } from './wire';
+import { BATCH_HEADER, DEVICE_ID_HEADER, MODEL_ID_HEADER, MSG_ID_HEADER, PART_HEADER } from './wire';
 
 /** Where a stream message sits in its ingest batch (null batch: a message on its own). */
 export interface PartInfo {
@@ -9,11 +9,42 @@ export interface PartInfo {
   readonly count: number;
 }
 
-/** The batch headers of a stream message. */
-export function partOf(m: JsMsg): PartInfo {
-  const batch = m.headers?.get(BATCH_HEADER) || null;
-  const [i, n] = (m.headers?.get(PART_HEADER) ?? '').split('/').map(Number);
-  return Number.isSafeInteger(i) && Number.isSafeInteger(n) && batch ? { batch, index: i!, count: n! } : { batch: null, index: 0, count: 1 };
+/** What the headers of a stream message say (ids NaN and strings empty where a header is missing). */
+export interface StreamHeaders {
+  readonly deviceId: number;
+  readonly modelId: number;
+  readonly msgId: string;
+  readonly part: PartInfo;
+}
+
+const ALONE: PartInfo = { batch: null, index: 0, count: 1 };
+
+/** The headers of a stream message, read in one pass (each `get` of the client's headers scans them all). */
+export function headersOf(m: JsMsg): StreamHeaders {
+  let deviceId = '';
+  let modelId = '';
+  let msgId = '';
+  let batch = '';
+  let part = '';
+  if (m.headers) {
+    for (const [key, values] of m.headers as unknown as Iterable<[string, string[]]>) {
+      const v = values[0] ?? '';
+      if (key === DEVICE_ID_HEADER) deviceId = v;
+      else if (key === MODEL_ID_HEADER) modelId = v;
+      else if (key === MSG_ID_HEADER) msgId = v;
+      else if (key === BATCH_HEADER) batch = v;
+      else if (key === PART_HEADER) part = v;
+    }
+  }
+  const slash = part.indexOf('/');
+  const i = Number(part.slice(0, slash));
+  const n = Number(part.slice(slash + 1));
+  return {
+    deviceId: deviceId ? Number(deviceId) : NaN,
+    modelId: modelId ? Number(modelId) : NaN,
+    msgId,
+    part: slash > 0 && Number.isSafeInteger(i) && Number.isSafeInteger(n) && batch ? { batch, index: i, count: n } : ALONE,
+  };
 }
 
 /** Called with a reassembled message (null when none of its parts was decoded) and the sequence of its last part. */

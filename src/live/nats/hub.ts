@@ -3,8 +3,9 @@ import type { Logger } from '../../log';
 import { createCatchUpWaiters, createSubscriberIndex } from '../dispatch';
 import type { LiveHub } from '../hub';
 import type { LogMessage } from '../message';
-import { createBatchAssembler, partOf } from './batches';
-import { decodeWire, DEVICE_ID_HEADER, MODEL_ID_HEADER, orgOfSubject } from './wire';
+import { createBatchAssembler, headersOf, type StreamHeaders } from './batches';
+import type { OwnParts } from './own-parts';
+import { decodeWire, orgOfSubject } from './wire';
 
 /** What a NATS hub reads from: the stream and where it stood when the hub started. */
 export interface NatsHubSource {
@@ -22,12 +23,10 @@ const BATCH_GAP_MS = 20;
 const WATCHDOG_MS = 2_000;
 
 /** A JetStream message of the live stream as the runtime reads it; null when it is not one. */
-export function decodeJsMsg(m: JsMsg): LogMessage | null {
-  const deviceId = Number(m.headers?.get(DEVICE_ID_HEADER));
-  const modelId = Number(m.headers?.get(MODEL_ID_HEADER));
-  if (!Number.isSafeInteger(deviceId) || !Number.isSafeInteger(modelId)) return null;
+export function decodeJsMsg(m: JsMsg, h: StreamHeaders = headersOf(m)): LogMessage | null {
+  if (!Number.isSafeInteger(h.deviceId) || !Number.isSafeInteger(h.modelId)) return null;
   try {
-    return decodeWire(m.seq, m.json(), deviceId, modelId);
+    return decodeWire(m.seq, m.json(), h.deviceId, h.modelId);
   } catch {
     return null;
   }
@@ -45,10 +44,10 @@ export interface NatsHub extends LiveHub {
  * The per-instance reader of the JetStream stream: one ordered consumer over the whole stream,
  * from the position the hub started at, decoding only messages of organisations with a local
  * subscriber (the organisation is the subject's first token after the prefix) and dispatching
- * them to the local subscribers, a batch's device messages joined again into one. Offsets are
- * stream sequences.
+ * them to the local subscribers, a batch's device messages joined again into one. Messages this
+ * instance published come from `own` instead of being decoded again. Offsets are stream sequences.
  */
-export function createNatsHub(source: Promise<NatsHubSource>, prefix: string, log: Logger): NatsHub {
+export function createNatsHub(source: Promise<NatsHubSource>, prefix: string, log: Logger, own: OwnParts): NatsHub {
   const index = createSubscriberIndex();
   const waiters = createCatchUpWaiters();
   const lostListeners = new Set<() => void>();
@@ -104,8 +103,10 @@ export function createNatsHub(source: Promise<NatsHubSource>, prefix: string, lo
         for await (const m of messages) {
           reads++;
           const org = orgOfSubject(prefix, m.subject);
-          const part = partOf(m);
-          assembler.push(m.seq, part, org !== null && index.watched(org) ? decodeJsMsg(m) : null);
+          const h = headersOf(m);
+          const part = h.part;
+          const mine = h.msgId ? own.take(h.msgId) : undefined;
+          assembler.push(m.seq, part, org !== null && index.watched(org) ? (mine ?? decodeJsMsg(m, h)) : null);
           // NOTE: the relay publishes a batch's parts back to back; one whose next part is late
           // (a relay cut in the middle) is not held back for longer than BATCH_GAP_MS.
           // PERF: one timer, restarted for each part, rather than one per part.

@@ -3,7 +3,7 @@ import { AppError, ErrorCode } from '../../errors';
 import type { LiveLog, LogReader, ReplayPage } from '../backend';
 import { offsetOutOfRange } from '../log';
 import type { LogMessage } from '../message';
-import { createBatchAssembler, partOf } from './batches';
+import { createBatchAssembler, headersOf } from './batches';
 import { decodeJsMsg } from './hub';
 import { encodeToken } from './wire';
 
@@ -69,7 +69,8 @@ export function createNatsLog(source: () => NatsLogSource | null, prefix: string
             const batch = await consumer.fetch({ max_messages: Math.min(limit, pending), expires: FETCH_EXPIRES_MS });
             for await (const m of batch as AsyncIterable<JsMsg>) {
               pending = m.info.pending;
-              assembler.push(m.seq, partOf(m), decodeJsMsg(m));
+              const h = headersOf(m);
+              assembler.push(m.seq, h.part, decodeJsMsg(m, h));
             }
             assembler.flush();
             return pending === 0 ? { items, prunedThrough, end: true, through: st.last_seq } : { items, prunedThrough, end: false };

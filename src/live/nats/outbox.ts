@@ -8,6 +8,7 @@ import { commitBehind } from '../../storage/pipelined-transaction';
 import { alignToBatches, encodeBatches, type KeyCache } from '../log';
 import { decodeMessage, type EncodedPayload } from '../message';
 import { splitByDevice } from '../project';
+import { createOwnParts, type OwnParts } from './own-parts';
 import { BATCH_HEADER, DEVICE_ID_HEADER, encodeWire, MODEL_ID_HEADER, PART_HEADER, subjectOf } from './wire';
 
 /** Advisory-lock key held by the one instance relaying at a time, so that messages keep their commit order. */
@@ -55,18 +56,20 @@ export async function appendOutbox(tx: DbOrTx, batches: readonly IngestBatch[], 
  * comes, so that they are consecutive in the stream as far as this connection goes). The message
  * ids depend only on the row, so that publishing it again stores nothing twice.
  */
-function publishRow(js: JetStreamClient, prefix: string, r: OutboxRow): Promise<PubAck>[] {
+function publishRow(js: JetStreamClient, prefix: string, r: OutboxRow, own: OwnParts): Promise<PubAck>[] {
   const payload = typeof r.payload === 'string' ? (JSON.parse(r.payload) as EncodedPayload) : r.payload;
   const parts = [...splitByDevice(decodeMessage(0, r.org_id, r.channel, payload)).values()];
   const batchId = `${r.id}-${Math.round(Number(r.created_ms))}`;
   return parts.map((part, i) => {
     const d = (part.points[0] ?? part.attributes[0] ?? part.events[0] ?? part.files[0])!.device;
     const h = headers();
-    h.set(DEVICE_ID_HEADER, String(d.deviceId));
-    h.set(MODEL_ID_HEADER, String(d.modelId));
-    h.set(BATCH_HEADER, batchId);
-    h.set(PART_HEADER, `${i}/${parts.length}`);
-    return js.publish(subjectOf(prefix, part.orgId, part.channel, d), JSON.stringify(encodeWire(part)), { msgID: `${batchId}-${i}`, headers: h, timeout: PUBLISH_TIMEOUT_MS });
+    h.append(DEVICE_ID_HEADER, String(d.deviceId));
+    h.append(MODEL_ID_HEADER, String(d.modelId));
+    h.append(BATCH_HEADER, batchId);
+    h.append(PART_HEADER, `${i}/${parts.length}`);
+    const msgID = `${batchId}-${i}`;
+    own.remember(msgID, part);
+    return js.publish(subjectOf(prefix, part.orgId, part.channel, d), JSON.stringify(encodeWire(part)), { msgID, headers: h, timeout: PUBLISH_TIMEOUT_MS });
   });
 }
 
@@ -103,6 +106,8 @@ export interface OutboxRelayOptions {
   readonly jetstream: () => JetStreamClient | null;
   /** Runs between JetStream's acknowledgements and the deletion of the rows (tests use it to fail there). */
   readonly afterPublish?: () => Promise<void>;
+  /** Where the published device messages wait for this instance's hub (see own-parts.ts). */
+  readonly own?: OwnParts;
 }
 
 /**
@@ -120,6 +125,7 @@ export interface OutboxRelayOptions {
  */
 export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const { db, log, prefix } = opts;
+  const own = opts.own ?? createOwnParts(0);
   let running: Promise<void> | null = null;
   /** Whether a run was asked for while one ran; `all` when it should take young rows too. */
   let again: { all: boolean } | null = null;
@@ -150,7 +156,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       );
       if (!rows.length) return 0;
       rows.sort((a, b) => Number(a.id) - Number(b.id));
-      const acks = rows.flatMap((r) => publishRow(js, prefix, r));
+      const acks = rows.flatMap((r) => publishRow(js, prefix, r, own));
       // NOTE: one failed publish rolls the transaction back; the next run publishes all again (deduplicated).
       for (const a of await Promise.all(acks)) if (!a.duplicate) stored++;
       await opts.afterPublish?.();
@@ -222,7 +228,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     if (backlog) return start(true);
     let acks: Promise<PubAck>[];
     try {
-      acks = publishRow(js, prefix, row);
+      acks = publishRow(js, prefix, row, own);
     } catch (err) {
       return relayInstead(err);
     }

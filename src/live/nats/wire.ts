@@ -13,6 +13,8 @@ export const MODEL_ID_HEADER = 'Tributary-Model-Id';
 export const BATCH_HEADER = 'Tributary-Batch';
 /** Header `i/n`: this message is device i (from 0) of the batch's n. */
 export const PART_HEADER = 'Tributary-Part';
+/** JetStream's deduplication id, as the client sends it. */
+export const MSG_ID_HEADER = 'Nats-Msg-Id';
 
 const SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
 

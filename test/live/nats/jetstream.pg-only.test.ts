@@ -83,6 +83,24 @@ describe('the live stream on NATS JetStream', () => {
     b.close();
   });
 
+  it('gives the instance that published a message the same message as the one that read it from the stream', async () => {
+    const a = await client(t1);
+    const b = await client(t2);
+    const sa = a.subscribe('own-a', liveQuery('measurePointsLive'));
+    const sb = b.subscribe('own-b', liveQuery('measurePointsLive'));
+    await waitFor(() => subscribers(t1) === 1 && subscribers(t2) === 1, 'a subscriber on each instance');
+    const [d0, d1, d2] = fleet.devices;
+    expect((await t1.gql(token, POST_POINTS, { items: [{ assetId: d0!.assetId, time: T0 + 40, values: { temp: -0.5, state: 'ünïcode "q"' } }, { assetId: d1!.assetId, time: T0 + 40, values: { temp: 1e21 } }] })).errors).toBeUndefined();
+    expect((await t2.gql(token, POST_POINTS, { items: [{ assetId: d2!.assetId, time: T0 + 41, values: { temp: 2.25, state: '' } }] })).errors).toBeUndefined();
+    await waitFor(() => sa.batches.length === 2 && sb.batches.length === 2, 'both messages on both instances');
+    // NOTE: each instance took its own message from memory and decoded the other's from the stream.
+    expect(sa.batches).toEqual(sb.batches);
+    expect(sa.batches.map((x) => x.points.length)).toEqual([3, 2]);
+    await waitFor(() => (liveOf(t1.app.deps).backend as NatsBackend).own.size === 0 && (liveOf(t2.app.deps).backend as NatsBackend).own.size === 0, 'published messages read back');
+    a.close();
+    b.close();
+  });
+
   it('resumes exactly after a disconnect from the last offset received', async () => {
     const c = await client(t2);
     const s = c.subscribe('r', liveQuery('measurePointsLive'));
