@@ -126,7 +126,7 @@ async function handleIntegration(req: IncomingMessage, res: ServerResponse, rc: 
       fileMaxBytes: config.UPLOAD_MAX_BYTES,
       maxFiles: config.UPLOAD_MAX_FILES,
       tmpDir: spoolRoot(config),
-    }, rc.log);
+    }, rc);
     message = parseEnosMessage(parts.message);
     const variables = buildIngestVariables(action, message, parts.files, lark);
     let outcome = await rc.deps.executeGraphQL(DOCUMENTS[action], variables, access, rc.requestId);

@@ -114,7 +114,7 @@ function md5Tap(maxBytes: number): Transform & { md5(): string; size: number; ov
  * (malformed body, limits, MD5, names) is an {@link EnosError} raised only after the whole
  * body has been read, so the client always gets its answer on a healthy connection.
  */
-export async function readIntegrationParts(req: IncomingMessage, limits: MultipartLimits, log: Logger): Promise<IntegrationParts> {
+export async function readIntegrationParts(req: IncomingMessage, limits: MultipartLimits, logs: { readonly log: Logger }): Promise<IntegrationParts> {
   // One directory per request, created by the first file part (concurrent parts share it).
   let dir: Promise<string> | undefined;
   const files: SpooledFile[] = [];
@@ -123,7 +123,7 @@ export async function readIntegrationParts(req: IncomingMessage, limits: Multipa
     if (d) await releaseSpoolDir(d);
   };
   try {
-    const message = await parse(req, limits, log, files, () => (dir ??= createSpoolDir(limits.tmpDir)));
+    const message = await parse(req, limits, logs, files, () => (dir ??= createSpoolDir(limits.tmpDir)));
     return { message, files, dispose };
   } catch (e) {
     await dispose();
@@ -131,7 +131,8 @@ export async function readIntegrationParts(req: IncomingMessage, limits: Multipa
   }
 }
 
-function parse(req: IncomingMessage, limits: MultipartLimits, log: Logger, files: SpooledFile[], tempDir: () => Promise<string>): Promise<string> {
+/** `logs.log` is read only to log (a request's logger is made when first used, see server/app.ts). */
+function parse(req: IncomingMessage, limits: MultipartLimits, logs: { readonly log: Logger }, files: SpooledFile[], tempDir: () => Promise<string>): Promise<string> {
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
@@ -151,7 +152,7 @@ function parse(req: IncomingMessage, limits: MultipartLimits, log: Logger, files
       if (failure) return;
       if (e instanceof EnosError) failure = e;
       else {
-        log.error({ err: e }, 'spooling an uploaded file failed');
+        logs.log.error({ err: e }, 'spooling an uploaded file failed');
         failure = new EnosError(EnosCode.INTERNAL, 'could not store an uploaded file', 500);
       }
     };

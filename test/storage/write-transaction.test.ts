@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, queryRows, type Database, type DbOrTx } from '../../src/storage/db';
@@ -100,6 +101,36 @@ describe('a write transaction', () => {
       }),
     ).rejects.toThrow('late failure');
     expect(await stored('e')).toEqual(['e1', 'e2']);
+  });
+
+  // PostgreSQL only: PGlite runs in process and writes to no socket.
+  it.runIf(DRIVER === 'postgres')('sends its BEGIN, statements of several KiB issued together and its COMMIT in one write', async () => {
+    const big = 'x'.repeat(3000);
+    const transaction = (n: number) =>
+      one.writeTransaction(async (tx) => {
+        const first = queryRows(tx, sql`insert into wt_rows values (${`g${n}a${big}`}, 1)`);
+        allowCommitBehind(tx);
+        const second = queryRows(tx, sql`insert into wt_rows values (${`g${n}b${big}`}, 2)`);
+        commitBehind(tx);
+        await Promise.all([first, second]);
+      });
+    // NOTE: the first run prepares the statements on the connection (a round trip each), as ingest's first transaction does.
+    await transaction(1);
+    const writes: number[] = [];
+    const write = Socket.prototype.write;
+    Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
+      writes.push(Buffer.byteLength(args[0] as Buffer));
+      return (write as (...a: unknown[]) => boolean).apply(this, args);
+    } as typeof write;
+    try {
+      await transaction(2);
+    } finally {
+      delete (Socket.prototype as { write?: unknown }).write;
+      if (Socket.prototype.write !== write) Socket.prototype.write = write;
+    }
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toBeGreaterThan(6000);
+    expect(await stored('g')).toHaveLength(4);
   });
 
   // PostgreSQL only: PGlite runs in process and has no connection to lose.
