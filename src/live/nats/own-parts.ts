@@ -1,7 +1,7 @@
 import type { LogMessage } from '../message';
 
-/** How many published parts wait for the hub at most; the oldest go first (the hub then decodes them). */
-const OWN_PARTS_MAX = 20_000;
+/** How many records the published parts waiting for the hub may hold; the oldest go first (the hub then decodes them). */
+const OWN_RECORDS_MAX = 200_000;
 
 /**
  * The device messages this instance published, by `Nats-Msg-Id`, until its hub reads them back
@@ -15,19 +15,34 @@ export interface OwnParts {
   remember(msgId: string, part: LogMessage): void;
   /** The part published under `msgId`, forgotten as it is taken; undefined when this instance holds none. */
   take(msgId: string): LogMessage | undefined;
+  /** Parts held. */
   readonly size: number;
 }
 
-export function createOwnParts(max = OWN_PARTS_MAX): OwnParts {
+const recordsOf = (m: LogMessage) => m.points.length + m.attributes.length + m.events.length + m.files.length;
+
+/** An empty {@link OwnParts} holding at most `maxRecords` records (0: remembers nothing). */
+export function createOwnParts(maxRecords = OWN_RECORDS_MAX): OwnParts {
   const parts = new Map<string, LogMessage>();
+  let records = 0;
+  const forget = (msgId: string, part: LogMessage) => {
+    parts.delete(msgId);
+    records -= recordsOf(part);
+  };
   return {
     remember(msgId, part) {
+      const before = parts.get(msgId);
+      if (before) forget(msgId, before);
       parts.set(msgId, part);
-      if (parts.size > max) parts.delete(parts.keys().next().value!);
+      records += recordsOf(part);
+      for (const [id, oldest] of parts) {
+        if (records <= maxRecords) break;
+        forget(id, oldest);
+      }
     },
     take(msgId) {
       const part = parts.get(msgId);
-      if (part) parts.delete(msgId);
+      if (part) forget(msgId, part);
       return part;
     },
     get size() {

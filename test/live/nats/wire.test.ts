@@ -1,6 +1,8 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import type { LogMessage } from '../../../src/live/message';
-import { createBatchAssembler } from '../../../src/live/nats/batches';
+import { createBatchAssembler, headersOf } from '../../../src/live/nats/batches';
 import { decodeToken, decodeWire, encodeToken, encodeWire, orgOfSubject, subjectOf, WIRE_SCHEMA } from '../../../src/live/nats/wire';
 
 const device = { deviceId: 7, assetId: 'a7', productKey: 'pk.1', deviceKey: 'dev 1', modelId: 3, modelIdentifier: 'Meter' };
@@ -44,5 +46,24 @@ describe('live subjects and messages on NATS', () => {
       [null, 14],
       [1, 15],
     ]);
+  });
+
+  it('reads the headers of a stream message in one pass, and a message without batch headers as one on its own', () => {
+    const msg = (pairs: [string, string][]): JsMsg => {
+      const h = headers();
+      for (const [k, v] of pairs) h.append(k, v);
+      return { headers: h } as unknown as JsMsg;
+    };
+    expect(headersOf(msg([['Tributary-Device-Id', '7'], ['Tributary-Model-Id', '3'], ['Tributary-Batch', '41-1767225600000'], ['Tributary-Part', '2/5'], ['Nats-Msg-Id', '41-1767225600000-2']]))).toEqual({
+      deviceId: 7,
+      modelId: 3,
+      msgId: '41-1767225600000-2',
+      part: { batch: '41-1767225600000', index: 2, count: 5 },
+    });
+    const alone = { batch: null, index: 0, count: 1 };
+    expect(headersOf(msg([['Tributary-Batch', 'b'], ['Tributary-Part', 'x/5']])).part).toEqual(alone);
+    expect(headersOf(msg([['Tributary-Part', '0/2']])).part).toEqual(alone);
+    const none = headersOf({ headers: undefined } as unknown as JsMsg);
+    expect(none).toEqual({ deviceId: NaN, modelId: NaN, msgId: '', part: alone });
   });
 });
