@@ -31,6 +31,7 @@ export function createOwnParts(maxRecords = OWN_RECORDS_MAX): OwnParts {
   };
   return {
     remember(msgId, part) {
+      if (maxRecords <= 0) return;
       const before = parts.get(msgId);
       if (before) forget(msgId, before);
       parts.set(msgId, part);
