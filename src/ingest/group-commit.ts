@@ -7,6 +7,7 @@ import { writeBatch } from './bulk-write';
 import { assertable, assertFacts, confirmFacts, StaleFacts, type WriteFacts } from './remembered-facts';
 import { writeInFlight, writesInFlight, type IngestPipeline } from './pipeline';
 import type { IngestBatch } from './types';
+import { concatLists } from '../lists';
 
 /** Writes validated batches durably; resolves only after the commit. */
 export interface BatchWriter {
@@ -150,7 +151,7 @@ function storeBatches(tx: DbOrTx, jobs: readonly Job[], processed: readonly Inge
   for (const channel of ['REALTIME', 'OFFLINE'] as const) {
     const part = processed.filter((b) => b.channel === channel);
     if (!part.length) continue;
-    const merged: IngestBatch = { orgId: part[0]!.orgId, channel, points: part.flatMap((b) => b.points), events: part.flatMap((b) => b.events), attributes: part.flatMap((b) => b.attributes), files: part.flatMap((b) => b.files) };
+    const merged: IngestBatch = { orgId: part[0]!.orgId, channel, points: concatLists(part.map((b) => b.points)), events: concatLists(part.map((b) => b.events)), attributes: concatLists(part.map((b) => b.attributes)), files: concatLists(part.map((b) => b.files)) };
     writes.push(writeBatch(tx, merged, touch));
   }
   const fileIds = processed.flatMap((b) => b.files.map((f) => f.fileId));

@@ -20,6 +20,7 @@ import { isItemError, resolveDevices, type IngestDevice, type ItemDeviceRef } fr
 import { dropSuperseded, type SupersededValue } from './superseded';
 import type { Channel, FileRecord, IngestBatch } from './types';
 import { eventParamsSpec, mapFileValues, validateItem, type IngestKind, type RawItem, type ValidItem } from './validate-items';
+import { concatLists } from '../lists';
 
 /** The services ingest needs (AppDeps provides them). */
 export interface IngestDeps {
@@ -290,9 +291,9 @@ async function ingestAdmitted(deps: IngestDeps, access: Access, req: IngestReque
     const batch: IngestBatch = {
       orgId: caller.orgId,
       channel: req.channel,
-      points: items.flatMap((v) => v.points),
-      events: items.flatMap((v) => v.events),
-      attributes: items.flatMap((v) => v.attributes),
+      points: concatLists(items.map((v) => v.points)),
+      events: concatLists(items.map((v) => v.events)),
+      attributes: concatLists(items.map((v) => v.attributes)),
       files: fileRecords,
     };
     const accepted = batch.points.length + batch.events.length + batch.attributes.length;

@@ -4,6 +4,7 @@ import type { IngestBatch } from '../ingest/types';
 import { queryRows, type DbOrTx } from '../storage/db';
 import { commitBehind } from '../storage/pipelined-transaction';
 import { decodeMessage, encodeBatch, isEmptyBatch, type DeviceKeys, type EncodedPayload, type LogMessage } from './message';
+import { concatLists } from '../lists';
 
 /**
  * Advisory-lock key that serialises log appends. A sequence value is taken before commit, so
@@ -60,7 +61,7 @@ export interface EncodedBatches {
 export async function encodeBatches(tx: DbOrTx, batches: readonly IngestBatch[], cache: KeyCache): Promise<EncodedBatches | null> {
   const logged = batches.filter((b) => !isEmptyBatch(b));
   if (!logged.length) return null;
-  await fillKeys(tx, { ...logged[0]!, points: logged.flatMap((b) => b.points), attributes: logged.flatMap((b) => b.attributes), events: logged.flatMap((b) => b.events), files: logged.flatMap((b) => b.files) }, cache);
+  await fillKeys(tx, { ...logged[0]!, points: concatLists(logged.map((b) => b.points)), attributes: concatLists(logged.map((b) => b.attributes)), events: concatLists(logged.map((b) => b.events)), files: concatLists(logged.map((b) => b.files)) }, cache);
   const payloads = logged.map((b) => encodeBatch(b, cache.devices, cache.features));
   // NOTE: the rows take their sequence defaults in the order the SELECT yields them, so the
   // values, sorted, belong to the batches in order (see alignToBatches).

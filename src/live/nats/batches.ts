@@ -1,4 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
+import { concatLists } from '../../lists';
 import type { LogMessage } from '../message';
 import { BATCH_HEADER, DEVICE_ID_HEADER, MODEL_ID_HEADER, MSG_ID_HEADER, PART_HEADER } from './wire';
 
@@ -66,10 +67,10 @@ function merge(parts: readonly LogMessage[], offset: number): LogMessage | null 
     offset,
     orgId: first.orgId,
     channel: first.channel,
-    points: parts.flatMap((p) => p.points),
-    attributes: parts.flatMap((p) => p.attributes),
-    events: parts.flatMap((p) => p.events),
-    files: parts.flatMap((p) => p.files),
+    points: concatLists(parts.map((p) => p.points)),
+    attributes: concatLists(parts.map((p) => p.attributes)),
+    events: concatLists(parts.map((p) => p.events)),
+    files: concatLists(parts.map((p) => p.files)),
   };
 }
 
