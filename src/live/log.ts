@@ -57,15 +57,18 @@ export interface EncodedBatches {
   readonly rows: SQL;
 }
 
-/** Encodes the messages of `batches` (empty ones carry none) for one INSERT; null when none does. */
-export async function encodeBatches(tx: DbOrTx, batches: readonly IngestBatch[], cache: KeyCache): Promise<EncodedBatches | null> {
+/**
+ * Encodes the messages of `batches` (empty ones carry none) for one INSERT; null when none does.
+ * `payloadAs`: the type of the payload column the rows go to (the JSON text as it is, or parsed).
+ */
+export async function encodeBatches(tx: DbOrTx, batches: readonly IngestBatch[], cache: KeyCache, payloadAs: 'jsonb' | 'text' = 'jsonb'): Promise<EncodedBatches | null> {
   const logged = batches.filter((b) => !isEmptyBatch(b));
   if (!logged.length) return null;
   await fillKeys(tx, { ...logged[0]!, points: concatLists(logged.map((b) => b.points)), attributes: concatLists(logged.map((b) => b.attributes)), events: concatLists(logged.map((b) => b.events)), files: concatLists(logged.map((b) => b.files)) }, cache);
   const payloads = logged.map((b) => encodeBatch(b, cache.devices, cache.features));
   // NOTE: the rows take their sequence defaults in the order the SELECT yields them, so the
   // values, sorted, belong to the batches in order (see alignToBatches).
-  const rows = sql`select u.o, u.c, u.p::jsonb from unnest(${sql.param(logged.map((b) => b.orgId))}::text[], ${sql.param(logged.map((b) => b.channel))}::text[], ${sql.param(payloads.map((p) => JSON.stringify(p)))}::text[]) with ordinality as u(o, c, p, n)
+  const rows = sql`select u.o, u.c, ${payloadAs === 'jsonb' ? sql`u.p::jsonb` : sql`u.p`} from unnest(${sql.param(logged.map((b) => b.orgId))}::text[], ${sql.param(logged.map((b) => b.channel))}::text[], ${sql.param(payloads.map((p) => JSON.stringify(p)))}::text[]) with ordinality as u(o, c, p, n)
         order by u.n`;
   return { payloads, rows };
 }

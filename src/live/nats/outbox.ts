@@ -38,7 +38,9 @@ export interface OutboxRow {
  * an empty batch).
  */
 export async function appendOutbox(tx: DbOrTx, batches: readonly IngestBatch[], cache: KeyCache): Promise<(OutboxRow | null)[]> {
-  const encoded = await encodeBatches(tx, batches, cache);
+  // The row is only the copy a relay publishes again after a crash: kept as the text it is sent
+  // as (no jsonb parsing, no compression: see drizzle/0011_outbox_payload_text.sql).
+  const encoded = await encodeBatches(tx, batches, cache, 'text');
   if (!encoded) return batches.map(() => null);
   const inserted = queryRows<{ id: string | number; created_ms: number }>(
     tx,

@@ -32,8 +32,11 @@ export const liveOutbox = pgTable('live_outbox', {
   /** REALTIME | OFFLINE */
   channel: text('channel').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  /** The batch in the compact form of src/live/message.ts. */
-  payload: jsonb('payload').notNull(),
+  /**
+   * The batch in the compact form of src/live/message.ts, as JSON text: kept only until JetStream
+   * stored it, so neither parsed into jsonb nor compressed (STORAGE EXTERNAL, set by the migration).
+   */
+  payload: text('payload').notNull(),
 });
 
 /** Single-row bookkeeping of the log: the highest offset removed by retention. */

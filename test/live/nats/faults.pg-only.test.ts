@@ -129,4 +129,12 @@ describe('the NATS backend under faults', () => {
     await outboxDrained();
     expect(await live.log.head()).toBe(head + 5);
   });
+
+  it('keeps an outbox row as the JSON text it is published from, neither parsed nor compressed', async () => {
+    const [col] = await queryRows<{ type: string; storage: string }>(
+      t.db,
+      sql`select atttypid::regtype::text as type, attstorage as storage from pg_attribute where attrelid = 'live_outbox'::regclass and attname = 'payload'`,
+    );
+    expect(col).toEqual({ type: 'text', storage: 'e' });
+  });
 });
