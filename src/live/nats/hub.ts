@@ -5,6 +5,7 @@ import type { LiveHub } from '../hub';
 import type { LogMessage } from '../message';
 import { createBatchAssembler, headersOf, type StreamHeaders } from './batches';
 import type { OwnParts } from './own-parts';
+import { createStallCheck } from './stall-check';
 import { decodeWire, orgOfSubject } from './wire';
 
 /** What a NATS hub reads from: the stream and where it stood when the hub started. */
@@ -61,19 +62,16 @@ export function createNatsHub(source: Promise<NatsHubSource>, prefix: string, lo
   const readyP = source.then((s) => {
     cursor = s.lastSeq;
     void follow(s);
-    let seen = cursor;
-    // NOTE: a consumer can stall across a server restart without an error; the stream growing
-    // while the cursor stands still for a whole period means it did, and it is replaced.
+    // NOTE: a consumer can stall across a server restart without an error; messages the stream
+    // held a whole period ago and the cursor has not reached mean it did, and it is replaced.
+    const check = createStallCheck(cursor);
     watchdog = setInterval(() => {
-      const before = seen;
-      seen = cursor;
-      if (closed || cursor !== before) return;
+      if (closed || !check.still(cursor)) return;
       s.head().then(
         (h) => {
-          if (h > cursor && cursor === before) {
-            log.warn({ cursor, head: h }, 'live hub consumer stalled; replacing it');
-            restart();
-          }
+          if (closed || !check.stalled(cursor, h)) return;
+          log.warn({ cursor, head: h }, 'live hub consumer stalled; replacing it');
+          restart();
         },
         () => undefined,
       );
