@@ -1,5 +1,6 @@
 import { inArray, sql } from 'drizzle-orm';
 import type { Logger } from '../log';
+import { concatLists } from '../lists';
 import type { DbOrTx } from '../storage/db';
 import { allowCommitBehind, type WriteTransaction } from '../storage/pipelined-transaction';
 import { files as filesTable } from '../storage/schema/index';
@@ -7,7 +8,6 @@ import { writeBatch } from './bulk-write';
 import { assertable, assertFacts, confirmFacts, StaleFacts, type WriteFacts } from './remembered-facts';
 import { writeInFlight, writesInFlight, type IngestPipeline } from './pipeline';
 import type { IngestBatch } from './types';
-import { concatLists } from '../lists';
 
 /** Writes validated batches durably; resolves only after the commit. */
 export interface BatchWriter {

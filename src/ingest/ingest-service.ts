@@ -5,6 +5,7 @@ import { AppError, ErrorCode, badInput } from '../errors';
 import type { FileStore } from '../files/file-store';
 import { discardStaged, drainUpload, drainUploads, FileRejected, reserveAnnounced, stageUpload, type StagedFile, type UploadInput } from '../files/file-upload';
 import { FILE_LINK_PATH, type FileLinkSigner } from '../files/file-url';
+import { concatLists } from '../lists';
 import type { Logger } from '../log';
 import type { NormalValue } from '../model/validate-value';
 import type { Database, Db } from '../storage/db';
@@ -20,7 +21,6 @@ import { isItemError, resolveDevices, type IngestDevice, type ItemDeviceRef } fr
 import { dropSuperseded, type SupersededValue } from './superseded';
 import type { Channel, FileRecord, IngestBatch } from './types';
 import { eventParamsSpec, mapFileValues, validateItem, type IngestKind, type RawItem, type ValidItem } from './validate-items';
-import { concatLists } from '../lists';
 
 /** The services ingest needs (AppDeps provides them). */
 export interface IngestDeps {

@@ -1,10 +1,10 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { AppError, ErrorCode } from '../errors';
 import type { IngestBatch } from '../ingest/types';
+import { concatLists } from '../lists';
 import { queryRows, type DbOrTx } from '../storage/db';
 import { commitBehind } from '../storage/pipelined-transaction';
 import { decodeMessage, encodeBatch, isEmptyBatch, type DeviceKeys, type EncodedPayload, type LogMessage } from './message';
-import { concatLists } from '../lists';
 
 /**
  * Advisory-lock key that serialises log appends. A sequence value is taken before commit, so
