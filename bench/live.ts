@@ -29,8 +29,8 @@
 import { fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect as natsConnect } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { headers as natsHeaders, connect as natsConnect } from '@nats-io/transport-node';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import WebSocket from 'ws';
@@ -256,6 +256,55 @@ async function rawJetStreamLatency(url: string, n: number): Promise<{ p50: numbe
   return { p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
+/**
+ * What JetStream's server spends per stored message, with the message the NATS backend sends for
+ * one device of the benchmark (10 points, its headers and a `Nats-Msg-Id`), published in bursts of
+ * 100 (one 1,000-point request) each acknowledged: CPU µs of nats-server per message without a
+ * consumer, and with one ordered consumer following the stream (as each instance's hub does).
+ */
+async function rawJetStreamServerCost(url: string, bursts: number): Promise<{ stored: number; followed: number }> {
+  // NOTE: as the backend connects (src/live/nats/backend.ts): a burst leaves in one socket write.
+  const nc = await natsConnect({ servers: url, ...{ pendingLimit: 1 << 20 } });
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const name = `BENCH_COST_${process.pid}`;
+  const subject = (i: number) => `benchcost${process.pid}.o-bench.REALTIME.pkBench0.bench${i}`;
+  const points = (t: number) => Array.from({ length: 10 }, (_, k) => ({ assetId: 'AbCdEfGh', productKey: 'pkBench0', deviceKey: 'bench0', modelId: 'Bench', identifier: `p${k}`, time: t, value: t + k / 10, quality: null }));
+  const body = (t: number) => JSON.stringify({ schema: 'tributary.live.v1', orgId: 'o-bench', channel: 'REALTIME', points: points(t), attributes: [], events: [], files: [] });
+  async function publishAll(tag: string): Promise<number> {
+    const before = natsCpu();
+    for (let b = 0; b < bursts; b++) {
+      const acks = Array.from({ length: 100 }, (_, i) => {
+        const h = natsHeaders();
+        h.append('Tributary-Device-Id', String(i));
+        h.append('Tributary-Model-Id', '1');
+        h.append('Tributary-Batch', `${tag}${b}`);
+        h.append('Tributary-Part', `${i}/100`);
+        return js.publish(subject(i), body(Date.now()), { msgID: `${tag}${b}-${i}`, headers: h });
+      });
+      await Promise.all(acks);
+    }
+    // NOTE: the consumer's deliveries end shortly after the last acknowledgement.
+    await new Promise((r) => setTimeout(r, 300));
+    return ((natsCpu() - before) * 1e6) / (bursts * 100);
+  }
+  await jsm.streams.add({ name, subjects: [`benchcost${process.pid}.>`], storage: StorageType.File });
+  try {
+    const stored = await publishAll('a');
+    const messages = await (await js.consumers.get(name, { deliver_policy: DeliverPolicy.New })).consume({ max_messages: 1_000 });
+    const drained = (async () => {
+      for await (const m of messages) void m.seq;
+    })();
+    const followed = await publishAll('b');
+    await messages.close();
+    await drained;
+    return { stored, followed };
+  } finally {
+    await jsm.streams.delete(name).catch(() => false);
+    await nc.close();
+  }
+}
+
 const CLK_TCK = 100;
 /** CPU seconds (user + system) of a process, with those of its reaped children when `reaped`. */
 function cpuOf(pid: number, reaped: boolean): number {
@@ -319,6 +368,11 @@ interface BackendRun {
   readonly dbShare: number;
   readonly natsShare: number;
   readonly busyShare: number;
+  /**
+   * CPU seconds per 1,000 points ingested, during the ingest: the database server, nats-server,
+   * each of the two instances, and the subscribers' client process.
+   */
+  readonly perKPoints: { readonly database: number; readonly natsServer: number; readonly instances: readonly [number, number]; readonly subscribers: number };
   readonly idle?: string;
 }
 
@@ -335,6 +389,11 @@ interface Scale {
 async function runBackend(backend: string, scale: Scale, admin: postgres.Sql, adminUrl: string, natsUrl: string, postmaster: number, measureIdle: boolean): Promise<BackendRun> {
   const dbName = `tributary_bench_live_${backend}_${process.pid}`;
   await admin.unsafe(`create database ${dbName}`);
+  // NOTE: each backend's run starts right after a checkpoint, so that neither pays for one the run
+  // before it caused (a checkpoint during a run, and the full-page images that follow it in the
+  // WAL, cost the database a quarter more CPU per point); without the right to run one, the run
+  // takes the database as it is.
+  await admin`checkpoint`.catch(() => undefined);
   const u = new URL(adminUrl);
   u.pathname = `/${dbName}`;
   const tag = `${process.pid}`;
@@ -372,10 +431,12 @@ async function runBackend(backend: string, scale: Scale, admin: postgres.Sql, ad
 
     const subs = child({ role: 'subscribers', fleet, subscribers: scale.subscribers, idle: measureIdle ? scale.idleCount : 0 });
     await subs.next('ready');
-    const cpu0 = { db: postgresCpu(postmaster), nats: natsCpu(), machine: machineCpu() };
+    const instancesCpu = () => [process.cpuUsage(), cpuOf(second!.c.pid!, false)] as const;
+    const cpuNow = () => ({ db: postgresCpu(postmaster), nats: natsCpu(), machine: machineCpu(), instances: instancesCpu(), subscribers: cpuOf(subs.c.pid!, false) });
+    const cpu0 = cpuNow();
     const ingest = child({ role: 'ingest', fleet, rate: scale.rate, seconds: scale.seconds, batchPoints: scale.batchPoints });
     const ingested = await ingest.next<{ acks: (number | null)[]; failures: number; seconds: number; points: number }>('ingested');
-    const cpu1 = { db: postgresCpu(postmaster), nats: natsCpu(), machine: machineCpu() };
+    const cpu1 = cpuNow();
     await new Promise((r) => setTimeout(r, 1_500));
     subs.c.send('report');
     const { received } = await subs.next<{ received: number[] }>('received');
@@ -415,6 +476,15 @@ async function runBackend(backend: string, scale: Scale, admin: postgres.Sql, ad
       dbShare: postmaster ? (cpu1.db - cpu0.db) / machineS : NaN,
       natsShare: (cpu1.nats - cpu0.nats) / machineS,
       busyShare: (cpu1.machine.busy - cpu0.machine.busy) / machineS,
+      perKPoints: {
+        database: postmaster ? (cpu1.db - cpu0.db) / (ingested.points / 1000) : NaN,
+        natsServer: (cpu1.nats - cpu0.nats) / (ingested.points / 1000),
+        instances: [
+          (cpu1.instances[0].user + cpu1.instances[0].system - cpu0.instances[0].user - cpu0.instances[0].system) / 1e6 / (ingested.points / 1000),
+          (cpu1.instances[1] - cpu0.instances[1]) / (ingested.points / 1000),
+        ],
+        subscribers: (cpu1.subscribers - cpu0.subscribers) / (ingested.points / 1000),
+      },
       ...(idle ? { idle } : {}),
     };
   } finally {
@@ -434,6 +504,7 @@ async function runBackend(backend: string, scale: Scale, admin: postgres.Sql, ad
 
 const f = (x: number) => Math.round(x).toLocaleString('en-US');
 const ms = (x: number) => `${x.toFixed(1)} ms`;
+const cpuMs = (seconds: number) => (Number.isFinite(seconds) ? `${(seconds * 1000).toFixed(1)} ms` : 'n/a');
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : 'n/a');
 
 /** The postmaster pid of the server at `adminUrl` (0 when it cannot be read: not on this machine). */
@@ -467,6 +538,7 @@ async function main() {
     const u = new URL(adminUrl);
     const raw = await rawNotifyLatency(u.toString(), 500);
     const rawJs = backends.includes('nats') ? await rawJetStreamLatency(natsUrl, 500) : null;
+    const rawJsCost = backends.includes('nats') ? await rawJetStreamServerCost(natsUrl, full ? 200 : 50) : null;
     const lines = [
       `live bench (${full ? 'full' : 'small'} scale): two instances, ${scale.subscribers} subscribers spread over them (85% one device, 10% product + point, 5% model + point), ingest asked at ${f(scale.rate)} points/s for ${scale.seconds} s in requests of ${scale.batchPoints} points alternating between the instances, ${scale.deviceCount} devices x ${scale.pointsPerDevice} points`,
       `machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared machine: figures are indicative)`,
@@ -476,11 +548,13 @@ async function main() {
         `[${r.backend}] ingest reached:   ${f(r.pointsPerS)} points/s (${f(r.points)} points, ${r.failures} requests failed or skipped)`,
         `[${r.backend}] ack -> delivery:  p50 ${ms(r.p50)}, p99 ${ms(r.p99)}, max ${ms(r.max)} (${f(r.messages)} messages, ${f(r.messagesPerS)} messages/s)`,
         `[${r.backend}] CPU during ingest: PostgreSQL ${pct(r.dbShare)}, nats-server ${pct(r.natsShare)}, whole machine busy ${pct(r.busyShare)} (shares of all cores)`,
+        `[${r.backend}] CPU per 1,000 points: database ${cpuMs(r.perKPoints.database)}, nats-server ${cpuMs(r.perKPoints.natsServer)}, instances ${cpuMs(r.perKPoints.instances[0])} + ${cpuMs(r.perKPoints.instances[1])}, subscribers' client ${cpuMs(r.perKPoints.subscribers)}`,
       );
       if (r.idle) lines.push(`[${r.backend}] idle subscribers: ${r.idle}`);
     }
     lines.push(`raw NOTIFY->LISTEN:  p50 ${ms(raw.p50)}, p99 ${ms(raw.p99)}`);
     if (rawJs) lines.push(`raw JetStream publish->consumer: p50 ${ms(rawJs.p50)}, p99 ${ms(rawJs.p99)}`);
+    if (rawJsCost) lines.push(`raw JetStream server CPU per device message (10 points, headers, Nats-Msg-Id): ${rawJsCost.stored.toFixed(1)} µs stored, ${rawJsCost.followed.toFixed(1)} µs stored and read by one ordered consumer`);
     process.stdout.write(lines.join('\n') + '\n');
   } finally {
     await admin.end();
