@@ -15,7 +15,11 @@
  * instances (this process and a forked one) sharing the database: the subscriptions are spread
  * over both and the ingest requests alternate between them. During the ingest the CPU time of
  * the PostgreSQL server (its postmaster and every backend) and of nats-server is read from /proc
- * and printed as a share of the machine's CPU. Step 4 runs on the first backend.
+ * and printed as a share of the machine's CPU, and the CPU time of each part (database,
+ * nats-server, each instance, the subscribers' client) per 1,000 points. Step 4 runs on the first
+ * backend. BENCH_ROUNDS=2 runs the backends twice, the second time in reverse order (A B B A), so
+ * that a drift of the machine during the benchmark weighs on both alike; each backend's rates are
+ * then summed over its rounds, and the JetStream to PostgreSQL-log ratio printed.
  * References in the same run: PostgreSQL NOTIFY -> LISTEN latency after a commit, and a JetStream
  * publish -> ordered-consumer delivery on the same NATS server.
  *
@@ -96,8 +100,11 @@ async function runSubscribers(job: Extract<ChildJob, { role: 'subscribers' }>): 
   const { fleet } = job;
   const received: number[] = []; // pairs: seq, at
   const sockets: WebSocket[] = [];
+  // NOTE: the instance alternates and moves by one every 20 subscribers (a whole mix of filters),
+  // so that each instance holds the same share of each kind of filter.
+  const urlOf = (i: number) => fleet.urls[(i + Math.floor(i / 20)) % fleet.urls.length]!;
   for (let i = 0; i < job.subscribers; i += 50) {
-    const batch = Array.from({ length: Math.min(50, job.subscribers - i) }, (_, k) => connect(fleet.urls[(i + k) % fleet.urls.length]!, fleet.token, [mixedFilter(fleet, i + k)], (seq, at) => received.push(seq, at)));
+    const batch = Array.from({ length: Math.min(50, job.subscribers - i) }, (_, k) => connect(urlOf(i + k), fleet.token, [mixedFilter(fleet, i + k)], (seq, at) => received.push(seq, at)));
     sockets.push(...(await Promise.all(batch)));
   }
   process.send!({ kind: 'ready' });
@@ -534,7 +541,9 @@ async function main() {
   const postmaster = await findPostmaster(admin);
   const runs: BackendRun[] = [];
   try {
-    for (const [i, b] of backends.entries()) runs.push(await runBackend(b, scale, admin, adminUrl, natsUrl, postmaster, i === 0 && scale.idleCount > 0));
+    const rounds = num('BENCH_ROUNDS', 1);
+    const order = Array.from({ length: rounds }, (_, k) => (k % 2 ? [...backends].reverse() : backends)).flat();
+    for (const [i, b] of order.entries()) runs.push(await runBackend(b, scale, admin, adminUrl, natsUrl, postmaster, i === 0 && scale.idleCount > 0));
     const u = new URL(adminUrl);
     const raw = await rawNotifyLatency(u.toString(), 500);
     const rawJs = backends.includes('nats') ? await rawJetStreamLatency(natsUrl, 500) : null;
@@ -551,6 +560,16 @@ async function main() {
         `[${r.backend}] CPU per 1,000 points: database ${cpuMs(r.perKPoints.database)}, nats-server ${cpuMs(r.perKPoints.natsServer)}, instances ${cpuMs(r.perKPoints.instances[0])} + ${cpuMs(r.perKPoints.instances[1])}, subscribers' client ${cpuMs(r.perKPoints.subscribers)}`,
       );
       if (r.idle) lines.push(`[${r.backend}] idle subscribers: ${r.idle}`);
+    }
+    const rateOf = (b: string) => {
+      const rs = runs.filter((r) => r.backend === b);
+      return rs.reduce((a, r) => a + r.points, 0) / rs.reduce((a, r) => a + r.points / r.pointsPerS, 0);
+    };
+    if (backends.includes('postgres') && backends.includes('nats')) {
+      const bothAtRate = Math.min(rateOf('postgres'), rateOf('nats')) >= 0.97 * scale.rate;
+      lines.push(
+        `ingest over ${rounds} round(s): PostgreSQL log ${f(rateOf('postgres'))} points/s, NATS JetStream ${f(rateOf('nats'))} points/s (ratio ${(rateOf('nats') / rateOf('postgres')).toFixed(2)}${bothAtRate ? '; both reached the asked rate: a higher BENCH_RATE finds their limits' : ''})`,
+      );
     }
     lines.push(`raw NOTIFY->LISTEN:  p50 ${ms(raw.p50)}, p99 ${ms(raw.p99)}`);
     if (rawJs) lines.push(`raw JetStream publish->consumer: p50 ${ms(rawJs.p50)}, p99 ${ms(rawJs.p99)}`);
