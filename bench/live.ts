@@ -41,6 +41,7 @@ import WebSocket from 'ws';
 import { createOrganisation, createServiceAccount } from '../src/auth/service-accounts';
 import { signTokenRequest } from '../src/auth/tokens';
 import { loadConfig, type Config } from '../src/config';
+import { BATCH_HEADER, DEVICE_ID_HEADER, MODEL_ID_HEADER, PART_HEADER, WIRE_SCHEMA } from '../src/live/nats/wire';
 import { liveOf } from '../src/live/service';
 import { createDevice } from '../src/registry/devices';
 import { createModel } from '../src/registry/models';
@@ -277,16 +278,16 @@ async function rawJetStreamServerCost(url: string, bursts: number): Promise<{ st
   const name = `BENCH_COST_${process.pid}`;
   const subject = (i: number) => `benchcost${process.pid}.o-bench.REALTIME.pkBench0.bench${i}`;
   const points = (t: number) => Array.from({ length: 10 }, (_, k) => ({ assetId: 'AbCdEfGh', productKey: 'pkBench0', deviceKey: 'bench0', modelId: 'Bench', identifier: `p${k}`, time: t, value: t + k / 10, quality: null }));
-  const body = (t: number) => JSON.stringify({ schema: 'tributary.live.v1', orgId: 'o-bench', channel: 'REALTIME', points: points(t), attributes: [], events: [], files: [] });
+  const body = (t: number) => JSON.stringify({ schema: WIRE_SCHEMA, orgId: 'o-bench', channel: 'REALTIME', points: points(t), attributes: [], events: [], files: [] });
   async function publishAll(tag: string): Promise<number> {
     const before = natsCpu();
     for (let b = 0; b < bursts; b++) {
       const acks = Array.from({ length: 100 }, (_, i) => {
         const h = natsHeaders();
-        h.append('Tributary-Device-Id', String(i));
-        h.append('Tributary-Model-Id', '1');
-        h.append('Tributary-Batch', `${tag}${b}`);
-        h.append('Tributary-Part', `${i}/100`);
+        h.append(DEVICE_ID_HEADER, String(i));
+        h.append(MODEL_ID_HEADER, '1');
+        h.append(BATCH_HEADER, `${tag}${b}`);
+        h.append(PART_HEADER, `${i}/100`);
         return js.publish(subject(i), body(Date.now()), { msgID: `${tag}${b}-${i}`, headers: h });
       });
       await Promise.all(acks);
