@@ -317,7 +317,8 @@ const CLK_TCK = 100;
 /** CPU seconds (user + system) of a process, with those of its reaped children when `reaped`. */
 function cpuOf(pid: number, reaped: boolean): number {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
     // NOTE: after "pid (comm) ", field 3 is the state: utime, stime, cutime, cstime are fields 14-17.
     const t = (k: number) => Number(f[k - 3]);
     return (t(14) + t(15) + (reaped ? t(16) + t(17) : 0)) / CLK_TCK;
@@ -439,8 +440,8 @@ async function runBackend(backend: string, scale: Scale, admin: postgres.Sql, ad
 
     const subs = child({ role: 'subscribers', fleet, subscribers: scale.subscribers, idle: measureIdle ? scale.idleCount : 0 });
     await subs.next('ready');
-    const instancesCpu = () => [process.cpuUsage(), cpuOf(second!.c.pid!, false)] as const;
-    const cpuNow = () => ({ db: postgresCpu(postmaster), nats: natsCpu(), machine: machineCpu(), instances: instancesCpu(), subscribers: cpuOf(subs.c.pid!, false) });
+    const serverPid = second.c.pid!;
+    const cpuNow = () => ({ db: postgresCpu(postmaster), nats: natsCpu(), machine: machineCpu(), instances: [cpuOf(process.pid, false), cpuOf(serverPid, false)] as const, subscribers: cpuOf(subs.c.pid!, false) });
     const cpu0 = cpuNow();
     const ingest = child({ role: 'ingest', fleet, rate: scale.rate, seconds: scale.seconds, batchPoints: scale.batchPoints });
     const ingested = await ingest.next<{ acks: (number | null)[]; failures: number; seconds: number; points: number }>('ingested');
@@ -457,6 +458,7 @@ async function runBackend(backend: string, scale: Scale, admin: postgres.Sql, ad
     }
     lat.sort((a, b) => a - b);
     const machineS = cpu1.machine.total - cpu0.machine.total;
+    const perKPoint = (before: number, after: number) => (after - before) / (ingested.points / 1000);
     let idle: string | undefined;
     if (measureIdle) {
       const before = await rssAfterGc();
@@ -485,13 +487,10 @@ async function runBackend(backend: string, scale: Scale, admin: postgres.Sql, ad
       natsShare: (cpu1.nats - cpu0.nats) / machineS,
       busyShare: (cpu1.machine.busy - cpu0.machine.busy) / machineS,
       perKPoints: {
-        database: postmaster ? (cpu1.db - cpu0.db) / (ingested.points / 1000) : NaN,
-        natsServer: (cpu1.nats - cpu0.nats) / (ingested.points / 1000),
-        instances: [
-          (cpu1.instances[0].user + cpu1.instances[0].system - cpu0.instances[0].user - cpu0.instances[0].system) / 1e6 / (ingested.points / 1000),
-          (cpu1.instances[1] - cpu0.instances[1]) / (ingested.points / 1000),
-        ],
-        subscribers: (cpu1.subscribers - cpu0.subscribers) / (ingested.points / 1000),
+        database: postmaster ? perKPoint(cpu0.db, cpu1.db) : NaN,
+        natsServer: perKPoint(cpu0.nats, cpu1.nats),
+        instances: [perKPoint(cpu0.instances[0], cpu1.instances[0]), perKPoint(cpu0.instances[1], cpu1.instances[1])],
+        subscribers: perKPoint(cpu0.subscribers, cpu1.subscribers),
       },
       ...(idle ? { idle } : {}),
     };
